@@ -1,0 +1,60 @@
+"""
+Descriptors of the modules bundled with txpbx. Cheap data only: every
+implementation is imported when (and only when) its module is selected.
+Third-party distributions ship a drop-in file like this one of their own.
+"""
+
+from pbxcore.loader import (
+    APP_DEPEND,
+    CHANNEL_DRIVER,
+    CORE,
+    DEFAULT,
+    ModuleDescriptor as M,
+)
+
+pbx_config = M("pbx_config", "plugins.pbx_config.PBXConfigModule",
+               "Text extension configuration (extensions.conf)", CORE)
+manager = M("manager", "pbxcore.manager.module.ManagerModule",
+            "Asterisk Manager Interface (manager.conf)", CORE)
+chan_local = M("chan_local", "plugins.chan_local.LocalChannelModule",
+               "Local proxy channel driver", CHANNEL_DRIVER)
+chan_sip = M("chan_sip", "channels.sip.module.ChanSIPModule",
+             "Session Initiation Protocol (SIP) channel driver", CHANNEL_DRIVER)
+app_dial = M("app_dial", "plugins.app_dial.AppDialModule",
+             "Dialing application", DEFAULT)
+app_echo = M("app_echo", "plugins.app_echo.AppEchoModule",
+             "Simple echo application", DEFAULT)
+app_stack = M("app_stack", "plugins.app_stack.AppStackModule",
+              "Dialplan subroutines (Gosub, Return, LOCAL)", APP_DEPEND)
+app_while = M("app_while", "plugins.app_while.AppWhileModule",
+              "While loops and conditional execution", DEFAULT)
+app_verbose = M("app_verbose", "plugins.app_verbose.AppVerboseModule",
+                "Send verbose output (Verbose, Log)", DEFAULT)
+app_exec = M("app_exec", "plugins.app_exec.AppExecModule",
+             "Executes dialplan applications (ExecIf)", DEFAULT)
+app_userevent = M("app_userevent", "plugins.app_userevent.AppUserEventModule",
+                  "Custom user event application", DEFAULT)
+app_playback = M("app_playback", "plugins.app_playback.AppPlaybackModule",
+                 "Sound file playback application", DEFAULT)
+app_read = M("app_read", "plugins.app_read.AppReadModule",
+             "Read variable application", DEFAULT)
+func_strings = M("func_strings", "plugins.func_strings.FuncStringsModule",
+                 "String handling dialplan functions", DEFAULT)
+func_logic = M("func_logic", "plugins.func_logic.FuncLogicModule",
+               "Logical dialplan functions", DEFAULT)
+func_rand = M("func_rand", "plugins.func_rand.FuncRandModule",
+              "Random number dialplan function", DEFAULT)
+func_math = M("func_math", "plugins.func_math.FuncMathModule",
+              "Mathematical dialplan functions", DEFAULT)
+func_global = M("func_global", "plugins.func_global.FuncGlobalModule",
+                "Variable dialplan functions (GLOBAL)", DEFAULT)
+func_callerid = M("func_callerid", "plugins.func_callerid.FuncCallerIDModule",
+                  "Party ID related dialplan functions (CALLERID, CONNECTEDLINE)", DEFAULT)
+func_channel = M("func_channel", "plugins.func_channel.FuncChannelModule",
+                 "Channel information dialplan functions", DEFAULT)
+func_hangupcause = M("func_hangupcause", "plugins.func_hangupcause.FuncHangupCauseModule",
+                     "HANGUPCAUSE related functions", DEFAULT)
+func_db = M("func_db", "plugins.func_db.FuncDBModule",
+            "Database (astdb) related dialplan functions", DEFAULT)
+func_devstate = M("func_devstate", "plugins.func_devstate.FuncDevstateModule",
+                  "Gets or sets a device state in the dialplan", DEFAULT)
