@@ -127,9 +127,21 @@ def loadOrder(descriptors, selected, preload=()):
             else:
                 missing.setdefault(name, []).append(dep)
 
+    # A dependency loads no later than what needs it: it takes the lowest
+    # (earliest) priority among its dependents.
+    effective = {name: (0 if name in preload else 1, descriptors[name].loadPriority)
+                 for name in wanted}
+    changed = True
+    while changed:
+        changed = False
+        for name in wanted:
+            for dep in tuple(descriptors[name].requires) + tuple(descriptors[name].optional):
+                if dep in effective and effective[name] < effective[dep]:
+                    effective[dep] = effective[name]
+                    changed = True
+
     def key(name):
-        d = descriptors[name]
-        return (0 if name in preload else 1, d.loadPriority, name)
+        return effective[name] + (name,)
 
     pending = {}
     dependents = {name: [] for name in wanted}
@@ -143,7 +155,7 @@ def loadOrder(descriptors, selected, preload=()):
     heapq.heapify(heap)
     order = []
     while heap:
-        _, _, name = heapq.heappop(heap)
+        name = heapq.heappop(heap)[-1]
         order.append(name)
         for child in dependents[name]:
             pending[child] -= 1
