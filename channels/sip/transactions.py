@@ -1,0 +1,492 @@
+"""
+The transaction manager: the shell that owns the RFC 3261 transaction
+machines of L{channels.sip.transaction}, matches every incoming message to
+one of them, runs their effects against a transport and a transaction user
+(TU), and keeps one reactor timer per transaction.
+
+Retransmissions are absorbed here: the TU sees a request once, a response
+once per machine delivery, and never a retransmitted final.
+
+Locally generated failures reach C{onResponse} as responses made here, with
+the attribute C{local} set to C{True} (responses from the wire have no such
+attribute, or C{False}; test with C{getattr(response, "local", False)}):
+
+  - Timer B or F expiring, or a CANCEL left unanswered by a final response
+    for 64*T1: C{408 Request Timeout};
+  - the transport failing to send: C{503 Service Unavailable}
+    (RFC 3261, section 8.1.3.1 treats both like these responses).
+
+A client transaction delivers at most one non-2xx final response; the local
+ones are only made if no final response was delivered before.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from channels.sip.message import makeResponse
+from channels.sip.transaction import (
+    Deliver,
+    InviteClientTransaction,
+    InviteServerTransaction,
+    NonInviteClientTransaction,
+    NonInviteServerTransaction,
+    SendRequest,
+    SendResponse,
+    State,
+    Terminated,
+    TimedOut,
+    Timers,
+    TransportFailed,
+    cancelMatches,
+    cancelTargetKey,
+    clientKey,
+    makeCancel,
+    serverKey,
+    serverMatches,
+)
+
+
+class TransportError(Exception):
+    """
+    A transport could not send a message (no route, connection refused or
+    lost, ICMP error...).  Raised by C{transport.send} / C{sendResponse} or
+    carried by the Deferred they return.
+    """
+
+
+def makeLocalResponse(request: Any, status: int, reason: Optional[str] = None) -> Any:
+    """A response made here on the far end's behalf, marked C{local = True}."""
+    response = makeResponse(request, status, reason)
+    response.local = True
+    return response
+
+
+class ServerTransaction:
+    """
+    The TU's handle on a server transaction: the request, where it came
+    from, and L{respond}.  C{cancelled} is set when a matching CANCEL
+    arrived while the INVITE was still unanswered.
+    """
+
+    def __init__(self, manager: "TransactionManager", machine: Any, key: Any) -> None:
+        self._manager = manager
+        self.machine = machine
+        self.key = key
+        self.request = machine.request
+        self.source = machine.source
+        self.cancelled = False
+        self.failure: Optional[str] = None
+        self._call = None
+
+    @property
+    def state(self) -> State:
+        return self.machine.state
+
+    @property
+    def terminated(self) -> bool:
+        return self.machine.terminated
+
+    @property
+    def responded(self) -> bool:
+        """Whether a final response went out."""
+        return self.machine.responded
+
+    @property
+    def toTag(self) -> Optional[str]:
+        """The To tag of the last response sent, if any carried one."""
+        for response in (self.machine.finalResponse, self.machine.lastProvisional):
+            if response is not None and response.toTag:
+                return response.toTag
+        return None
+
+    def respond(self, response: Any) -> bool:
+        """
+        Send C{response} through the transaction.  Returns C{False} (and
+        logs) when the transaction's state forbids it, e.g. a second final.
+        """
+        return self._manager._respond(self, response)
+
+    def __repr__(self) -> str:
+        return f"<ServerTransaction {self.request.method} {self.state.value}>"
+
+
+class ClientTransaction:
+    """
+    The TU's handle on a client transaction: the request and its
+    destination.  C{cancelTransaction} is the CANCEL's own client
+    transaction once one was sent.
+    """
+
+    def __init__(
+        self,
+        manager: "TransactionManager",
+        machine: Any,
+        key: Any,
+        onResponse: Callable[[Any], object],
+    ) -> None:
+        self._manager = manager
+        self.machine = machine
+        self.key = key
+        self.request = machine.request
+        self.destination = machine.destination
+        self.onResponse = onResponse
+        self.finalDelivered = False
+        self.cancelPending = False
+        self.cancelTransaction: Optional[ClientTransaction] = None
+        self._onCancelResponse: Optional[Callable[[Any], object]] = None
+        self._call = None
+
+    @property
+    def state(self) -> State:
+        return self.machine.state
+
+    @property
+    def terminated(self) -> bool:
+        return self.machine.terminated
+
+    def __repr__(self) -> str:
+        return f"<ClientTransaction {self.request.method} {self.state.value}>"
+
+
+class TransactionManager:
+    """
+    Matches messages to transactions and runs them.
+
+    C{transport} provides C{send(request, destination)} and
+    C{sendResponse(response, source)}; either may raise L{TransportError} or
+    return a Deferred that fails with it.
+
+    C{user}, the TU, provides C{requestReceived(request, serverTransaction)},
+    C{ackReceived(ack, source)} (ACKs matching no transaction: the ACK to a
+    2xx), C{strayResponse(response, source)} (responses matching no client
+    transaction) and optionally C{cancelReceived(cancel,
+    inviteServerTransaction)} and C{serverTransactionFailed(
+    serverTransaction, reason)} (Timer H or a transport error).  Without
+    C{cancelReceived}, a cancelled INVITE is answered 487 here.
+
+    With C{autoTrying} (the default) an INVITE the TU leaves unanswered for
+    200 ms gets a 100 (Trying) from its transaction.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        transport: Any,
+        user: Any,
+        reactor: Any = None,
+        timers: Optional[Timers] = None,
+        autoTrying: bool = True,
+    ) -> None:
+        if reactor is None:
+            from twisted.internet import reactor as globalReactor
+
+            reactor = globalReactor
+        self._transport = transport
+        self._user = user
+        self._reactor = reactor
+        self.timers = timers if timers is not None else Timers()
+        self.autoTrying = autoTrying
+        self._servers: dict[Any, ServerTransaction] = {}
+        self._clients: dict[Any, ClientTransaction] = {}
+
+    # --- inspection ---------------------------------------------------------
+
+    @property
+    def serverTransactions(self) -> list[ServerTransaction]:
+        return list(self._servers.values())
+
+    @property
+    def clientTransactions(self) -> list[ClientTransaction]:
+        return list(self._clients.values())
+
+    def _now(self) -> float:
+        return self._reactor.seconds()
+
+    # --- input from the transport -------------------------------------------
+
+    def messageReceived(self, message: Any, source: Any) -> None:
+        """Route one parsed message from C{source} to its transaction or the TU."""
+        try:
+            if message.isRequest:
+                self._requestReceived(message, source)
+            else:
+                self._responseReceived(message, source)
+        except Exception:
+            self.log.failure(
+                "Error handling a SIP message from {source}", source=str(source)
+            )
+
+    def _requestReceived(self, request: Any, source: Any) -> None:
+        key = serverKey(request)
+        handle = self._servers.get(key)
+        if handle is not None and serverMatches(handle.machine, request):
+            self._run(handle, handle.machine.receive(request, self._now()))
+            return
+        if request.method == "ACK":
+            self._callUser("ackReceived", request, source)
+            return
+        if request.method == "CANCEL":
+            self._cancelReceived(request, source, key)
+            return
+        now = self._now()
+        if request.method == "INVITE":
+            machine = InviteServerTransaction(
+                request, source, now, self.timers, autoTrying=self.autoTrying
+            )
+        else:
+            machine = NonInviteServerTransaction(request, source, now, self.timers)
+        handle = ServerTransaction(self, machine, key)
+        self._servers[key] = handle
+        self._run(handle, machine.start(now))
+
+    def _cancelReceived(self, cancel: Any, source: Any, key: Any) -> None:
+        now = self._now()
+        machine = NonInviteServerTransaction(cancel, source, now, self.timers)
+        handle = ServerTransaction(self, machine, key)
+        self._servers[key] = handle
+        target = self._servers.get(cancelTargetKey(cancel))
+        if (
+            target is None
+            or target.terminated
+            or not isinstance(target.machine, InviteServerTransaction)
+            or not cancelMatches(target.machine, cancel)
+        ):
+            self._respond(handle, makeResponse(cancel, 481, toTag=cancel.toTag))
+            return
+        # RFC 3261, section 9.2: the CANCEL gets a 200 whatever became of the
+        # INVITE, with the To tag the INVITE's responses carry.
+        self._respond(handle, makeResponse(cancel, 200, toTag=target.toTag or cancel.toTag))
+        if target.state is not State.PROCEEDING or target.cancelled:
+            return
+        target.cancelled = True
+        if getattr(self._user, "cancelReceived", None) is not None:
+            self._callUser("cancelReceived", cancel, target)
+        else:
+            self._respond(
+                target, makeResponse(target.request, 487, toTag=target.toTag)
+            )
+
+    def _responseReceived(self, response: Any, source: Any) -> None:
+        handle = self._clients.get(clientKey(response))
+        if handle is None:
+            self._callUser("strayResponse", response, source)
+            return
+        self._run(handle, handle.machine.receive(response, self._now()))
+
+    # --- input from the TU --------------------------------------------------
+
+    def sendRequest(
+        self, request: Any, destination: Any, onResponse: Callable[[Any], object]
+    ) -> ClientTransaction:
+        """
+        Start a client transaction for C{request}.  C{onResponse} gets every
+        provisional and final response, including the local 408 / 503
+        described in the module docstring.  An ACK is not a transaction:
+        use L{sendAck}.
+        """
+        if request.method == "ACK":
+            raise ValueError("an ACK is not sent in a transaction; use sendAck")
+        key = clientKey(request)
+        if key in self._clients:
+            raise ValueError(f"a client transaction with key {key!r} already exists")
+        now = self._now()
+        if request.method == "INVITE":
+            machine = InviteClientTransaction(request, destination, now, self.timers)
+        else:
+            machine = NonInviteClientTransaction(request, destination, now, self.timers)
+        handle = ClientTransaction(self, machine, key, onResponse)
+        self._clients[key] = handle
+        self._run(handle, machine.start(now))
+        return handle
+
+    def sendAck(self, ack: Any, destination: Any) -> None:
+        """Send the ACK for a 2xx, which lives outside any transaction."""
+        try:
+            result = self._transport.send(ack, destination)
+        except TransportError as e:
+            self.log.warn("Could not send ACK to {destination}: {error}",
+                          destination=str(destination), error=str(e))
+            return
+        if isinstance(result, Deferred):
+            result.addErrback(
+                lambda f: self.log.failure("Could not send ACK to {destination}",
+                                           f, destination=str(destination))
+            )
+
+    def cancel(
+        self,
+        transaction: ClientTransaction,
+        onResponse: Optional[Callable[[Any], object]] = None,
+    ) -> Optional[ClientTransaction]:
+        """
+        Cancel a pending INVITE (RFC 3261, section 9.1).  The CANCEL goes out
+        only once a provisional response arrived: before that it is held and
+        sent with the first provisional (and dropped if a final comes
+        first).  Returns the CANCEL's client transaction, or None if it was
+        held or is pointless (the INVITE already has its final response).
+        C{onResponse} receives the responses to the CANCEL itself.
+        """
+        if not isinstance(transaction.machine, InviteClientTransaction):
+            raise ValueError("only an INVITE client transaction can be cancelled")
+        if transaction.cancelTransaction is not None:
+            return transaction.cancelTransaction
+        transaction._onCancelResponse = onResponse
+        state = transaction.state
+        if state is State.PROCEEDING:
+            return self._sendCancel(transaction)
+        if state is State.CALLING:
+            transaction.cancelPending = True
+        return None
+
+    def _sendCancel(self, transaction: ClientTransaction) -> ClientTransaction:
+        transaction.cancelPending = False
+        callback = transaction._onCancelResponse or self._cancelResponse
+        cancel = self.sendRequest(makeCancel(transaction.request), transaction.destination, callback)
+        transaction.cancelTransaction = cancel
+        self._run(transaction, transaction.machine.cancelSent(self._now()))
+        return cancel
+
+    def _cancelResponse(self, response: Any) -> None:
+        if response.status >= 300:
+            self.log.info("CANCEL answered {status} {reason}",
+                          status=response.status, reason=response.reason)
+
+    def _respond(self, handle: ServerTransaction, response: Any) -> bool:
+        effects = handle.machine.sendResponse(response, self._now())
+        if not effects:
+            self.log.warn(
+                "Response {status} to {method} refused in state {state}",
+                status=response.status,
+                method=handle.request.method,
+                state=handle.state.value,
+            )
+            return False
+        self._run(handle, effects)
+        return True
+
+    # --- running effects ----------------------------------------------------
+
+    def _run(self, handle: Any, effects: list) -> None:
+        queue = list(effects)
+        while queue:
+            effect = queue.pop(0)
+            if isinstance(effect, SendRequest):
+                queue.extend(self._send(handle, self._transport.send, effect.request, effect.destination))
+            elif isinstance(effect, SendResponse):
+                queue.extend(self._send(handle, self._transport.sendResponse, effect.response, effect.destination))
+            elif isinstance(effect, Deliver):
+                self._deliver(handle, effect.message)
+            elif isinstance(effect, TimedOut):
+                self._failed(handle, 408, f"Timer {effect.timer} fired")
+            elif isinstance(effect, TransportFailed):
+                self._failed(handle, 503, effect.reason)
+            elif isinstance(effect, Terminated):
+                self._forget(handle)
+        self._rearm(handle)
+
+    def _send(self, handle: Any, send: Callable, message: Any, destination: Any) -> list:
+        """Send; a synchronous TransportError turns into the machine's effects."""
+        try:
+            result = send(message, destination)
+        except TransportError as e:
+            return handle.machine.transportError(self._now(), str(e) or "transport error")
+        if isinstance(result, Deferred):
+            result.addErrback(self._sendFailed, handle)
+        return []
+
+    def _sendFailed(self, failure: Failure, handle: Any) -> None:
+        if failure.check(TransportError):
+            reason = str(failure.value) or "transport error"
+            self._run(handle, handle.machine.transportError(self._now(), reason))
+        else:
+            self.log.failure("Unexpected error sending a SIP message", failure)
+
+    def _deliver(self, handle: Any, message: Any) -> None:
+        if isinstance(handle, ClientTransaction):
+            status = message.status
+            if status >= 200:
+                if status >= 300 and handle.finalDelivered:
+                    return
+                handle.finalDelivered = True
+                handle.cancelPending = False
+            self._callback(handle.onResponse, message)
+            if handle.cancelPending and status < 200 and handle.state is State.PROCEEDING:
+                self._sendCancel(handle)
+        elif message.method == "ACK":
+            self._callUser("ackReceived", message, handle.source)
+        else:
+            self._callUser("requestReceived", message, handle)
+
+    def _failed(self, handle: Any, status: int, reason: str) -> None:
+        if isinstance(handle, ClientTransaction):
+            if handle.finalDelivered:
+                return
+            handle.finalDelivered = True
+            self.log.info(
+                "{method} to {destination} failed: {reason}",
+                method=handle.request.method,
+                destination=str(handle.destination),
+                reason=reason,
+            )
+            self._callback(handle.onResponse, makeLocalResponse(handle.request, status))
+        else:
+            handle.failure = reason
+            self.log.info(
+                "{method} server transaction from {source} failed: {reason}",
+                method=handle.request.method,
+                source=str(handle.source),
+                reason=reason,
+            )
+            if getattr(self._user, "serverTransactionFailed", None) is not None:
+                self._callUser("serverTransactionFailed", handle, reason)
+
+    def _forget(self, handle: Any) -> None:
+        table = self._clients if isinstance(handle, ClientTransaction) else self._servers
+        if table.get(handle.key) is handle:
+            del table[handle.key]
+
+    def _callback(self, function: Callable, *args: Any) -> bool:
+        try:
+            function(*args)
+        except Exception:
+            self.log.failure("Transaction user callback {callback!r} failed", callback=function)
+            return False
+        return True
+
+    def _callUser(self, name: str, *args: Any) -> None:
+        method = getattr(self._user, name, None)
+        if method is None:
+            self.log.warn("The transaction user has no {name}; message dropped", name=name)
+            return
+        if not self._callback(method, *args) and name == "requestReceived":
+            # Whatever went wrong, the far end gets an answer.
+            handle = args[1]
+            if not handle.responded and not handle.terminated:
+                self._respond(handle, makeResponse(handle.request, 500))
+
+    # --- the one timer per transaction ------------------------------------
+
+    def _rearm(self, handle: Any) -> None:
+        deadline = None if handle.terminated else handle.machine.nextDeadline()
+        call = handle._call
+        if call is not None and call.active():
+            if deadline is not None and call.getTime() == deadline:
+                return
+            call.cancel()
+        handle._call = None
+        if deadline is not None:
+            delay = max(0.0, deadline - self._now())
+            handle._call = self._reactor.callLater(delay, self._timerFired, handle)
+
+    def _timerFired(self, handle: Any) -> None:
+        handle._call = None
+        try:
+            self._run(handle, handle.machine.handleTimer(self._now()))
+        except Exception:
+            self.log.failure("Error running SIP transaction timers for {handle!r}", handle=handle)
