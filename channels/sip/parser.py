@@ -1,0 +1,332 @@
+"""
+The SIP codec: bytes to L{Request}/L{Response} for datagrams
+(L{parseMessage}) and for byte streams (L{StreamParser}), RFC 3261 sections
+7 and 18.3 and RFC 5626 section 3.5.1 keep-alives.
+
+Parsing splits the start line and header lines eagerly; typed views are
+parsed by L{validate}, which every message returned here has passed, so a
+server can rely on C{vias}, C{cseq}, C{fromAddr}, C{toAddr}, C{callId},
+C{contentLength} (and, for requests, C{requestURI} and C{contacts}) not
+raising.
+"""
+
+from __future__ import annotations
+
+from channels.sip.headers import COMPACT, Headers, SIPParseError
+from channels.sip.message import (
+    Message,
+    Request,
+    Response,
+    makeResponse,
+)
+
+__all__ = [
+    "parseMessage", "StreamParser", "validate", "SIPParseError", "Request",
+    "Response", "makeResponse", "DEFAULT_MAX_HEADER_SIZE", "DEFAULT_MAX_BODY_SIZE",
+]
+
+DEFAULT_MAX_HEADER_SIZE = 64 * 1024
+DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+
+_TOKEN = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~"
+)
+# Header fields a request or response must carry exactly once.
+_REQUIRED = ("via", "from", "to", "call-id", "cseq")
+_SINGLE = ("from", "to", "call-id", "cseq", "max-forwards")
+_COMPACT_LOWER = {k: (v, v.lower()) for k, v in COMPACT.items()}
+_COMPACT_LOWER.update({k.upper(): v for k, v in _COMPACT_LOWER.items()})
+
+
+def _checkVersion(version: str, request: Message | None) -> None:
+    if version == "SIP/2.0":
+        return
+    upper = version.upper()
+    if upper == "SIP/2.0":
+        return
+    if upper.startswith("SIP/"):
+        major, dot, minor = upper[4:].partition(".")
+        if dot and major.isdigit() and minor.isdigit():
+            raise SIPParseError("Version Not Supported", 505, request)
+    raise SIPParseError("bad SIP version", 400, request)
+
+
+def _parseHead(head: bytes) -> Message:
+    """
+    Build a message (empty body) from everything before the blank line.
+    Raises L{SIPParseError}; once the request line is known, the error
+    carries the request so that it can be answered.
+    """
+    text = head.decode("utf-8", "surrogateescape")
+    if text.count("\r") == text.count("\n"):
+        lines = text.split("\r\n")
+    else:
+        lines = text.replace("\r\n", "\n").split("\n")
+    first = lines[0]
+    keys: list[str] = []
+    items: list[tuple[str, str]] = []
+    error = None
+    for line in lines[1:] if len(lines) > 1 else ():
+        if not line:
+            error = error or "empty header line"
+            continue
+        ch = line[0]
+        if ch == " " or ch == "\t":
+            if not items:
+                error = error or "continuation line before any header"
+                continue
+            name, value = items[-1]
+            extra = line.strip(" \t")
+            if extra:
+                items[-1] = (name, f"{value} {extra}" if value else extra)
+            continue
+        colon = line.find(":")
+        if colon <= 0:
+            error = error or "header line without a colon"
+            continue
+        name = line[:colon]
+        if not _TOKEN.issuperset(name):
+            name = name.rstrip(" \t")
+            if not name or not _TOKEN.issuperset(name):
+                error = error or "bad header name"
+                continue
+        value = line[colon + 1 :].strip(" \t")
+        if len(name) == 1 and name in _COMPACT_LOWER:
+            name, key = _COMPACT_LOWER[name]
+        else:
+            key = name.lower()
+        keys.append(key)
+        items.append((name, value))
+    if "\r" in text and any("\r" in v for _, v in items):
+        error = error or "bare CR in a header"
+    headers = Headers._trusted(keys, items)
+
+    message: Message
+    if first.startswith("SIP/"):
+        parts = first.split(" ", 2)
+        if len(parts) < 2:
+            raise SIPParseError("bad status line")
+        version, code = parts[0], parts[1]
+        reason = parts[2] if len(parts) == 3 else ""
+        if len(code) != 3 or not code.isdigit() or not code.isascii():
+            raise SIPParseError("bad status code")
+        status = int(code)
+        if not 100 <= status <= 699:
+            raise SIPParseError("status code out of range")
+        _checkVersion(version, None)
+        message = Response(status, reason, headers, b"", version)
+        if error:
+            raise SIPParseError(error)
+        return message
+    parts = first.rstrip(" \t").split(" ")
+    if len(parts) != 3:
+        if len(parts) > 3 and parts[0] and _TOKEN.issuperset(parts[0]):
+            # Whitespace inside the Request-URI or between the elements:
+            # keep the request so that it can be answered with a 400.
+            bad = Request(parts[0], " ".join(parts[1:-1]), headers, b"", parts[-1])
+            raise SIPParseError("bad request line", 400, bad)
+        raise SIPParseError("bad request line")
+    method, uri, version = parts
+    if not method or not _TOKEN.issuperset(method):
+        raise SIPParseError("bad method")
+    if not uri:
+        raise SIPParseError("bad Request-URI")
+    message = Request(method, uri, headers, b"", version)
+    if error:
+        raise SIPParseError(error, 400, message)
+    _checkVersion(version, message)
+    return message
+
+
+def validate(message: Message) -> None:
+    """
+    Check what a UAS or the transaction layer relies on: the mandatory
+    headers present (and single where they must be), every Via, CSeq,
+    From, To, Max-Forwards, Content-Length and (for requests) Contact and
+    the Request-URI parseable, and the CSeq method equal to the request
+    method. Raises L{SIPParseError} carrying the request, if it is one.
+    """
+    attached = message if message.isRequest else None
+    keys = message.headers._keys
+    try:
+        for key in _REQUIRED:
+            if key not in keys:
+                raise SIPParseError(f"missing {_CANONICAL[key]} header")
+        for key in _SINGLE:
+            if keys.count(key) > 1:
+                raise SIPParseError(f"more than one {_CANONICAL[key]} header")
+        message.vias
+        cseq = message.cseq
+        message.fromAddr
+        message.toAddr
+        if not message.callId:
+            raise SIPParseError("empty Call-ID")
+        message.maxForwards
+        message.contentLength
+        if message.isRequest:
+            assert isinstance(message, Request)
+            message.requestURI
+            if cseq is not None and cseq.method != message.method:
+                raise SIPParseError("CSeq method does not match the request method")
+            message.contacts
+    except SIPParseError as e:
+        if e.message is None and attached is not None:
+            e.message = attached
+        raise
+
+
+_CANONICAL = {
+    "via": "Via", "from": "From", "to": "To", "call-id": "Call-ID",
+    "cseq": "CSeq", "max-forwards": "Max-Forwards",
+}
+
+
+def parseMessage(data: bytes) -> Request | Response:
+    """
+    Parse one datagram. A Content-Length shorter than the body truncates
+    it (the rest is ignored); a longer one is an error; without one the
+    body is the rest of the datagram. Leading CRLFs are skipped.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("parseMessage takes bytes")
+    data = bytes(data)
+    if data[:2] == b"\r\n" or data[:1] == b"\n":
+        data = data.lstrip(b"\r\n")
+    end = data.find(b"\r\n\r\n")
+    if end >= 0:
+        rest = data[end + 4 :]
+    else:
+        end = data.find(b"\n\n")
+        if end < 0:
+            if not data:
+                raise SIPParseError("empty message")
+            # Tolerate a datagram that ends right after its last header.
+            end = len(data)
+            while end and data[end - 1 : end] in (b"\r", b"\n"):
+                end -= 1
+            rest = b""
+        else:
+            rest = data[end + 2 :]
+    message = _parseHead(data[:end])
+    validate(message)
+    length = message.contentLength
+    if length is None:
+        message.body = rest
+    elif length > len(rest):
+        raise SIPParseError(
+            "Content-Length larger than the body", 400, message if message.isRequest else None
+        )
+    else:
+        message.body = rest[:length]
+    return message
+
+
+class StreamParser:
+    """
+    Frame SIP messages out of a TCP or TLS byte stream.
+
+    L{feed} returns the complete messages found so far (possibly none;
+    pipelined ones in order) and keeps any partial message for the next
+    call. Content-Length is mandatory. CRLFs between messages are skipped;
+    each CRLFCRLF keep-alive ping (RFC 5626 section 3.5.1) increments
+    C{pongNeeded}: the shell should send one CRLF per ping, e.g.
+    C{transport.write(parser.takePongs())}.
+
+    A framing error (bad start line or headers, missing or bad
+    Content-Length, headers or body over the limits) raises
+    L{SIPParseError}: the stream is unusable and the shell must close it,
+    after answering C{error.message} if set. A message that is well framed
+    but invalid (e.g. a bad CSeq) also raises, at once or, when complete
+    messages preceded it in the same data, on the next call to L{feed};
+    the buffer is then past the bad message, so the shell may keep the
+    connection after answering it.
+    """
+
+    def __init__(
+        self,
+        maxHeaderSize: int = DEFAULT_MAX_HEADER_SIZE,
+        maxBodySize: int = DEFAULT_MAX_BODY_SIZE,
+    ) -> None:
+        self.maxHeaderSize = maxHeaderSize
+        self.maxBodySize = maxBodySize
+        self.pongNeeded = 0
+        self._buffer = bytearray()
+        self._scanned = 0
+        self._pending: Message | None = None
+        self._bodyLength = 0
+        self._error: SIPParseError | None = None
+
+    def takePongs(self) -> bytes:
+        """The CRLFs owed for the pings seen so far; resets the count."""
+        pongs = b"\r\n" * self.pongNeeded
+        self.pongNeeded = 0
+        return pongs
+
+    def feed(self, data: bytes) -> list[Request | Response]:
+        """Add bytes; return the messages they completed."""
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        buf = self._buffer
+        buf += data
+        out: list[Request | Response] = []
+        while True:
+            if self._pending is None:
+                # Between messages: skip CRLF pongs, count CRLFCRLF pings.
+                while buf[:2] == b"\r\n":
+                    if buf[:4] == b"\r\n\r\n":
+                        self.pongNeeded += 1
+                        del buf[:4]
+                    elif len(buf) == 2 or buf[:3] == b"\r\n\r":
+                        # Could still become a ping: wait for more bytes.
+                        return self._finish(out)
+                    else:
+                        del buf[:2]
+                if not buf:
+                    self._scanned = 0
+                    return out
+                end = buf.find(b"\r\n\r\n", max(0, self._scanned - 3))
+                if end < 0:
+                    if len(buf) > self.maxHeaderSize:
+                        raise SIPParseError("message headers too large", 513)
+                    self._scanned = len(buf)
+                    return out
+                if end > self.maxHeaderSize:
+                    raise SIPParseError("message headers too large", 513)
+                head = bytes(buf[:end])
+                del buf[: end + 4]
+                self._scanned = 0
+                message = _parseHead(head)
+                attached = message if message.isRequest else None
+                keys = message.headers._keys
+                if "content-length" not in keys:
+                    raise SIPParseError("missing Content-Length on a stream", 400, attached)
+                try:
+                    length = message.contentLength
+                except SIPParseError as e:
+                    e.message = attached
+                    raise
+                assert length is not None
+                if length > self.maxBodySize:
+                    raise SIPParseError("message body too large", 513, attached)
+                self._pending = message
+                self._bodyLength = length
+            message = self._pending
+            length = self._bodyLength
+            if len(buf) < length:
+                return out
+            message.body = bytes(buf[:length])
+            del buf[:length]
+            self._pending = None
+            try:
+                validate(message)
+            except SIPParseError as e:
+                if out:
+                    self._error = e
+                    return out
+                raise
+            out.append(message)  # type: ignore[arg-type]
+
+    def _finish(self, out: list) -> list:
+        self._scanned = 0
+        return out
