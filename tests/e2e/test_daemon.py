@@ -1,0 +1,106 @@
+"""
+The daemon as a user runs it: C{twistd -n pbx -c DIR} boots, reloads on
+SIGHUP, stops on SIGTERM with status 0, and refuses a broken configuration
+with one line naming file:line.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.pbxprocess import ROOT, PBXProcess, cleanup, makeConfigDir
+
+
+def runTwistd(*args):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    return subprocess.run(
+        [sys.executable, "-c", "from twisted.scripts.twistd import run; run()", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_helpDocumentsOptions():
+    result = runTwistd("pbx", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "--config=" in result.stdout
+    assert "-c" in result.stdout
+
+
+def test_sampleConfigBootsAndStopsOnSIGTERM():
+    pbx = PBXProcess(os.path.join(ROOT, "etc")).start()
+    try:
+        pbx.waitBooted(60)
+        # The sample loads the bundled modules.
+        assert "loaded module pbx_config" in pbx.output
+        status = pbx.stop()
+    finally:
+        pbx.kill()
+    assert status == 0, pbx.output
+    assert "txpbx stopped" in pbx.output
+    assert "Traceback" not in pbx.output
+
+
+@pytest.mark.parametrize("name, text, where", [
+    ("extensions.conf", "[default]\nexten => 100,1,Answer()\nthis is not a line\n",
+     "extensions.conf:3:"),
+    ("pbx.conf", "[options]\nverbose = loud\n", "pbx.conf:2:"),
+    ("modules.conf", "[modules]\nautoload = no\nlaod => app_dial\n", "modules.conf:3:"),
+    ("sip.conf", "[general]\n[broken\n", "sip.conf:2:"),
+])
+def test_brokenConfigRefusedWithFileLine(name, text, where):
+    etc = makeConfigDir({name: text})
+    try:
+        result = runTwistd("-n", "--pidfile=", "pbx", "-c", etc)
+        assert result.returncode != 0
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, result.stderr
+        assert os.path.join(etc, where) in lines[0], lines
+        assert "Traceback" not in result.stderr + result.stdout
+    finally:
+        cleanup(etc)
+
+
+def test_missingConfigDirectory(tmp_path):
+    result = runTwistd("-n", "--pidfile=", "pbx", "-c", str(tmp_path / "nowhere"))
+    assert result.returncode != 0
+    assert "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_requiredModuleFailureStopsStartup():
+    etc = makeConfigDir({"modules.conf": "[modules]\nautoload = no\nrequire => chan_sip\n"})
+    # chan_sip declines without a sip.conf: a required module that fails
+    # stops the daemon with a clear message and a non-zero status.
+    pbx = PBXProcess(etc).start()
+    try:
+        status = pbx.process.wait(60)
+    finally:
+        pbx.kill()
+        cleanup(etc)
+    assert status != 0
+    assert "required module chan_sip failed to load" in pbx.output
+
+
+def test_sighupReloadsAndKeepsOldConfigOnError():
+    etc = makeConfigDir({
+        "modules.conf": "[modules]\nautoload = no\nload => pbx_config\n",
+        "extensions.conf": "[default]\nexten => 100,1,NoOp(one)\n",
+    })
+    pbx = PBXProcess(etc).start()
+    try:
+        pbx.waitBooted(60)
+        with open(os.path.join(etc, "extensions.conf"), "w") as f:
+            f.write("[default]\nexten => 100,1,NoOp(two)\nbroken line here\n")
+        pbx.process.send_signal(signal.SIGHUP)
+        pbx.waitFor(r"extensions\.conf:3:", 20)
+        pbx.waitFor("reload done: 0 reloaded, 1 kept their old configuration", 20)
+        with open(os.path.join(etc, "extensions.conf"), "w") as f:
+            f.write("[default]\nexten => 100,1,NoOp(two)\n")
+        pbx.process.send_signal(signal.SIGHUP)
+        pbx.waitFor("reload done: 1 reloaded, 0 kept", 20)
+        assert pbx.stop() == 0
+    finally:
+        pbx.kill()
+        cleanup(etc)

@@ -1,0 +1,101 @@
+"""
+Packaging as a user meets it: the wheel builds, installs into a fresh virtual
+environment, C{twistd pbx --help} works there, the bundled module descriptors
+are discovered, and a separate third-party distribution installed next to it
+is loaded by a real C{twistd -n pbx} process.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+
+import pytest
+
+from tests.pbxprocess import ROOT, PBXProcess, cleanup, makeConfigDir
+
+HELLO = os.path.join(ROOT, "tests", "data", "thirdparty", "txpbx_hello")
+
+
+def run(cmd, **kw):
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
+    assert result.returncode == 0, f"{cmd} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def buildWheel(source, outdir):
+    # A private copy: building in place would leave build/ and egg-info behind.
+    work = os.path.join(outdir, "src-" + os.path.basename(source))
+    shutil.copytree(source, work, ignore=shutil.ignore_patterns(
+        "__pycache__", "*.egg-info", "build", "dist", ".git", "var", "dropin.cache",
+        ".hypothesis", ".pytest_cache", "_trial_temp*"))
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+         "-w", outdir, work])
+    wheels = [f for f in os.listdir(outdir) if f.endswith(".whl")]
+    return wheels
+
+
+@pytest.fixture(scope="module")
+def environment(tmp_path_factory):
+    """
+    A fresh venv (seeing the system's Twisted, so no download is needed) with
+    the txpbx wheel and the third-party wheel installed.
+    """
+    top = tmp_path_factory.mktemp("pkg")
+    wheels = str(top / "wheels")
+    os.makedirs(wheels)
+    buildWheel(ROOT, wheels)
+    buildWheel(HELLO, wheels)
+    names = sorted(os.listdir(wheels))
+    assert any(n.startswith("txpbx-") for n in names), names
+    assert any(n.startswith("txpbx_hello-") for n in names), names
+    env = str(top / "venv")
+    venv.EnvBuilder(with_pip=True, system_site_packages=True).create(env)
+    python = os.path.join(env, "bin", "python")
+    run([python, "-m", "pip", "install", "-q", "--no-index", "--no-deps",
+         *[os.path.join(wheels, n) for n in names]])
+    return {"python": python, "bin": os.path.join(env, "bin"), "top": str(top)}
+
+
+def test_wheelHasTheDropInsAndNoPackageInit(environment):
+    out = run([environment["python"], "-c",
+               "import twisted.plugins.pbx_modules as m, os; print(m.__file__)"],
+              cwd=environment["top"]).stdout.strip()
+    assert "site-packages" in out and "/venv/" in out
+    plugins = os.path.dirname(out)
+    assert os.path.exists(os.path.join(plugins, "pbx.py"))
+    assert not os.path.exists(os.path.join(os.path.dirname(plugins), "__init__.py")) or \
+        "twisted" in open(os.path.join(os.path.dirname(plugins), "__init__.py")).read()
+
+
+def test_twistdPbxHelpInVenv(environment):
+    result = run([os.path.join(environment["bin"], "twistd"), "pbx", "--help"],
+                 cwd=environment["top"])
+    assert "--config=" in result.stdout
+
+
+def test_bundledDescriptorsDiscovered(environment):
+    result = run([environment["python"], "-c",
+                  "from pbxcore.loader import discoverDescriptors as d; "
+                  "print(' '.join(sorted(d())))"], cwd=environment["top"])
+    names = result.stdout.split()
+    for name in ("pbx_config", "chan_sip", "chan_local", "app_dial", "manager", "app_hello"):
+        assert name in names, names
+
+
+def test_thirdPartyModuleLoadedByTwistd(environment):
+    etc = makeConfigDir({
+        "modules.conf": "[modules]\nautoload = no\nload => app_hello.so\nload => pbx_config\n",
+        "extensions.conf": "[default]\nexten => 100,1,Hello(world)\n",
+    })
+    pbx = PBXProcess(etc, python=environment["python"], cwd=environment["top"]).start()
+    try:
+        pbx.waitBooted(60)
+        assert "txpbx_hello loaded: application Hello registered" in pbx.output
+        assert "loaded module app_hello" in pbx.output
+        assert pbx.stop() == 0
+        assert "txpbx_hello unloaded" in pbx.output
+    finally:
+        pbx.kill()
+        cleanup(etc)
