@@ -26,7 +26,7 @@ def run(cmd, **kw):
 
 def buildWheel(source, outdir):
     # A private copy: building in place would leave build/ and egg-info behind.
-    work = os.path.join(outdir, "src-" + os.path.basename(source))
+    work = os.path.join(os.path.dirname(outdir), "src-" + os.path.basename(source))
     shutil.copytree(source, work, ignore=shutil.ignore_patterns(
         "__pycache__", "*.egg-info", "build", "dist", ".git", "var", "dropin.cache",
         ".hypothesis", ".pytest_cache", "_trial_temp*"))
@@ -39,21 +39,21 @@ def buildWheel(source, outdir):
 @pytest.fixture(scope="module")
 def environment(tmp_path_factory):
     """
-    A fresh venv (seeing the system's Twisted, so no download is needed) with
-    the txpbx wheel and the third-party wheel installed.
+    A fresh venv with the txpbx wheel and the third-party wheel installed, and
+    their dependencies (Twisted with TLS, zope.interface) from the package index.
     """
     top = tmp_path_factory.mktemp("pkg")
     wheels = str(top / "wheels")
     os.makedirs(wheels)
     buildWheel(ROOT, wheels)
     buildWheel(HELLO, wheels)
-    names = sorted(os.listdir(wheels))
+    names = sorted(n for n in os.listdir(wheels) if n.endswith(".whl"))
     assert any(n.startswith("txpbx-") for n in names), names
     assert any(n.startswith("txpbx_hello-") for n in names), names
     env = str(top / "venv")
-    venv.EnvBuilder(with_pip=True, system_site_packages=True).create(env)
+    venv.EnvBuilder(with_pip=True).create(env)
     python = os.path.join(env, "bin", "python")
-    run([python, "-m", "pip", "install", "-q", "--no-index", "--no-deps",
+    run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
          *[os.path.join(wheels, n) for n in names]])
     return {"python": python, "bin": os.path.join(env, "bin"), "top": str(top)}
 
