@@ -27,6 +27,11 @@ class IModuleDescriptor(Interface):
     requires = Attribute("Tuple of module names that must be loaded first.")
     optional = Attribute("Tuple of module names loaded first when present.")
     supportLevel = Attribute("'core', 'extended' or 'deprecated'.")
+    validators = Attribute(
+        "Optional: pairs (config file name, dotted name of a callable taking "
+        "the parsed Config and raising ConfigError), run by 'twistd pbx' "
+        "before anything starts."
+    )
 
 
 class IModule(Interface):

@@ -40,6 +40,7 @@ class ModuleDescriptor:
     requires: tuple = ()
     optional: tuple = ()
     supportLevel: str = "core"
+    validators: tuple = ()
 
 
 class StartupError(Exception):
@@ -101,6 +102,40 @@ def discoverDescriptors():
     for descriptor in getPlugins(IModuleDescriptor, twisted.plugins):
         found.setdefault(descriptor.name, descriptor)
     return found
+
+
+def selectModules(descriptors, selection):
+    """
+    The names modules.conf selects from C{descriptors}, and the names it
+    asks for that do not exist.
+    """
+    if selection.autoload:
+        selected = [n for n in descriptors if n not in selection.noload]
+        selected += [n for n in selection.load if n not in selected]
+    else:
+        selected = list(dict.fromkeys(selection.preload + selection.load))
+    unknown = [n for n in selection.load + selection.preload if n not in descriptors]
+    selected = [n for n in selected if n not in selection.noload or n in selection.require]
+    return selected, unknown
+
+
+def validateModuleConfigs(configDir, descriptors, selection):
+    """
+    Run the configuration validators of the selected modules (descriptor
+    C{validators}: pairs of file name and dotted callable taking the parsed
+    file) so that a bad file stops the daemon before it binds anything.
+    """
+    import os
+
+    from pbxcore.config import parseFile
+
+    selected, _ = selectModules(descriptors, selection)
+    order, _ = loadOrder(descriptors, selected, selection.preload)
+    for name in order:
+        for filename, validator in getattr(descriptors[name], "validators", ()):
+            path = os.path.join(configDir, filename)
+            if os.path.exists(path):
+                namedAny(validator)(parseFile(path))
 
 
 def loadOrder(descriptors, selected, preload=()):
@@ -276,18 +311,12 @@ class ModuleLoader:
         module and its dependents.
         """
         descriptors = self.descriptors
-        if selection.autoload:
-            selected = [n for n in descriptors if n not in selection.noload]
-            selected += [n for n in selection.load if n not in selected]
-        else:
-            selected = list(dict.fromkeys(selection.preload + selection.load))
-        for name in selection.load + selection.preload:
-            if name not in descriptors:
-                message = f"module {name!r} named in modules.conf was not found"
-                if name in selection.require:
-                    raise StartupError(message)
-                self.log.warn("{message}", message=message)
-        selected = [n for n in selected if n not in selection.noload or n in selection.require]
+        selected, unknown = selectModules(descriptors, selection)
+        for name in unknown:
+            message = f"module {name!r} named in modules.conf was not found"
+            if name in selection.require:
+                raise StartupError(message)
+            self.log.warn("{message}", message=message)
         order, missing = loadOrder(descriptors, selected, selection.preload)
         for name in order:
             descriptor = descriptors[name]

@@ -377,3 +377,26 @@ class LoaderTests(unittest.TestCase):
         order = list(loader.modules)
         yield loader.shutdown()
         self.assertEqual(self.pbx.unloaded, [n.upper() for n in reversed(order)])
+
+
+def rejectWidgets(config):
+    for section in config.sections:
+        for entry in section.entries:
+            if entry.key == "widget":
+                raise ConfigError("widgets are not allowed", entry.filename, entry.line)
+
+
+class ValidatorTests(unittest.SynchronousTestCase):
+    def test_selectedModulesValidateTheirFiles(self):
+        from pbxcore.loader import validateModuleConfigs
+
+        etc = self.mktemp()
+        os.makedirs(etc)
+        with open(os.path.join(etc, "w.conf"), "w") as f:
+            f.write("[general]\nok = 1\nwidget = 2\n")
+        d = ModuleDescriptor("w", f"{HERE}.A", validators=(("w.conf", f"{HERE}.rejectWidgets"),))
+        with self.assertRaises(ConfigError) as cm:
+            validateModuleConfigs(etc, {"w": d}, ModuleSelection())
+        self.assertIn("w.conf:3: widgets are not allowed", str(cm.exception))
+        # Not selected: not validated.
+        validateModuleConfigs(etc, {"w": d}, ModuleSelection(noload={"w"}))

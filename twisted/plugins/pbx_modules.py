@@ -19,7 +19,8 @@ manager = M("manager", "pbxcore.manager.module.ManagerModule",
 chan_local = M("chan_local", "plugins.chan_local.LocalChannelModule",
                "Local proxy channel driver", CHANNEL_DRIVER)
 chan_sip = M("chan_sip", "channels.sip.module.ChanSIPModule",
-             "Session Initiation Protocol (SIP) channel driver", CHANNEL_DRIVER)
+             "Session Initiation Protocol (SIP) channel driver", CHANNEL_DRIVER,
+             validators=(("sip.conf", "channels.sip.config.parseGeneral"),))
 app_dial = M("app_dial", "plugins.app_dial.AppDialModule",
              "Dialing application", DEFAULT)
 app_echo = M("app_echo", "plugins.app_echo.AppEchoModule",
