@@ -72,3 +72,13 @@ class RecordingRegistrar:
 
     def register(self, kind, obj):
         self.registered.append((kind, obj))
+
+
+def makeTempDir(testCase):
+    """A fresh absolute temporary directory removed after the test."""
+    import shutil
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="txpbx-store-")
+    testCase.addCleanup(shutil.rmtree, path, True)
+    return path

@@ -8,7 +8,7 @@ from twisted.trial import unittest
 
 from pbxcore.astdb import AstDB, DatabaseDeltree, DatabaseShow, parseFamilyKey, register
 from pbxcore.errors import CLIUsageError
-from tests.shell.store.fakes import RecordingRegistrar
+from tests.shell.store.fakes import RecordingRegistrar, makeTempDir
 
 
 def rowsOf(path):
@@ -25,7 +25,7 @@ class StoppedReactor:
 
 class AstDBTests(unittest.TestCase):
     def setUp(self):
-        self.path = os.path.join(self.mktemp(), "astdb.sqlite3")
+        self.path = os.path.join(makeTempDir(self), "astdb.sqlite3")
         self.db = AstDB(self.path)
         self.db.open()
         self.addCleanup(self.db.close)
@@ -112,7 +112,7 @@ class SynchronousAstDBTests(unittest.SynchronousTestCase):
     """Without a running reactor writes happen in the caller's thread."""
 
     def test_writesWithoutReactor(self):
-        path = os.path.join(self.mktemp(), "db.sqlite3")
+        path = os.path.join(makeTempDir(self), "db.sqlite3")
         db = AstDB(path, reactor=StoppedReactor())
         db.open()
         db.put("f", "k", "v")
