@@ -28,7 +28,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from channels.sip.message import makeResponse
+from channels.sip.message import SIPParseError, makeResponse
 from channels.sip.transaction import (
     Deliver,
     InviteClientTransaction,
@@ -213,10 +213,20 @@ class TransactionManager:
     def messageReceived(self, message: Any, source: Any) -> None:
         """Route one parsed message from C{source} to its transaction or the TU."""
         try:
+            if message.topVia is None or message.cseq is None:
+                self.log.warn(
+                    "Dropping a SIP message without Via or CSeq from {source}",
+                    source=str(source),
+                )
+                return
             if message.isRequest:
                 self._requestReceived(message, source)
             else:
                 self._responseReceived(message, source)
+        except SIPParseError as e:
+            self.log.warn(
+                "Dropping a SIP message from {source}: {error}", source=str(source), error=str(e)
+            )
         except Exception:
             self.log.failure(
                 "Error handling a SIP message from {source}", source=str(source)
