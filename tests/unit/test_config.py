@@ -580,7 +580,7 @@ class TestDirectives:
 
     def test_includeMissing(self, tmp_path):
         main = write(tmp_path, "main.conf", "[s]\nk = v\n#include nope.conf\n")
-        error = errorOf_file(main)
+        error = errorOfFile(main)
         assert (error.filename, error.line) == (main, 3)
         assert error.message == f"cannot include {tmp_path / 'nope.conf'}: no such file"
 
@@ -591,7 +591,7 @@ class TestDirectives:
 
     def test_globWithoutMatch(self, tmp_path):
         main = write(tmp_path, "main.conf", "\n#include conf.d/*.conf\n")
-        assert str(errorOf_file(main)) == f"{main}:2: #include conf.d/*.conf: no file matches"
+        assert str(errorOfFile(main)) == f"{main}:2: #include conf.d/*.conf: no file matches"
 
     def test_globSkipsDirectoriesAndSorts(self, tmp_path):
         write(tmp_path, "d/b.conf", "[b]\n")
@@ -604,29 +604,29 @@ class TestDirectives:
     def test_includeDirectory(self, tmp_path):
         os.mkdir(tmp_path / "dir")
         main = write(tmp_path, "main.conf", "#tryinclude dir\n")
-        error = errorOf_file(main)
+        error = errorOfFile(main)
         assert str(error) == f"{main}:1: cannot read {tmp_path / 'dir'}: not a regular file"
 
     def test_errorInsideIncludedFile(self, tmp_path):
         inc = write(tmp_path, "inc.conf", "[x]\nok = 1\n\noops\n")
         main = write(tmp_path, "main.conf", "[s]\n#include inc.conf\n")
-        error = errorOf_file(main)
+        error = errorOfFile(main)
         assert (error.filename, error.line) == (inc, 4)
         assert str(error) == f"{inc}:4: expected key = value, got 'oops'"
 
     def test_blockCommentsDoNotCrossFiles(self, tmp_path):
         inc = write(tmp_path, "inc.conf", "k = 1\n;-- open\n")
         main = write(tmp_path, "main.conf", "[s]\n#include inc.conf\n--;\n")
-        error = errorOf_file(main)
+        error = errorOfFile(main)
         assert (error.filename, error.line) == (inc, 2)
 
     def test_selfInclude(self, tmp_path):
         main = write(tmp_path, "main.conf", "[s]\n#include main.conf\n")
-        assert str(errorOf_file(main)) == f"{main}:2: include loop: {main} -> {main}"
+        assert str(errorOfFile(main)) == f"{main}:2: include loop: {main} -> {main}"
 
     def test_globLoop(self, tmp_path):
         main = write(tmp_path, "a.conf", "[s]\n#include *.conf\n")
-        error = errorOf_file(main)
+        error = errorOfFile(main)
         assert error.line == 2 and error.message.startswith("include loop:")
 
     def test_parseTextIncludesRelativeToFilename(self, tmp_path):
@@ -640,12 +640,12 @@ class TestDirectives:
         for i in range(40):
             write(tmp_path, f"f{i}.conf", f"#include f{i + 1}.conf\n")
         write(tmp_path, "f40.conf", "[s]\n")
-        error = errorOf_file(str(tmp_path / "f0.conf"))
+        error = errorOfFile(str(tmp_path / "f0.conf"))
         assert error.message == "includes nested more than 32 deep"
         assert error.line == 1
 
 
-def errorOf_file(path):
+def errorOfFile(path):
     with pytest.raises(ConfigError) as info:
         parseFile(path)
     return info.value
@@ -657,27 +657,27 @@ def errorOf_file(path):
 class TestParseFile:
     def test_missingFile(self, tmp_path):
         path = str(tmp_path / "absent.conf")
-        error = errorOf_file(path)
+        error = errorOfFile(path)
         assert (error.filename, error.line) == (path, None)
         assert str(error) == f"{path}: no such file"
 
     def test_directory(self, tmp_path):
-        error = errorOf_file(str(tmp_path))
+        error = errorOfFile(str(tmp_path))
         assert str(error) == f"{tmp_path}: cannot read {tmp_path}: not a regular file"
 
     def test_unusablePath(self, tmp_path):
         path = str(tmp_path / "bad\x00name.conf")
-        error = errorOf_file(path)
+        error = errorOfFile(path)
         assert error.filename == path and error.line is None
         assert error.message.startswith(f"cannot read {path}: ")
 
     def test_pathThroughAFile(self, tmp_path):
         path = os.path.join(write(tmp_path, "plain", ""), "x.conf")
-        assert str(errorOf_file(path)) == f"{path}: no such file"
+        assert str(errorOfFile(path)) == f"{path}: no such file"
 
     def test_invalidUtf8(self, tmp_path):
         path = write(tmp_path, "latin.conf", b"[s]\nk = v\nname = caf\xe9\n", "wb")
-        assert str(errorOf_file(path)) == f"{path}:3: text is not valid UTF-8"
+        assert str(errorOfFile(path)) == f"{path}:3: text is not valid UTF-8"
 
 
 # -- values and errors --------------------------------------------------------
