@@ -13,12 +13,22 @@ views do not raise.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Callable, TypeVar, Union
 
 from channels.sip.headers import Headers, SIPParseError, splitValues
-from channels.sip.uri import URI, parseHostPort, parseURI
+from channels.sip.uri import (
+    RE_HOST,
+    RE_PARAMS,
+    RE_SIPURI,
+    RE_TOKEN,
+    URI,
+    parseHostPort,
+    parseURI,
+    splitSimpleParams,
+)
 
 __all__ = [
     "SIPParseError", "Via", "NameAddr", "Contact", "CSeq", "Request", "Response",
@@ -267,6 +277,13 @@ class Via:
 
 def parseVia(text: str) -> Via:
     """Parse one Via value (after list splitting)."""
+    m = _FAST_VIA.fullmatch(text)
+    if m is not None:
+        transport, host, port, params = m.groups()
+        return Via(
+            SIP_VERSION, transport, host, None if port is None else int(port),
+            splitSimpleParams(params),
+        )
     parts = text.split("/", 2)
     if len(parts) != 3:
         raise SIPParseError("bad Via")
@@ -393,6 +410,18 @@ def parseNameAddr(text: str, cls: type = NameAddr) -> NameAddr:
     C{uri;params}, where parameters after the URI belong to the header and
     the URI may hold no C{;}, C{,} or C{?}.
     """
+    m = _FAST_NAMEADDR.fullmatch(text)
+    if m is not None:
+        quoted, tokens, uriText, params = m.groups()
+        if quoted is not None:
+            display = _UNESCAPE_QUOTED.sub(r"\1", quoted) if "\\" in quoted else quoted
+        else:
+            display = tokens
+        return cls(display, parseURI(uriText), splitSimpleParams(params))
+    m = _FAST_ADDRSPEC.fullmatch(text)
+    if m is not None:
+        uriText, params = m.groups()
+        return cls(None, parseURI(uriText), splitSimpleParams(params))
     text = text.strip(_WS)
     if not text:
         raise SIPParseError("empty address")
@@ -433,7 +462,6 @@ def parseNameAddr(text: str, cls: type = NameAddr) -> NameAddr:
     return cls(None, uri, params)
 
 
-_splitList = splitValues
 
 
 def parseContacts(values: list[str]) -> list[Contact]:
@@ -443,7 +471,7 @@ def parseContacts(values: list[str]) -> list[Contact]:
     """
     out: list[Contact] = []
     for raw in values:
-        for element in _splitList(raw):
+        for element in splitValues(raw):
             if not element:
                 raise SIPParseError("empty Contact element")
             if element == "*" or (element.startswith("*") and element[1:].lstrip(_WS).startswith(";")):
@@ -467,6 +495,9 @@ class CSeq:
 
 
 def parseCSeq(text: str) -> CSeq:
+    m = _FAST_CSEQ.fullmatch(text)
+    if m is not None:
+        return CSeq(int(m.group(1)), m.group(2))
     parts = text.split()
     if len(parts) != 2:
         raise SIPParseError("bad CSeq")
@@ -492,6 +523,58 @@ def _parseInt(text: str, name: str, maximum: int) -> int:
 
 
 T = TypeVar("T")
+
+
+# Fast acceptance: compiled patterns for the common, simple spellings of
+# each grammar. A value they match is one the parse functions above accept;
+# anything else goes through those functions, which decide. This keeps the
+# validation of a received message in C for everyday traffic.
+_FAST_URI = re.compile(rf"{RE_SIPURI}{RE_PARAMS}")
+_FAST_VIA = re.compile(
+    rf"SIP/2\.0/([A-Za-z]+) ({RE_HOST})(?::([0-9]{{1,4}}))?({RE_PARAMS})"
+)
+_FAST_NAMEADDR = re.compile(
+    rf'(?:"((?:[^"\\\r\n]|\\[^\r\n])*)"|({RE_TOKEN}(?: {RE_TOKEN})*))? ?'
+    rf"<({RE_SIPURI}{RE_PARAMS})>({RE_PARAMS})"
+)
+_FAST_ADDRSPEC = re.compile(rf"({RE_SIPURI})({RE_PARAMS})")
+_FAST_CSEQ = re.compile(rf"([0-9]{{1,9}}) ({RE_TOKEN})")
+_UNESCAPE_QUOTED = re.compile(r"\\(.)")
+
+
+def checkURI(text: str) -> None:
+    """Raise L{SIPParseError} unless C{text} is a URI L{parseURI} accepts."""
+    if _FAST_URI.fullmatch(text) is None:
+        parseURI(text)
+
+
+def checkVias(values: list[str]) -> None:
+    """Raise unless every element of these raw Via values parses."""
+    for raw in values:
+        if _FAST_VIA.fullmatch(raw) is None:
+            for element in splitValues(raw):
+                if not element:
+                    raise SIPParseError("empty Via element")
+                parseVia(element)
+
+
+def checkNameAddr(text: str) -> None:
+    """Raise unless L{parseNameAddr} accepts C{text}."""
+    if _FAST_NAMEADDR.fullmatch(text) is None and _FAST_ADDRSPEC.fullmatch(text) is None:
+        parseNameAddr(text)
+
+
+def checkContacts(values: list[str]) -> None:
+    """Raise unless L{parseContacts} accepts these raw Contact values."""
+    for raw in values:
+        if _FAST_NAMEADDR.fullmatch(raw) is None and _FAST_ADDRSPEC.fullmatch(raw) is None:
+            parseContacts(values)
+            return
+
+
+def checkCSeq(text: str) -> None:
+    if _FAST_CSEQ.fullmatch(text) is None:
+        parseCSeq(text)
 
 
 class Message:
@@ -526,7 +609,7 @@ class Message:
     def _computeVias(self) -> tuple[Via, ...]:
         out = []
         for raw in self.headers.rawValues("Via"):
-            for element in _splitList(raw):
+            for element in splitValues(raw):
                 if not element:
                     raise SIPParseError("empty Via element")
                 out.append(parseVia(element))
@@ -555,11 +638,17 @@ class Message:
 
     @property
     def fromAddr(self) -> NameAddr | None:
-        return self._view("from", lambda: self._address("From"))
+        return self._view("from", self._computeFrom)
+
+    def _computeFrom(self) -> NameAddr | None:
+        return self._address("From")
+
+    def _computeTo(self) -> NameAddr | None:
+        return self._address("To")
 
     @property
     def toAddr(self) -> NameAddr | None:
-        return self._view("to", lambda: self._address("To"))
+        return self._view("to", self._computeTo)
 
     @property
     def fromTag(self) -> str | None:
@@ -622,7 +711,7 @@ class Message:
     def _routeList(self, name: str) -> tuple[NameAddr, ...]:
         out = []
         for raw in self.headers.rawValues(name):
-            for element in _splitList(raw):
+            for element in splitValues(raw):
                 if not element:
                     raise SIPParseError(f"empty {name} element")
                 out.append(parseNameAddr(element))

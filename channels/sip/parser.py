@@ -15,6 +15,11 @@ from __future__ import annotations
 from channels.sip.headers import COMPACT, Headers, SIPParseError
 from channels.sip.message import (
     Message,
+    checkContacts,
+    checkCSeq,
+    checkNameAddr,
+    checkURI,
+    checkVias,
     Request,
     Response,
     makeResponse,
@@ -33,7 +38,7 @@ _TOKEN = frozenset(
 )
 # Header fields a request or response must carry exactly once.
 _REQUIRED = ("via", "from", "to", "call-id", "cseq")
-_SINGLE = ("from", "to", "call-id", "cseq", "max-forwards")
+_SINGLE = frozenset(("from", "to", "call-id", "cseq", "max-forwards"))
 _COMPACT_LOWER = {k: (v, v.lower()) for k, v in COMPACT.items()}
 _COMPACT_LOWER.update({k.upper(): v for k, v in _COMPACT_LOWER.items()})
 
@@ -51,22 +56,35 @@ def _checkVersion(version: str, request: Message | None) -> None:
     raise SIPParseError("bad SIP version", 400, request)
 
 
-def _parseHead(head: bytes) -> Message:
-    """
-    Build a message (empty body) from everything before the blank line.
-    Raises L{SIPParseError}; once the request line is known, the error
-    carries the request so that it can be answered.
-    """
-    text = head.decode("utf-8", "surrogateescape")
-    if text.count("\r") == text.count("\n"):
-        lines = text.split("\r\n")
-    else:
-        lines = text.replace("\r\n", "\n").split("\n")
-    first = lines[0]
+def _knownNames() -> dict[str, tuple[str, str]]:
+    names = [
+        "Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards", "Contact",
+        "Content-Length", "Content-Type", "Route", "Record-Route", "Allow",
+        "Supported", "Require", "User-Agent", "Server", "Expires", "Accept",
+        "Authorization", "WWW-Authenticate", "Proxy-Authorization",
+        "Proxy-Authenticate", "Date", "Subject", "Event", "Session-Expires",
+        "Min-SE", "Allow-Events", "Content-Disposition", "Unsupported",
+        "Refer-To", "Referred-By", "Replaces", "Privacy", "Timestamp",
+        "P-Asserted-Identity", "Reason", "Warning", "Organization",
+    ]
+    known = {name: (name, name.lower()) for name in names}
+    known.update({name.lower(): (name, name.lower()) for name in names})
+    known.update({"Call-Id": ("Call-Id", "call-id"), "Cseq": ("Cseq", "cseq")})
+    for short, full in COMPACT.items():
+        known[short] = known[short.upper()] = (full, full.lower())
+    return known
+
+
+# Exact spellings seen on the wire, mapped to (stored name, lookup key).
+_KNOWN: dict[str, tuple[str, str]] = _knownNames()
+
+
+def _headerLines(lines: list[str]) -> tuple[list[str], list[tuple[str, str]], str | None]:
+    """Unfold and split header lines; collect the first syntax problem."""
     keys: list[str] = []
     items: list[tuple[str, str]] = []
     error = None
-    for line in lines[1:] if len(lines) > 1 else ():
+    for line in lines:
         if not line:
             error = error or "empty header line"
             continue
@@ -80,25 +98,40 @@ def _parseHead(head: bytes) -> Message:
             if extra:
                 items[-1] = (name, f"{value} {extra}" if value else extra)
             continue
-        colon = line.find(":")
-        if colon <= 0:
+        name, colon, value = line.partition(":")
+        if not colon:
             error = error or "header line without a colon"
             continue
-        name = line[:colon]
-        if not _TOKEN.issuperset(name):
+        known = _KNOWN.get(name)
+        if known is None:
             name = name.rstrip(" \t")
-            if not name or not _TOKEN.issuperset(name):
-                error = error or "bad header name"
-                continue
-        value = line[colon + 1 :].strip(" \t")
-        if len(name) == 1 and name in _COMPACT_LOWER:
-            name, key = _COMPACT_LOWER[name]
-        else:
-            key = name.lower()
-        keys.append(key)
-        items.append((name, value))
-    if "\r" in text and any("\r" in v for _, v in items):
-        error = error or "bare CR in a header"
+            known = _KNOWN.get(name)
+            if known is None:
+                if not name or not _TOKEN.issuperset(name):
+                    error = error or "bad header name"
+                    continue
+                known = (name, name.lower())
+        keys.append(known[1])
+        items.append((known[0], value.strip(" \t")))
+    return keys, items, error
+
+
+def _parseHead(head: bytes) -> Message:
+    """
+    Build a message (empty body) from everything before the blank line.
+    Raises L{SIPParseError}; once the request line is known, the error
+    carries the request so that it can be answered.
+    """
+    text = head.decode("utf-8", "surrogateescape")
+    lines = text.split("\r\n")
+    if text.count("\n") != len(lines) - 1 or text.count("\r") != len(lines) - 1:
+        lines = text.replace("\r\n", "\n").split("\n")
+        error = "bare CR in a header" if "\r" in text.replace("\r\n", "") else None
+    else:
+        error = None
+    first = lines[0]
+    keys, items, lineError = _headerLines(lines[1:])
+    error = error or lineError
     headers = Headers._trusted(keys, items)
 
     message: Message
@@ -143,37 +176,57 @@ def validate(message: Message) -> None:
     Check what a UAS or the transaction layer relies on: the mandatory
     headers present (and single where they must be), every Via, CSeq,
     From, To, Max-Forwards, Content-Length and (for requests) Contact and
-    the Request-URI parseable, and the CSeq method equal to the request
-    method. Raises L{SIPParseError} carrying the request, if it is one.
+    the Request-URI well formed, and the CSeq method equal to the request
+    method. Afterwards those typed views do not raise. Raises
+    L{SIPParseError} carrying the request, if it is one.
     """
-    attached = message if message.isRequest else None
-    keys = message.headers._keys
+    headers = message.headers
+    keys = headers._keys
+    items = headers._items
     try:
         for key in _REQUIRED:
             if key not in keys:
                 raise SIPParseError(f"missing {_CANONICAL[key]} header")
-        for key in _SINGLE:
-            if keys.count(key) > 1:
-                raise SIPParseError(f"more than one {_CANONICAL[key]} header")
-        message.vias
-        cseq = message.cseq
-        message.fromAddr
-        message.toAddr
-        if not message.callId:
-            raise SIPParseError("empty Call-ID")
-        message.maxForwards
+        seen = set()
+        vias = []
+        contacts = []
+        for key, (name, value) in zip(keys, items):
+            if key in _SINGLE:
+                if key in seen:
+                    raise SIPParseError(f"more than one {_CANONICAL[key]} header")
+                seen.add(key)
+                if key == "cseq":
+                    checkCSeq(value)
+                elif key == "call-id":
+                    if not value:
+                        raise SIPParseError("empty Call-ID")
+                elif key == "max-forwards":
+                    message.maxForwards
+                else:
+                    checkNameAddr(value)
+            elif key == "via":
+                vias.append(value)
+            elif key == "contact":
+                contacts.append(value)
+        checkVias(vias)
         message.contentLength
         if message.isRequest:
             assert isinstance(message, Request)
-            message.requestURI
-            if cseq is not None and cseq.method != message.method:
-                raise SIPParseError("CSeq method does not match the request method")
-            message.contacts
+            checkURI(message.uri)
+            if contacts:
+                checkContacts(contacts)
+            method = headers.get("CSeq", "").rpartition(" ")[2]
+            if method != message.method:
+                cseq = message.cseq
+                if cseq is not None and cseq.method != message.method:
+                    raise SIPParseError("CSeq method does not match the request method")
     except SIPParseError as e:
-        if e.message is None and attached is not None:
-            e.message = attached
+        if e.message is None and message.isRequest:
+            e.message = message
         raise
 
+
+_validate = validate
 
 _CANONICAL = {
     "via": "Via", "from": "From", "to": "To", "call-id": "Call-ID",
@@ -181,11 +234,15 @@ _CANONICAL = {
 }
 
 
-def parseMessage(data: bytes) -> Request | Response:
+def parseMessage(data: bytes, validate: bool = True) -> Request | Response:
     """
     Parse one datagram. A Content-Length shorter than the body truncates
     it (the rest is ignored); a longer one is an error; without one the
     body is the rest of the datagram. Leading CRLFs are skipped.
+
+    With C{validate} false only the start line, the header lines and
+    Content-Length are checked (the codec alone, e.g. for a proxy path or a
+    benchmark); typed views may then raise L{SIPParseError} when used.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError("parseMessage takes bytes")
@@ -208,7 +265,8 @@ def parseMessage(data: bytes) -> Request | Response:
         else:
             rest = data[end + 2 :]
     message = _parseHead(data[:end])
-    validate(message)
+    if validate:
+        _validate(message)
     length = message.contentLength
     if length is None:
         message.body = rest
@@ -319,7 +377,7 @@ class StreamParser:
             del buf[:length]
             self._pending = None
             try:
-                validate(message)
+                _validate(message)
             except SIPParseError as e:
                 if out:
                     self._error = e

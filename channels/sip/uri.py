@@ -10,6 +10,7 @@ lookups need.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, replace
 from typing import Iterable, Mapping
 from urllib.parse import unquote_to_bytes
@@ -30,6 +31,29 @@ _SIP_SCHEMES = ("sip", "sips")
 _STRICT_PARAMS = ("user", "ttl", "method", "maddr", "transport")
 
 Pair = tuple[str, "str | None"]
+
+# Building blocks of the fast paths: patterns for the common, simple
+# spellings. A value they match is one the general code accepts with the
+# same result; anything else takes the general code, which decides.
+RE_TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
+RE_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?"
+RE_PVALUE = r"[A-Za-z0-9\-.!%*_+`'~:/\[\]]+"
+RE_PARAMS = rf"(?:;{RE_TOKEN}(?:={RE_PVALUE})?)*"
+RE_SIPURI = rf"sips?:(?:[A-Za-z0-9\-_.!~*'()&=+$/]+@)?{RE_HOST}(?::[0-9]{{1,4}})?"
+_FAST_URI = re.compile(
+    rf"(sips?):(?:([A-Za-z0-9\-_.!~*'()&=+$/]+)@)?({RE_HOST})(?::([0-9]{{1,4}}))?({RE_PARAMS})"
+)
+
+
+def splitSimpleParams(text: str) -> tuple[Pair, ...]:
+    """Split C{;a=b;c} already matched by L{RE_PARAMS}."""
+    if not text:
+        return ()
+    out = []
+    for part in text[1:].split(";"):
+        name, eq, value = part.partition("=")
+        out.append((name, value if eq else None))
+    return tuple(out)
 
 
 def unescape(text: str) -> str:
@@ -193,6 +217,13 @@ def parseURI(text: str) -> URI:
     number and parameters; other schemes only need a valid scheme and no
     whitespace, angle brackets or quotes (a UAS answers 416 for them).
     """
+    m = _FAST_URI.fullmatch(text)
+    if m is not None:
+        scheme, user, host, port, params = m.groups()
+        return URI(
+            scheme, user, None, host, None if port is None else int(port),
+            splitSimpleParams(params),
+        )
     scheme, colon, rest = text.partition(":")
     if (
         not colon
