@@ -34,7 +34,7 @@ local C{YYYY-MM-DD HH:MM:SS}, C{answer} is empty for unanswered legs.
 import os
 import sqlite3
 import time
-from dataclasses import dataclass, field, fields as dataclassFields
+from dataclasses import dataclass, field, fields as dataclassFields, replace
 from typing import Optional
 
 from twisted.internet.defer import succeed
@@ -267,10 +267,16 @@ class CDRBuilder:
             userfield=base.userfield, sequence=self._sequence)
         return record
 
-    def feed(self, event) -> list:
+    def feed(self, event, now: Optional[float] = None) -> list:
+        """
+        Account for C{event}, which happened at C{now} (default: the event's
+        own timestamp).
+        """
         handler = getattr(self, "_on" + event.name, None)
         if handler is None:
             return []
+        if now is not None and now != event.timestamp:
+            event = replace(event, timestamp=now)
         return handler(event) or []
 
     def _leg(self, event, key="Channel"):
@@ -574,7 +580,8 @@ class CDREngine:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        for record in self.builder.finishAll(time.time()):
+        now = self._now()
+        for record in self.builder.finishAll(time.time() if now is None else now):
             self._post(record)
         writer, self._writer = self._writer, None
         if writer is None:
@@ -595,10 +602,16 @@ class CDREngine:
             record = self.builder.recordFor(channel.uniqueid)
         return record
 
+    def _now(self):
+        """The PBX clock: CDR times follow the reactor the channels run on."""
+        if self._reactor is not None:
+            return self._reactor.seconds()
+        return None
+
     def _eventReceived(self, event):
         if event.name == "Cdr":
             return
-        for record in self.builder.feed(event):
+        for record in self.builder.feed(event, self._now()):
             self._post(record)
 
     def _post(self, record):
