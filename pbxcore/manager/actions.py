@@ -13,7 +13,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from pbxcore.errors import ChannelUnavailable, ManagerError, ModuleError, ReadOnlyFunction
+from pbxcore.errors import ManagerError, ModuleError, ReadOnlyFunction
 from pbxcore.interfaces import IManagerAction
 from pbxcore.manager.config import formatClasses
 from pbxcore.manager.responses import (
@@ -30,15 +30,6 @@ __all__ = [
 ]
 
 log = Logger()
-
-#: Asterisk's OriginateResponse Reason codes (the AST_CONTROL values).
-REASON_FAILED = 0
-REASON_HANGUP = 1
-REASON_RING_TIMEOUT = 3
-REASON_ANSWERED = 4
-REASON_BUSY = 5
-REASON_CONGESTION = 8
-
 
 @implementer(IManagerAction)
 class Action:
@@ -403,7 +394,7 @@ def _priority(request, key="Priority"):
     try:
         return int(value)
     except ValueError:
-        raise ManagerError(f"Invalid priority")
+        raise ManagerError("Invalid priority")
 
 
 def _redirectOne(session, channel, context, exten, priority):
@@ -481,7 +472,6 @@ def originate(session, request):
     if timeout <= 0:
         raise ManagerError("Invalid timeout")
     name, number = _callerID(request.get("CallerID"))
-    codecs = [c.strip() for c in (request.get("Codecs") or "").split(",") if c.strip()]
     variables = request.variables()
     account = (request.get("Account") or "").strip() or None
     isAsync = isTrue(request.get("Async"))
@@ -489,67 +479,28 @@ def originate(session, request):
     engine = getattr(pbx, "engine", None)
     if engine is None or not hasattr(engine, "originate"):
         raise ManagerError("Originate failed")
-    d = defer.maybeDeferred(
-        engine.originate, tech, dest, context=context or "default", exten=exten,
-        priority=priority, application=application,
-        data=request.get("Data") or "", timeout=timeout,
-        callerName=name, callerNumber=number, variables=variables,
-        account=account, formats=codecs or None)
-
-    def report(result):
-        channel, reason = _originateOutcome(result)
-        if isAsync:
-            fields = []
-            if actionID is not None:
-                fields.append(("ActionID", actionID))
-            fields += [
-                ("Response", "Success" if reason == REASON_ANSWERED else "Failure"),
-                ("Channel", channel.name if channel is not None else target),
-                ("Context", context or ""), ("Exten", exten or ""),
-                ("Application", application or ""), ("Data", request.get("Data") or ""),
-                ("Reason", str(reason)),
-                ("Uniqueid", channel.uniqueid if channel is not None else "<null>"),
-                ("CallerIDNum", number or "<unknown>"),
-                ("CallerIDName", name or "<unknown>"),
-            ]
-            pbx.emitEvent("OriginateResponse", fields, "call")
-        return reason
+    d = defer.ensureDeferred(engine.originate(
+        tech, dest, timeout=timeout, context=context, exten=exten,
+        priority=priority, application=application, data=request.get("Data") or "",
+        callerID=(name, number) if (name or number) else None, variables=variables,
+        account=account or "", actionID=actionID))
+    # The engine announces the outcome with OriginateResponse (carrying
+    # the ActionID); Codecs are accepted and left to the technology.
 
     def failed(failure):
-        if failure.check(ChannelUnavailable):
-            cause = getattr(failure.value, "cause", None)
-            reason = REASON_BUSY if int(cause or 0) == 17 else REASON_FAILED
-            if int(cause or 0) == 34:
-                reason = REASON_CONGESTION
-        else:
-            if not failure.check(ManagerError):
-                log.failure("Originate of {target} failed", failure, target=target)
-            reason = REASON_FAILED
-        return report((None, reason))
+        log.failure("Originate of {target} failed", failure, target=target)
+        return {"Response": "Failure"}
 
-    d.addCallbacks(report, failed)
+    d.addErrback(failed)
     if isAsync:
-        d.addErrback(lambda f: log.failure("OriginateResponse failed", f))
         return Success("Originate successfully queued")
 
-    def syncAnswer(reason):
-        if reason == REASON_ANSWERED:
+    def syncAnswer(result):
+        if result.get("Response") == "Success":
             return Success("Originate successfully queued")
         raise ManagerError("Originate failed")
 
     return d.addCallback(syncAnswer)
-
-
-def _originateOutcome(result):
-    """(channel, reason) from whatever the engine's originate gives."""
-    if isinstance(result, tuple) and len(result) == 2:
-        channel, reason = result
-        return channel, int(reason)
-    channel = getattr(result, "channel", result)
-    reason = getattr(result, "reason", None)
-    if reason is None:
-        reason = REASON_ANSWERED if channel is not None else REASON_FAILED
-    return channel, int(reason)
 
 
 # -- console, modules, events ---------------------------------------------------

@@ -444,8 +444,12 @@ class ManagerProtocol(Protocol):
                           peer=self.peerAddress, user=username, why=name)
             return deferLater(self.reactor, self.factory.authFailureDelay,
                               lambda: Failure("Authentication failed", close=True))
-        self.user = user
+        # Announced before this session counts as logged in, so that its
+        # own SuccessfulAuth does not overtake the Login response.
         self.username = user.username
+        self._securityEvent("SuccessfulAuth", "Informational",
+                            [("UsingPassword", "0" if authType == "md5" else "1")])
+        self.user = user
         self.authenticated = True
         self.loggedInAt = self.reactor.seconds()
         self.readClasses = user.readClasses
@@ -460,8 +464,6 @@ class ManagerProtocol(Protocol):
         events = request.get("Events")
         if events is not None:
             self.setEventMask(events)
-        self._securityEvent("SuccessfulAuth", "Informational",
-                            [("UsingPassword", "0" if authType == "md5" else "1")])
         if self._displayConnects():
             self.log.info("manager: '{user}' logged on from {peer}",
                           user=self.username, peer=self.peerAddress)
