@@ -1,0 +1,145 @@
+"""
+chan_sip, the SIP channel driver module (first slice: transports, the
+transaction layer and the out-of-dialog user agent).
+
+Later SIP work reaches the running stack through the module object the
+loader keeps (C{pbx.loader.modules["chan_sip"].module.stack}), or more simply
+through the C{SIPStack} handed around at load time:
+
+    stack.transport      the L{SIPTransportLayer} (listeners, send)
+    stack.transactions   the TransactionManager (sendRequest)
+    stack.userAgent      the L{UserAgent} (registerMethod, registerDialogHandler)
+    stack.general        the current L{SIPGeneral} from sip.conf
+"""
+
+from __future__ import annotations
+
+import os
+
+from twisted.application.service import Service
+from twisted.internet import defer
+from twisted.internet.error import CannotListenError
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from channels.sip.config import SIPGeneral, parseGeneral, unknownGeneralKeys
+from channels.sip.transport import SIPTransportLayer
+from channels.sip.useragent import UserAgent
+from pbxcore.config import parseFile
+from pbxcore.errors import ModuleDeclined
+from pbxcore.interfaces import IModule
+
+
+def makeTimers(general: SIPGeneral):
+    """The transaction layer's timer settings for C{general}, in seconds."""
+    from channels.sip.transaction import Timers
+
+    return Timers(t1=general.timerT1 / 1000.0)
+
+
+class SIPStack:
+    """
+    The running SIP stack: transport layer, transaction manager and user
+    agent wired together. C{start} binds the listeners of C{general}.
+    """
+
+    log = Logger()
+
+    def __init__(self, general: SIPGeneral, reactor=None):
+        from channels.sip.transactions import TransactionManager
+
+        self.general = general
+        self.transport = SIPTransportLayer(reactor=reactor)
+        self.userAgent = UserAgent(userAgent=general.userAgent)
+        self.transactions = TransactionManager(self.transport, self.userAgent, reactor=reactor, timers=makeTimers(general))
+        self.transport.receiver = self.transactions
+        self.listening = []
+
+    def start(self):
+        """Bind every listener; raise CannotListenError (or OSError, ValueError)."""
+        try:
+            for spec in self.general.listenerSpecs():
+                port = self.transport.listen(spec)
+                host = port.getHost()
+                self.listening.append(port)
+                self.log.info("SIP listening on {kind} {host}:{port}", kind=spec.split(":", 1)[0], host=host.host, port=host.port)
+        except Exception:
+            self.transport.stopListening()
+            self.listening = []
+            raise
+
+    def stop(self) -> defer.Deferred:
+        """Close the sockets and drop the transactions' pending timers."""
+        self.listening = []
+        for handle in self.transactions.serverTransactions + self.transactions.clientTransactions:
+            call = getattr(handle, "_call", None)
+            if call is not None and call.active():
+                call.cancel()
+        return self.transport.stopListening()
+
+    def applyGeneral(self, general: SIPGeneral):
+        """Take the settings that can change without a restart."""
+        if general.bindings() != self.general.bindings():
+            self.log.warn("sip.conf: the bind addresses changed; restart the PBX to use them")
+        self.userAgent.userAgent = general.userAgent
+        self.general = general
+
+
+class SIPStackService(Service):
+    """Keeps the stack's sockets open while chan_sip is loaded."""
+
+    name = "chan_sip"
+
+    def __init__(self, stack: SIPStack):
+        self.stack = stack
+
+    def startService(self):
+        super().startService()
+        if not self.stack.listening:
+            self.stack.start()
+
+    def stopService(self):
+        super().stopService()
+        return self.stack.stop()
+
+
+@implementer(IModule)
+class ChanSIPModule:
+    """
+    The chan_sip module. C{stack} is the running L{SIPStack} while loaded.
+    """
+
+    log = Logger()
+
+    def __init__(self):
+        self.stack: SIPStack | None = None
+
+    def _readConfig(self, pbx) -> SIPGeneral:
+        path = os.path.join(pbx.configDir, "sip.conf")
+        if not os.path.exists(path):
+            raise ModuleDeclined(f"{path} not found; chan_sip not loaded")
+        general = parseGeneral(parseFile(path))
+        for where in unknownGeneralKeys(general):
+            self.log.debug("sip.conf: {where} is not used yet", where=where)
+        return general
+
+    def load(self, pbx, registrar):
+        general = self._readConfig(pbx)
+        stack = SIPStack(general, reactor=pbx.reactor)
+        try:
+            stack.start()
+        except (CannotListenError, OSError, ValueError) as e:
+            raise ModuleDeclined(f"chan_sip cannot listen: {e}") from e
+        self.stack = stack
+        registrar.addService(SIPStackService(stack))
+
+    def reload(self, pbx):
+        general = self._readConfig(pbx)
+        if self.stack is not None:
+            self.stack.applyGeneral(general)
+
+    def unload(self, pbx):
+        stack, self.stack = self.stack, None
+        if stack is not None and stack.listening:
+            return stack.stop()
+        return None
