@@ -28,7 +28,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from channels.sip.message import SIPParseError, makeResponse
+from channels.sip.message import SIPParseError, makeResponse, newTag
 from channels.sip.transaction import (
     Deliver,
     InviteClientTransaction,
@@ -267,20 +267,19 @@ class TransactionManager:
             or not isinstance(target.machine, InviteServerTransaction)
             or not cancelMatches(target.machine, cancel)
         ):
-            self._respond(handle, makeResponse(cancel, 481, toTag=cancel.toTag))
+            self._respond(handle, makeResponse(cancel, 481, toTag=newTag()))
             return
         # RFC 3261, section 9.2: the CANCEL gets a 200 whatever became of the
         # INVITE, with the To tag the INVITE's responses carry.
-        self._respond(handle, makeResponse(cancel, 200, toTag=target.toTag or cancel.toTag))
+        tag = target.toTag or newTag()
+        self._respond(handle, makeResponse(cancel, 200, toTag=tag))
         if target.state is not State.PROCEEDING or target.cancelled:
             return
         target.cancelled = True
         if getattr(self._user, "cancelReceived", None) is not None:
             self._callUser("cancelReceived", cancel, target)
         else:
-            self._respond(
-                target, makeResponse(target.request, 487, toTag=target.toTag)
-            )
+            self._respond(target, makeResponse(target.request, 487, toTag=tag))
 
     def _responseReceived(self, response: Any, source: Any) -> None:
         handle = self._clients.get(clientKey(response))
@@ -478,7 +477,7 @@ class TransactionManager:
             # Whatever went wrong, the far end gets an answer.
             handle = args[1]
             if not handle.responded and not handle.terminated:
-                self._respond(handle, makeResponse(handle.request, 500))
+                self._respond(handle, makeResponse(handle.request, 500, toTag=newTag()))
 
     # --- the one timer per transaction ------------------------------------
 

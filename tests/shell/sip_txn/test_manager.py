@@ -180,6 +180,7 @@ class ServerSideTests(ManagerTestCase):
         self.user.requestReceived = explode
         self.manager.messageReceived(request("MESSAGE"), UAC)
         self.assertEqual([r.status for r in self.transport.responses()], [500])
+        self.assertTrue(self.transport.responses()[0].toTag)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
     def test_malformedMessageIsLoggedNotRaised(self):
@@ -246,6 +247,7 @@ class CancelTests(ManagerTestCase):
         self.manager.messageReceived(request("CANCEL"), UAC)
         (reply,) = self.transport.responses()
         self.assertEqual(reply.status, 481)
+        self.assertTrue(reply.toTag)
         self.assertEqual(self.user.cancels, [])
 
     def test_cancelAfterFinalStill200(self):
@@ -267,6 +269,9 @@ class DefaultCancelTests(ManagerTestCase):
         self.manager.messageReceived(request("CANCEL"), UAC)
         self.assertEqual([r.status for r in self.transport.responses()], [200, 487])
         self.assertTrue(txn.cancelled)
+        ok, terminated = self.transport.responses()
+        self.assertTrue(ok.toTag)
+        self.assertEqual(ok.toTag, terminated.toTag)
         self.assertEqual(txn.state, State.COMPLETED)
         # The ACK for the 487 completes the transaction.
         self.manager.messageReceived(request("ACK", toTag=self.transport.responses()[1].toTag), UAC)
