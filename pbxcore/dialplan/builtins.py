@@ -262,6 +262,8 @@ def hangup(channel, data):
         cause = causeFromName(data)
         if cause is None:
             log.warn("Invalid cause given to Hangup(): \"{data}\"", data=data)
+        else:
+            channel.hangupCause = cause
     raise ApplicationHangup(cause if cause is not None else HangupCause.NORMAL_CLEARING)
 
 
