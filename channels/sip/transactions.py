@@ -18,6 +18,10 @@ attribute, or C{False}; test with C{getattr(response, "local", False)}):
 
 A client transaction delivers at most one non-2xx final response; the local
 ones are only made if no final response was delivered before.
+
+The manager is also the transport's receiver: besides C{messageReceived} it
+takes C{transportError(destination, failure)} for sends that failed after
+they were handed over.
 """
 
 from __future__ import annotations
@@ -231,6 +235,26 @@ class TransactionManager:
             self.log.failure(
                 "Error handling a SIP message from {source}", source=str(source)
             )
+
+    def transportError(self, destination: Any, failure: Any) -> None:
+        """
+        A send to C{destination} failed after C{send} or C{sendResponse}
+        returned (a name that did not resolve, a connection refused), and
+        the transport can only say where it was going.  Every transaction
+        still waiting on that address fails: client transactions without a
+        response yet (the TU gets the local 503) and unfinished server
+        transactions whose responses go there.
+        """
+        reason = failure.getErrorMessage() if isinstance(failure, Failure) else str(failure)
+        now = self._now()
+        for handle in list(self._clients.values()):
+            if handle.destination == destination and handle.state in (State.CALLING, State.TRYING):
+                self._run(handle, handle.machine.transportError(now, reason))
+        for handle in list(self._servers.values()):
+            if handle.source == destination and handle.state in (
+                State.PROCEEDING, State.COMPLETED, State.ACCEPTED
+            ):
+                self._run(handle, handle.machine.transportError(now, reason))
 
     def _requestReceived(self, request: Any, source: Any) -> None:
         key = serverKey(request)

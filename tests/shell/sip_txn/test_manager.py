@@ -2,6 +2,7 @@
 
 from twisted.internet.defer import fail, succeed
 from twisted.internet.task import Clock
+from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
 from channels.sip.address import Address
@@ -207,6 +208,15 @@ class ServerSideTests(ManagerTestCase):
         self.advanceTo(10)
         self.assertEqual(len(self.transport.responses()), 2)
 
+    def test_serverTransportErrorNotifiedByDestination(self):
+        invite = request()
+        self.manager.messageReceived(invite, UAC)
+        txn = self.user.requests[0][1]
+        txn.respond(response(invite, 486))
+        self.manager.transportError(UAC, Failure(TransportError("connect failed")))
+        self.assertTrue(txn.terminated)
+        self.assertEqual(self.user.failures, [(txn, "connect failed")])
+
     def test_serverTransportErrorTellsTheTU(self):
         invite = request()
         self.manager.messageReceived(invite, UAC)
@@ -354,6 +364,24 @@ class ClientSideTests(ManagerTestCase):
         self.send(request("OPTIONS"))
         self.assertEqual([(r.status, r.local) for r in self.responses], [(503, True)])
         self.assertEqual(self.manager.clientTransactions, [])
+
+    def test_transportErrorNotifiedByDestination(self):
+        """
+        A transport that handles its own Deferred failures reports them as
+        transportError(destination, failure): pending transactions to that
+        destination fail, others carry on.
+        """
+        other = Address("UDP", "192.0.2.99", 5060)
+        waiting = self.send(request("OPTIONS"))
+        answered = self.send(request("INVITE", branch="z9hG4bKanswered"))
+        elsewhere = self.send(request("OPTIONS", branch="z9hG4bKelse"), other)
+        self.manager.messageReceived(response(answered.request, 180), UAS)
+        self.manager.transportError(UAS, Failure(TransportError("no such host")))
+        self.assertTrue(waiting.terminated)
+        self.assertFalse(answered.terminated)
+        self.assertFalse(elsewhere.terminated)
+        self.assertEqual([(r.status, getattr(r, "local", False)) for r in self.responses],
+                         [(180, False), (503, True)])
 
     def test_tcpClientDoesNotRetransmit(self):
         self.send(request("OPTIONS", transport="TCP"), Address("TCP", "192.0.2.2", 5060))
