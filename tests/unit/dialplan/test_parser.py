@@ -1,0 +1,246 @@
+"""extensions.conf to a Dialplan: every line form and every error with file:line."""
+
+import textwrap
+
+import pytest
+
+from pbxcore.config import ConfigError, parseText
+from pbxcore.dialplan.parser import PRIORITY_HINT, parseDialplan, splitApplication
+
+
+def dialplan(text):
+    return parseDialplan(parseText(textwrap.dedent(text), "extensions.conf"))
+
+
+def error(text):
+    with pytest.raises(ConfigError) as info:
+        dialplan(text)
+    return info.value
+
+
+def test_generalAndGlobals():
+    dp = dialplan("""
+        [general]
+        static = yes
+        ClearGlobalVars = no
+        [globals]
+        B = 2
+        A = 1
+        B = 3
+        [default]
+        exten => 1,1,NoOp()
+    """)
+    assert dp.general == {"static": "yes", "clearglobalvars": "no"}
+    assert dp.globals == [("B", "2"), ("A", "1"), ("B", "3")]
+    assert dp.contextNames() == ["default"]
+
+
+def test_newStyleLineWithLabel():
+    dp = dialplan("""
+        [default]
+        exten => 100,1(start),Answer()
+    """)
+    step = dp.find("default", "100", 1)
+    assert (step.context, step.pattern, step.priority, step.label) == ("default", "100", 1, "start")
+    assert (step.app, step.data) == ("Answer", "")
+    assert (step.filename, step.line) == ("extensions.conf", 3)
+    assert dp.findLabel("default", "100", "start") == 1
+
+
+def test_oldCommaForm():
+    dp = dialplan("""
+        [default]
+        exten => 100,1,Dial,SIP/100,20
+    """)
+    step = dp.find("default", "100", 1)
+    assert (step.app, step.data) == ("Dial", "SIP/100,20")
+
+
+def test_argumentsKeptRaw():
+    dp = dialplan("""
+        [default]
+        exten => 100,1,Dial(SIP/${EXTEN},,tT(foo)) 
+        exten => 100,2,Set(X=$[${A} + 1])
+        exten => 100,3,NoOp(a\\;b)
+    """)
+    assert dp.find("default", "100", 1).data == "SIP/${EXTEN},,tT(foo)"
+    assert dp.find("default", "100", 2).data == "X=$[${A} + 1]"
+    assert dp.find("default", "100", 3).data == "a;b"
+
+
+def test_sameAndNext():
+    dp = dialplan("""
+        [default]
+        exten => 100,1,NoOp(one)
+         same => n,NoOp(two)
+         same => n(three),NoOp(three)
+        exten => 100,n,NoOp(four)
+        exten => 100,s+2,NoOp(six)
+        exten => 100,three+4,NoOp(seven)
+        exten => 100,10,NoOp(ten)
+         same => n+1,NoOp(twelve)
+    """)
+    priorities = {s.priority: s.data for s in
+                  (dp.find("default", "100", p) for p in range(1, 13)) if s}
+    assert priorities == {1: "one", 2: "two", 3: "three", 4: "four", 6: "six",
+                          7: "seven", 10: "ten", 12: "twelve"}
+
+
+def test_arrowOrEquals():
+    dp = dialplan("""
+        [default]
+        exten = 100,1,NoOp()
+        same = n,NoOp(x)
+    """)
+    assert dp.find("default", "100", 2).data == "x"
+
+
+def test_hint():
+    dp = dialplan("""
+        [default]
+        exten => 100,hint,SIP/100&SIP/101
+        exten => 100,1,Dial(SIP/100)
+        exten => 200,hint,SIP/200,CustomPresence:200
+    """)
+    assert dp.hint("default", "100") == "SIP/100&SIP/101"
+    step = dp.find("default", "200", PRIORITY_HINT)
+    assert (step.app, step.data) == ("SIP/200", "CustomPresence:200")
+    assert dp.hints() == [("default", "100", "SIP/100&SIP/101"), ("default", "200", "SIP/200")]
+    assert dp.hint("default", "300") is None
+    # A hint is not a priority: 200 has none to run.
+    assert not dp.exists("default", "200")
+
+
+def test_callerIdExtensions():
+    dp = dialplan("""
+        [default]
+        exten => 100,1,NoOp(anyone)
+        exten => 100/5551234,1,NoOp(boss)
+        exten => 100/_555XXXX,1,NoOp(office)
+        exten => _1XX/(555) 000-0000,1,NoOp(formatted)
+    """)
+    assert dp.find("default", "100", 1).data == "anyone"
+    assert dp.find("default", "100", 1, callerid="5551234").data == "boss"
+    assert dp.find("default", "100", 1, callerid="5559999").data == "office"
+    assert dp.find("default", "100", 1, callerid="6669999").data == "anyone"
+    assert dp.find("default", "150", 1, callerid="5550000000").data == "formatted"
+    assert dp.find("default", "150", 1, callerid="123") is None
+
+
+def test_patternsAndDashes():
+    dp = dialplan("""
+        [default]
+        exten => 555-1234,1,NoOp(dashed)
+        exten => _[1,2]XX,1,NoOp(comma in a set)
+        exten => _9-NXX-XXXX,1,NoOp(nine)
+    """)
+    assert dp.find("default", "5551234", 1).data == "dashed"
+    assert dp.find("default", "555-1234", 1).pattern == "555-1234"
+    assert dp.find("default", "250", 1).data == "comma in a set"
+    assert dp.find("default", ",50", 1).data == "comma in a set"
+    assert dp.find("default", "92345678", 1).data == "nine"
+
+
+def test_includesIgnorepatSwitch():
+    dp = dialplan("""
+        [default]
+        include => other
+        include => night,18:00-08:00,*,*,*
+        ignorepat => 9
+        switch => IAX2/box/ctx
+        [other]
+        exten => 1,1,NoOp()
+        [night]
+        exten => 2,1,NoOp()
+    """)
+    ctx = dp.contexts["default"]
+    assert [i.context for i in ctx.includes] == ["other", "night"]
+    assert ctx.includes[0].timespec is None
+    assert ctx.includes[1].timespec.text == "18:00-08:00,*,*,*"
+    assert ctx.ignorepats == ("9",)
+    assert dp.warnings == [("extensions.conf", 6,
+                            "'switch => IAX2/box/ctx' ignored: switches are not supported")]
+
+
+def test_includeMissingContextIsAWarning():
+    dp = dialplan("""
+        [default]
+        include => nowhere
+    """)
+    assert dp.warnings[0][:2] == ("extensions.conf", 3)
+    assert "nowhere" in dp.warnings[0][2]
+
+
+def test_repeatedContextMerges():
+    dp = dialplan("""
+        [default]
+        exten => 1,1,NoOp(a)
+        [other]
+        exten => 1,1,NoOp(b)
+        [default]
+        exten => 2,1,NoOp(c)
+    """)
+    assert dp.contextNames() == ["default", "other"]
+    assert dp.find("default", "2", 1).data == "c"
+
+
+def test_templatesAreInherited():
+    dp = dialplan("""
+        [base](!)
+        exten => 1,1,NoOp(from template)
+        [default](base)
+        exten => 2,1,NoOp(own)
+    """)
+    assert dp.contextNames() == ["default"]
+    assert dp.find("default", "1", 1).data == "from template"
+
+
+def test_splitApplication():
+    assert splitApplication("Answer") == ("Answer", "")
+    assert splitApplication("Answer()") == ("Answer", "")
+    assert splitApplication(" NoOp( x ) ") == ("NoOp", " x ")
+    assert splitApplication("Dial,SIP/1,20") == ("Dial", "SIP/1,20")
+    assert splitApplication("${APP}(x)") == ("${APP}(x)", "")
+    with pytest.raises(ValueError, match="closing"):
+        splitApplication("NoOp(x")
+
+
+ERRORS = [
+    # text, line, message fragment
+    ("[default]\nexten => 100,abc,NoOp()\n", 2, "invalid priority or unknown label 'abc'"),
+    ("[default]\nexten => 100,0,NoOp()\n", 2, "invalid priority 0"),
+    ("[default]\nexten => 100,,NoOp()\n", 2, "missing priority"),
+    ("[default]\nsame => n,NoOp()\n", 2, "'same =>' with no previous 'exten =>'"),
+    ("[default]\nexten => 100,n,NoOp()\n", 2, "priority 'n' needs a previous"),
+    ("[default]\nexten => 1,1,NoOp()\nexten => 2,n,NoOp()\n", 3, "priority 'n' needs a previous"),
+    ("[default]\nexten => 1,1,NoOp()\n\nexten => 1,1,Hangup()\n", 4,
+     "priority 1 is already defined at extensions.conf:2"),
+    ("[default]\nexten => 1,hint,SIP/1\nexten => 1,hint,SIP/2\n", 3, "hint is already defined"),
+    ("[default]\nexten => 1,1(a),NoOp()\nexten => 1,2(a),NoOp()\n", 3, "label 'a' is already used"),
+    ("[default]\nexten => 1,1(a,NoOp()\n", 2, "label is missing its ')'"),
+    ("[default]\nfoo => bar\n", 2, "unknown directive 'foo' in context [default]"),
+    ("[default]\nexten => _[12,1,NoOp()\n", 2, "unclosed '['"),
+    ("[default]\nexten => 1/_[5,1,NoOp()\n", 2, "unclosed '['"),
+    ("[default]\nignorepat => _[9\n", 2, "unclosed '['"),
+    ("[default]\nexten => 1,1,\n", 2, "missing application"),
+    ("[default]\nexten => 1,1\n", 2, "missing application"),
+    ("[default]\nexten => 1,1,NoOp(x\n", 2, "no closing ')'"),
+    ("[default]\nexten => 1,1,NoOp(x) y\n", 2, "unexpected text"),
+    ("[default]\nexten => ,1,NoOp()\n", 2, "missing extension"),
+    ("[default]\nexten => 1,hint,\n", 2, "hint names no device"),
+    ("[default]\nexten => 1,1+x,NoOp()\n", 2, "invalid priority offset"),
+    ("[default]\ninclude => other,25:00-26:00\n[other]\n", 2, "invalid time"),
+    ("[default]\ninclude => other,*,funday\n[other]\n", 2, "invalid weekday"),
+    ("[default]\ninclude =>\n", 2, "include needs a context name"),
+    ("[a]\ninclude => b\n[b]\ninclude => c\n[c]\ninclude => a\n", 6,
+     "include cycle: a -> b -> c -> a"),
+    ("[a]\ninclude => a\n", 2, "include cycle: a -> a"),
+]
+
+
+@pytest.mark.parametrize("text,line,fragment", ERRORS)
+def test_errorsCarryFileAndLine(text, line, fragment):
+    e = error(text)
+    assert (e.filename, e.line) == ("extensions.conf", line)
+    assert fragment in e.message
+    assert str(e).startswith(f"extensions.conf:{line}: ")
