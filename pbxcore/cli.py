@@ -75,6 +75,8 @@ class ControlProtocol(NetstringReceiver):
 
 
 class ControlFactory(Factory):
+    noisy = False
+
     def __init__(self, pbx):
         self.pbx = pbx
 

@@ -479,21 +479,28 @@ def originate(session, request):
     engine = getattr(pbx, "engine", None)
     if engine is None or not hasattr(engine, "originate"):
         raise ManagerError("Originate failed")
-    d = defer.ensureDeferred(engine.originate(
-        tech, dest, timeout=timeout, context=context, exten=exten,
-        priority=priority, application=application, data=request.get("Data") or "",
-        callerID=(name, number) if (name or number) else None, variables=variables,
-        account=account or "", actionID=actionID))
-    # The engine announces the outcome with OriginateResponse (carrying
-    # the ActionID); Codecs are accepted and left to the technology.
 
-    def failed(failure):
-        log.failure("Originate of {target} failed", failure, target=target)
-        return {"Response": "Failure"}
+    def start():
+        # The engine announces the outcome with OriginateResponse (carrying
+        # the ActionID); Codecs are accepted and left to the technology.
+        d = defer.ensureDeferred(engine.originate(
+            tech, dest, timeout=timeout, context=context, exten=exten,
+            priority=priority, application=application, data=request.get("Data") or "",
+            callerID=(name, number) if (name or number) else None, variables=variables,
+            account=account or "", actionID=actionID))
 
-    d.addErrback(failed)
+        def failed(failure):
+            log.failure("Originate of {target} failed", failure, target=target)
+            return {"Response": "Failure"}
+
+        return d.addErrback(failed)
+
     if isAsync:
+        # Started on the next turn so that the acknowledgement is written
+        # before anything the call emits, OriginateResponse included.
+        session.reactor.callLater(0, start)
         return Success("Originate successfully queued")
+    d = start()
 
     def syncAnswer(result):
         if result.get("Response") == "Success":

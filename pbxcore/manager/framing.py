@@ -191,16 +191,15 @@ def formatEvent(name: str, fields: Iterable[tuple[str, object]] = (),
 
 def formatCommandOutput(output: str, actionID: str | None = None) -> bytes:
     """
-    The classic C{Command} answer: C{Response: Follows}, the raw output and
-    the C{--END COMMAND--} marker, as pre-14 Asterisk and the clients built
-    for it expect.
+    The classic C{Command} answer as Asterisk up to 13 wrote it: CRLF headers,
+    then the console output verbatim with its bare LF line ends, then
+    C{--END COMMAND--}. Clients built for it (pyst2, panoramisk) find the
+    output as the text before the marker.
     """
     head = "Response: Follows\r\nPrivilege: Command\r\n"
     if actionID is not None:
         head += f"ActionID: {_clean(actionID)}\r\n"
-    body = output.replace("\r\n", "\n").replace("\n", "\r\n")
-    if body and not body.endswith("\r\n"):
-        body += "\r\n"
+    body = output.replace("\r\n", "\n").replace("\r", "\n")
     return (head + body + "--END COMMAND--\r\n\r\n").encode("utf-8")
 
 

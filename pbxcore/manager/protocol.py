@@ -485,6 +485,7 @@ class ManagerFactory(ServerFactory):
 
     log = Logger()
     protocol = ManagerProtocol
+    noisy = False
 
     #: Seconds before a failed login is answered.
     authFailureDelay = 1.0

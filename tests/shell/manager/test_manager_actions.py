@@ -7,7 +7,7 @@ from pbxcore.devicestate import DeviceStateEngine
 from pbxcore.dialplan.parser import parseDialplan
 from pbxcore.errors import ModuleError
 from pbxcore.frame import ChannelState
-from pbxcore.testing import TestTechnology
+from pbxcore.testing import TestTechnology as ScriptedTechnology
 
 from .managerfakes import Client, byName, makeManager
 
@@ -52,7 +52,7 @@ def env(tmp_path):
     from plugins.func_devstate import FuncDevstateModule
 
     pbx.loadModule(FuncDevstateModule(), "func_devstate")
-    tech = TestTechnology.install(pbx)
+    tech = ScriptedTechnology.install(pbx)
     pbx.loader = FakeLoader()
     pbx.reload = lambda name=None: pbx.loader.reload(name)
     client = Client(module)
@@ -263,7 +263,7 @@ def test_command_classic(env):
     client.send(Action="Command", Command="core show channels", ActionID="cmd")
     raw = client.raw()
     assert raw.startswith(b"Response: Follows\r\nPrivilege: Command\r\nActionID: cmd\r\n")
-    assert b"0 active channels\r\n" in raw
+    assert b"\n0 active channels\n" in raw
     assert raw.endswith(b"--END COMMAND--\r\n\r\n")
     client.send(Action="Command", Command="no such thing")
     assert b"No such command" in client.raw()

@@ -113,7 +113,7 @@ def test_format_event_order_and_crlf_in_values():
 def test_classic_command_output():
     data = formatCommandOutput("line 1\nline 2\n", "5")
     assert data == (b"Response: Follows\r\nPrivilege: Command\r\nActionID: 5\r\n"
-                    b"line 1\r\nline 2\r\n--END COMMAND--\r\n\r\n")
+                    b"line 1\nline 2\n--END COMMAND--\r\n\r\n")
 
 
 def test_output_lines_command_output():
