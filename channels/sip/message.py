@@ -284,6 +284,10 @@ def parseVia(text: str) -> Via:
             SIP_VERSION, transport, host, None if port is None else int(port),
             splitSimpleParams(params),
         )
+    return _parseViaGeneral(text)
+
+
+def _parseViaGeneral(text: str) -> Via:
     parts = text.split("/", 2)
     if len(parts) != 3:
         raise SIPParseError("bad Via")
@@ -422,6 +426,10 @@ def parseNameAddr(text: str, cls: type = NameAddr) -> NameAddr:
     if m is not None:
         uriText, params = m.groups()
         return cls(None, parseURI(uriText), splitSimpleParams(params))
+    return _parseNameAddrGeneral(text, cls)
+
+
+def _parseNameAddrGeneral(text: str, cls: type = NameAddr) -> NameAddr:
     text = text.strip(_WS)
     if not text:
         raise SIPParseError("empty address")
@@ -498,6 +506,10 @@ def parseCSeq(text: str) -> CSeq:
     m = _FAST_CSEQ.fullmatch(text)
     if m is not None:
         return CSeq(int(m.group(1)), m.group(2))
+    return _parseCSeqGeneral(text)
+
+
+def _parseCSeqGeneral(text: str) -> CSeq:
     parts = text.split()
     if len(parts) != 2:
         raise SIPParseError("bad CSeq")

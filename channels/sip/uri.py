@@ -224,6 +224,10 @@ def parseURI(text: str) -> URI:
             scheme, user, None, host, None if port is None else int(port),
             splitSimpleParams(params),
         )
+    return _parseURIGeneral(text)
+
+
+def _parseURIGeneral(text: str) -> URI:
     scheme, colon, rest = text.partition(":")
     if (
         not colon
