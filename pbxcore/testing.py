@@ -289,7 +289,7 @@ class TestTechnology:
     def install(cls, pbx, name="Test"):
         """Create one and register it in C{pbx} through its own registrar."""
         registrar = pbx.registrar("chan_test") if hasattr(pbx, "registrar") else None
-        technology = cls(name)
+        technology = cls(name, registrar)
         if registrar is not None:
             registrar.register("technology", technology)
         else:

@@ -115,12 +115,14 @@ class DialplanEngine:
         """
         try:
             await self._runSteps(channel, False)
-        finally:
-            try:
-                await self._runHangupHandler(channel)
-            finally:
-                if hangupAfter:
-                    await channel.hangup()
+        except Exception:
+            self.log.failure("dialplan of '{channel}' failed", channel=channel.name)
+        try:
+            await self._runHangupHandler(channel)
+        except Exception:
+            self.log.failure("hangup handler of '{channel}' failed", channel=channel.name)
+        if hangupAfter:
+            await channel.hangup()
 
     async def _runHangupHandler(self, channel):
         dialplan = self.pbx.dialplan
