@@ -191,6 +191,10 @@ class SIPStreamProtocol(protocol.Protocol, TimeoutMixin):
         self.parser = sipparser.StreamParser()
         self.connected = False
         self.ready = defer.Deferred()
+        if not outbound:
+            # Nobody waits on an inbound connection's handshake unless a send
+            # reuses it; a failed handshake is logged, not left unhandled.
+            self.ready.addErrback(self._inboundFailed)
         self.key = None
         self.peerAddress: Address | None = None
         self.callLater = layer.reactor.callLater  # TimeoutMixin's clock
@@ -203,6 +207,11 @@ class SIPStreamProtocol(protocol.Protocol, TimeoutMixin):
         self.setTimeout(self.layer.idleTimeout)
         if self.transportName != "TLS":
             self._ready()
+
+    def _inboundFailed(self, failure):
+        self.layer.log.info("inbound {transport} connection from {peer} failed: {error}",
+                            transport=self.transportName, peer=str(self.peerAddress), error=failure.getErrorMessage())
+        return None
 
     def handshakeCompleted(self):
         self._ready()
@@ -263,6 +272,8 @@ class SIPTransportLayer:
         self.idleTimeout = idleTimeout
         self.trustRoot = trustRoot
         self._resolver = resolver
+        self._ownResolver = False
+        self._hosts = None
         self.noVerify: set[str] = set()
         self.ports: list = []
         self._udp: list[SIPDatagramProtocol] = []
@@ -321,6 +332,7 @@ class SIPTransportLayer:
         """Close every listener and connection."""
         ds = [defer.maybeDeferred(p.stopListening) for p in self.ports]
         self.ports = []
+        self._stopResolver()
         self._udp = []
         self._udpPorts = {}
         for conn in list(self._streams):
@@ -402,7 +414,9 @@ class SIPTransportLayer:
             except SIPParseError:
                 pass  # answer by the source address below
             response = makeResponse(request, status, _reasonPhrase(reason), toTag=newTag())
-            self.sendResponse(response, source)
+            result = self.sendResponse(response, source)
+            if isinstance(result, defer.Deferred):
+                result.addErrback(lambda f: None)  # already logged by _sendFailed
         except Exception as e:
             self.log.warn("could not answer malformed request from {source}: {error}", source=str(source), error=repr(e))
 
@@ -539,7 +553,6 @@ class SIPTransportLayer:
             return None
         d = self.connect(transport, host, port, serverName or (destination.host if not isIPLiteral(destination.host) else host))
         d.addCallback(lambda c: c.write(data))
-        d.addErrback(self._sendFailed, destination)
         return d
 
     def _udpFor(self, host: str) -> SIPDatagramProtocol:
@@ -554,26 +567,27 @@ class SIPTransportLayer:
         return self._udp[0]
 
     def _sendFailed(self, failure, destination):
+        """Log, then pass the failure on as a L{TransportError} for the caller."""
         self.log.warn("SIP send to {destination} failed: {error}", destination=str(destination), error=failure.getErrorMessage())
-        notify = getattr(self.receiver, "transportError", None)
-        if notify is not None:
-            notify(destination, failure)
-        return None
+        if failure.check(TransportError):
+            return failure
+        return Failure(TransportError(f"send to {destination} failed: {failure.getErrorMessage()}"))
 
     # -- names -----------------------------------------------------------
 
     def resolve(self, host: str, port: int | None, transport: str) -> defer.Deferred:
         """
         Targets [(ip, port), ...] for C{host}: SRV first when no port was
-        given (RFC 3263), then A and AAAA. Never blocks.
+        given (RFC 3263), then the hosts file, then A and AAAA. Never blocks.
         """
         transport = transport.upper()
+        default = DEFAULT_PORTS.get(transport, 5060)
         if isIPLiteral(host):
-            return defer.succeed([(_bare(host), port or DEFAULT_PORTS.get(transport, 5060))])
-        resolver = self._getResolver()
+            return defer.succeed([(_bare(host), port or default)])
 
         def addresses(name, targetPort):
-            d = resolver.getHostByName(name)
+            d = self._hostsResolver().getHostByName(name)
+            d.addErrback(lambda _: self._dnsResolver().getHostByName(name))
             d.addCallback(lambda ip: [(ip, targetPort)])
             return d
 
@@ -588,17 +602,34 @@ class SIPTransportLayer:
                 if getattr(r.payload, "target", None) is not None
             )
             if not answers:
-                return addresses(host, DEFAULT_PORTS.get(transport, 5060))
+                return addresses(host, default)
             _, _, target, targetPort = answers[0]
             return addresses(target, targetPort)
 
-        d = resolver.lookupService(service + host)
-        d.addCallbacks(srv, lambda f: addresses(host, DEFAULT_PORTS.get(transport, 5060)))
+        d = self._dnsResolver().lookupService(service + host)
+        d.addCallbacks(srv, lambda f: addresses(host, default))
         return d
 
-    def _getResolver(self):
+    def _hostsResolver(self):
+        if self._hosts is None:
+            from twisted.names import hosts
+
+            self._hosts = hosts.Resolver(file=b"/etc/hosts")
+        return self._hosts
+
+    def _dnsResolver(self):
         if self._resolver is None:
             from twisted.names import client
 
-            self._resolver = client.createResolver(reactor=self.reactor)
+            self._resolver = client.Resolver(resolv="/etc/resolv.conf", reactor=self.reactor)
+            self._ownResolver = True
         return self._resolver
+
+    def _stopResolver(self):
+        # The DNS client re-reads resolv.conf on a timer; stop it with us.
+        if self._ownResolver:
+            call = getattr(self._resolver, "_parseCall", None)
+            if call is not None and call.active():
+                call.cancel()
+            self._resolver = None
+            self._ownResolver = False
