@@ -440,7 +440,7 @@ class _Parser:
         if op == "!":
             self.pos += 1
             value = self.unary()
-            return _Val.number(1 if value.isZeroOrNull() else 0)
+            return _Val.number(0 if _truthOfComplement(value) else 1)
         return self.regex()
 
     def regex(self) -> _Val:
@@ -523,6 +523,20 @@ class _Parser:
             return _Val.number(_CTX.remainder(a, b))
         except (InvalidOperation, DivisionByZero) as e:
             raise self.error(f"arithmetic error ({e.__class__.__name__})")
+
+
+_ATOI = re.compile(r"\s*([-+]?\d+)")
+
+
+def _truthOfComplement(value: _Val) -> bool:
+    """
+    What C{!} negates: a number's value, else the text's leading integer
+    (C{atoi}), so C{!abc} is 1 as in Asterisk.
+    """
+    if value.num is not None:
+        return value.num != 0
+    m = _ATOI.match(value.text)
+    return m is not None and int(m.group(1)) != 0
 
 
 def _cond(condition: _Val, yes: _Val, no: _Val) -> _Val:
