@@ -277,7 +277,24 @@ class CDRBuilder:
             return []
         if now is not None and now != event.timestamp:
             event = replace(event, timestamp=now)
+        self._trackCallerID(event)
         return handler(event) or []
+
+    def _trackCallerID(self, event):
+        """Every channel block carries the caller id; the record follows it."""
+        leg = self._legs.get(event.get("Channel") or "")
+        if leg is None:
+            return
+        number = event.get("CallerIDNum")
+        name = event.get("CallerIDName")
+        if number is None and name is None:
+            return
+        number = _present(number if number is not None else leg.callerNumber)
+        name = _present(name if name is not None else leg.callerName)
+        if (number, name) != (leg.callerNumber, leg.callerName):
+            leg.callerNumber, leg.callerName = number, name
+            leg.record.src = number
+            leg.record.clid = mergeCallerID(name, number)
 
     def _leg(self, event, key="Channel"):
         return self._legs.get(event.get(key) or "")
