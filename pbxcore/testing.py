@@ -212,6 +212,9 @@ class TestDriver:
     def _later(self, channel, delay, f, *args):
         if delay is None:
             return
+        if delay <= 0:
+            self._fire(channel, f, args)
+            return
         self._timers.append(channel.reactor.callLater(delay, self._fire, channel, f, args))
 
     def _fire(self, channel, f, args):
