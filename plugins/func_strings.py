@@ -99,7 +99,7 @@ class CutFunction(_ReadOnly):
     synopsis = "Slices and dices strings, based upon a named delimiter."
 
     def read(self, channel, args):
-        parts = splitArgs(args, limit=3)
+        parts = splitArgs(args, limit=3, removeChars=False)
         if len(parts) < 3 or not parts[0].strip():
             log.warn("Syntax: CUT(<varname>,<char-delim>,<range-spec>) - missing argument!")
             return ""
@@ -123,7 +123,7 @@ class FieldQtyFunction(_ReadOnly):
     synopsis = "Count the fields with an arbitrary delimiter."
 
     def read(self, channel, args):
-        parts = splitArgs(args)
+        parts = splitArgs(args, removeChars=False)
         if len(parts) < 2:
             log.warn("Syntax: FIELDQTY(<varname>,<delim>) - missing argument!")
             return ""
