@@ -151,6 +151,8 @@ class FakePBX:
 class TestScript:
     """What an outgoing Test channel does once called (times in seconds)."""
 
+    __test__ = False  # not a pytest test class
+
     ringAfter: float = None
     progressAfter: float = None
     answerAfter: float = 0.0
@@ -196,6 +198,8 @@ class TestScript:
 @implementer(IChannelDriver)
 class TestDriver:
     """Records what the core asked of the far end and plays the script."""
+
+    __test__ = False
 
     def __init__(self, technology, script=None):
         self.technology = technology
@@ -276,6 +280,8 @@ class TestDriver:
 @implementer(IChannelTechnology)
 class TestTechnology:
     """The "Test" technology: scriptable outgoing legs, and inbound callers."""
+
+    __test__ = False
 
     description = "Scriptable test channel driver"
     capabilities = ("ulaw", "alaw", "slin")
