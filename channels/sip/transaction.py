@@ -14,7 +14,10 @@ caller; nothing here touches a reactor or a socket.
 Timers keep the letters of RFC 3261 (A to K) and RFC 6026 (L, M).  Over a
 reliable transport A, E and G never run and D, I, J and K are zero, which
 means the machine terminates at once instead of lingering (RFC 3261,
-Table 4).
+Table 4).  Two deadlines have no RFC letter: C{Trying}, when the INVITE
+server transaction answers 100 (Trying) on its own, and C{Cancel}, 64*T1
+after a CANCEL was sent for an INVITE that never got its final response
+(RFC 3261, section 9.1).
 
 The module also holds the matching rules: L{serverKey} (section 17.2.3,
 including the RFC 2543 fallback), L{clientKey} (section 17.1.3) and
@@ -57,6 +60,8 @@ class Timers:
 
 
 class State(enum.Enum):
+    """The states of RFC 3261 figures 5 to 8, with RFC 6026's Accepted."""
+
     CALLING = "Calling"
     TRYING = "Trying"
     PROCEEDING = "Proceeding"
@@ -614,6 +619,17 @@ def clientKey(message: Any) -> Hashable:
 
 
 # --- messages a transaction makes itself -----------------------------------
+
+
+def makeLocalResponse(request: Any, status: int, reason: Optional[str] = None) -> Any:
+    """
+    A response made on the far end's behalf (the 408 for Timer B or F, the
+    503 for a transport failure), marked with C{local = True} so the TU can
+    tell it from one that came over the wire.
+    """
+    response = makeResponse(request, status, reason)
+    response.local = True
+    return response
 
 
 def _copyLines(source: Any, target: Any, name: str) -> None:

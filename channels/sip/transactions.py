@@ -50,6 +50,7 @@ from channels.sip.transaction import (
     cancelTargetKey,
     clientKey,
     makeCancel,
+    makeLocalResponse,
     serverKey,
     serverMatches,
 )
@@ -61,13 +62,6 @@ class TransportError(Exception):
     lost, ICMP error...).  Raised by C{transport.send} / C{sendResponse} or
     carried by the Deferred they return.
     """
-
-
-def makeLocalResponse(request: Any, status: int, reason: Optional[str] = None) -> Any:
-    """A response made here on the far end's behalf, marked C{local = True}."""
-    response = makeResponse(request, status, reason)
-    response.local = True
-    return response
 
 
 class ServerTransaction:
