@@ -196,6 +196,16 @@ class _Transaction:
             effects.extend(getattr(self, "_timer" + name)(now))
         return effects
 
+    def becameReliable(self, now: float) -> list[Effect]:
+        """
+        The transport carried the message over a reliable transport after
+        all (a UDP request too large for UDP goes over TCP, RFC 3261 section
+        18.1.1): stop the retransmission timers and linger no more.
+        """
+        self.reliable = True
+        self._disarm("A", "E", "G")
+        return []
+
     def transportError(self, now: float, reason: str = "transport error") -> list[Effect]:
         """
         The transport failed to send something this transaction asked for:

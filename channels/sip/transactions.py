@@ -32,6 +32,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from channels.sip.address import RELIABLE
 from channels.sip.message import SIPParseError, makeResponse, newTag
 from channels.sip.transaction import (
     Deliver,
@@ -54,6 +55,12 @@ from channels.sip.transaction import (
     serverKey,
     serverMatches,
 )
+
+
+def _viaIsReliable(request: Any) -> bool:
+    """Whether the transport rewrote the top Via to a reliable transport."""
+    via = request.topVia
+    return via is not None and via.transport.upper() in RELIABLE
 
 
 class TransportError(Exception):
@@ -405,6 +412,14 @@ class TransactionManager:
             effect = queue.pop(0)
             if isinstance(effect, SendRequest):
                 queue.extend(self._send(handle, self._transport.send, effect.request, effect.destination))
+                if (
+                    effect.request is handle.request
+                    and not effect.retransmission
+                    and not handle.machine.reliable
+                    and not handle.terminated
+                    and _viaIsReliable(effect.request)
+                ):
+                    queue.extend(handle.machine.becameReliable(self._now()))
             elif isinstance(effect, SendResponse):
                 queue.extend(self._send(handle, self._transport.sendResponse, effect.response, effect.destination))
             elif isinstance(effect, Deliver):

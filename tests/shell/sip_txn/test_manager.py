@@ -1,5 +1,7 @@
 """TransactionManager on a Clock with an in-memory transport."""
 
+import dataclasses
+
 from twisted.internet.defer import fail, succeed
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
@@ -385,6 +387,27 @@ class ClientSideTests(ManagerTestCase):
 
     def test_tcpClientDoesNotRetransmit(self):
         self.send(request("OPTIONS", transport="TCP"), Address("TCP", "192.0.2.2", 5060))
+        self.advanceTo(31)
+        self.assertEqual(len(self.transport.requests()), 1)
+        self.advanceTo(32)
+        self.assertEqual([r.status for r in self.responses], [408])
+
+    def test_requestMovedToTCPIsNotRetransmitted(self):
+        """
+        A transport that sends a large UDP request over TCP rewrites its top
+        Via; the transaction then behaves as over a reliable transport.
+        """
+        from channels.sip.transport import replaceTopVia
+
+        send = self.transport.send
+
+        def sendOverTCP(message, destination):
+            if message.isRequest:
+                replaceTopVia(message, dataclasses.replace(message.topVia, transport="TCP"))
+            return send(message, destination)
+
+        self.transport.send = sendOverTCP
+        self.send(request())
         self.advanceTo(31)
         self.assertEqual(len(self.transport.requests()), 1)
         self.advanceTo(32)
