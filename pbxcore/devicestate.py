@@ -372,8 +372,11 @@ class DeviceStateEngine:
 
     # -- hints and extension states ----------------------------------------
 
+    def hints(self):
+        """Every (context, exten, hint) of the current dialplan, in its order."""
+        return self._hints()
+
     def _hints(self):
-        """Every (context, exten, hint) of the current dialplan, if it can list them."""
         dialplan = getattr(self.pbx, "dialplan", None)
         if dialplan is None:
             return []
@@ -552,7 +555,7 @@ class CoreShowHints:
         if args:
             raise CLIUsageError(self.usage)
         engine = pbx.devicestate
-        hints = engine._hints()
+        hints = engine.hints()
         lines = ["", "    -= Registered Asterisk Dial Plan Hints =-"]
         for context, exten, hint in hints:
             state = engine.extensionState(context, exten)
