@@ -20,7 +20,7 @@ module as C{registrar}; each live channel then holds one use of the module
 (C{registrar.ref()} at creation, C{unref()} at the final hangup).
 """
 
-import copy
+import inspect
 import re
 import time
 from dataclasses import dataclass
@@ -53,7 +53,7 @@ class CallerID:
     ani: str = ""
 
     def copy(self):
-        return copy.copy(self)
+        return CallerID(self.name, self.number, self.presentation, self.ani)
 
     def __str__(self):
         if self.name and self.number:
@@ -116,6 +116,7 @@ class Channel:
                  language=None, accountcode="", requestor=None, linkedid=None,
                  uniqueid=None, queueSize=DEFAULT_QUEUE_SIZE, nativeFormats=("ulaw",)):
         self.pbx = pbx
+        self._events = getattr(pbx, "events", None)
         self.technology = technology
         self.driver = driver
         self.reactor = getattr(pbx, "reactor", None)
@@ -161,6 +162,7 @@ class Channel:
         self.hangupRequested = False
         self.isHungUp = False
         self._jumped = False
+        self._farEndGone = False
         self._queue = defer.DeferredQueue()
         self._queueSize = queueSize
         self._waiters = []
@@ -179,14 +181,14 @@ class Channel:
 
     # -- events ----------------------------------------------------------------
 
-    def _emit(self, name, extra, category, prefixFields=None):
-        pbx = self.pbx
-        if not _wantsEvents(pbx):
+    def _emit(self, name, extra, category):
+        events = self._events
+        if events is not None and not len(events):
             return
         fields = channelFields(self)
         if extra:
             fields.extend(extra)
-        pbx.emitEvent(name, fields, category)
+        self.pbx.emitEvent(name, fields, category)
 
     # -- state -------------------------------------------------------------------
 
@@ -253,7 +255,10 @@ class Channel:
         VarSet. '_NAME' is inherited by channels this one creates, once;
         '__NAME' forever.
         """
-        plain, level = _stripInherit(name)
+        if name[:1] == "_":
+            plain, level = _stripInherit(name)
+        else:
+            plain, level = name, 0
         if value is None:
             self.variables.pop(plain, None)
             self._inherit.pop(plain, None)
@@ -352,11 +357,15 @@ class Channel:
         if self.hangupRequested:
             raise ChannelHungUp(self.name)
 
-    def _callDriver(self, method, *args):
+    async def _callDriver(self, method, *args):
         driver = self.driver
         if driver is None:
-            return defer.succeed(None)
-        return defer.maybeDeferred(getattr(driver, method), self, *args)
+            return None
+        result = getattr(driver, method)(self, *args)
+        if result is not None and (isinstance(result, defer.Deferred)
+                                   or inspect.isawaitable(result)):
+            result = await result
+        return result
 
     async def answer(self):
         """Answer the channel (no-op when already up)."""
@@ -456,12 +465,18 @@ class Channel:
         self.hangupRequested = True
         self.isHungUp = True
         self._failReaders()
-        d = defer.succeed(None)
+        d = None
         driver = self.driver
-        if driver is not None and not getattr(self, "_farEndGone", False):
-            d = defer.maybeDeferred(driver.hangup, self, self.hangupCause)
-            d.addErrback(lambda f: self.log.failure("driver hangup of {channel} failed", f,
-                                                    channel=self.name))
+        if driver is not None and not self._farEndGone:
+            try:
+                d = driver.hangup(self, self.hangupCause)
+            except Exception:
+                self.log.failure("driver hangup of {channel} failed", channel=self.name)
+            if isinstance(d, defer.Deferred):
+                d.addErrback(lambda f: self.log.failure("driver hangup of {channel} failed", f,
+                                                        channel=self.name))
+            else:
+                d = None
         causeNum = int(self.hangupCause)
         self._emit("Hangup", [("Cause", str(causeNum)), ("Cause-txt", causeText(causeNum))], "call")
         channels = getattr(self.pbx, "channels", None)
@@ -476,7 +491,7 @@ class Channel:
                 callback(self)
             except Exception:
                 self.log.failure("hangup observer of {channel} failed", channel=self.name)
-        return d
+        return d if d is not None else defer.succeed(None)
 
     def notifyOnHangup(self, callback):
         """Call C{callback(channel)} once the channel is finally hung up."""

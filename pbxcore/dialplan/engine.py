@@ -8,7 +8,7 @@ its (context, exten, priority) in the new dialplan.
 
 import enum
 import inspect
-import time
+from types import CoroutineType
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -194,6 +194,7 @@ class DialplanEngine:
         apps = pbx.registry("application")
         substitute = None
         events = getattr(pbx, "events", None)
+        appCache = {}
         while inHangup or not channel.hangupRequested:
             dialplan = pbx.dialplan
             if dialplan is None:
@@ -213,7 +214,9 @@ class DialplanEngine:
                 if substitute is None:
                     substitute = self._substituter(channel)
                 data = substitute(data)
-            app = apps.get(step.app)
+            app = appCache.get(step.app)
+            if app is None:
+                app = appCache[step.app] = apps.get(step.app)
             channel.appl = step.app
             channel.data = data
             if events is None or len(events):
@@ -235,7 +238,8 @@ class DialplanEngine:
             channel._jumped = False
             try:
                 result = app.execute(channel, data)
-                if result is not None and (inspect.isawaitable(result)):
+                if result is not None and (type(result) is CoroutineType
+                                           or inspect.isawaitable(result)):
                     await result
             except ApplicationHangup as e:
                 if e.cause is not None and channel.hangupCause is None:
