@@ -289,7 +289,7 @@ def showChannel(pbx, args):
         ("Data", getattr(c, "data", None) or "(Empty)"),
     ]
     width = max(len(k) for k, _ in rows)
-    lines = [f" -- General --"] + [f"{k:>{width}}: {v}" for k, v in rows]
+    lines = [" -- General --"] + [f"{k:>{width}}: {v}" for k, v in rows]
     variables = getattr(c, "variables", None) or {}
     lines.append("      Variables:")
     for name, value in (variables.items() if hasattr(variables, "items") else variables):
