@@ -132,10 +132,15 @@ class PBXService(MultiService):
     def startService(self):
         super().startService()
         self.startTime = self.reloadTime = self.reactor.seconds()
-        if self._installSignalHandlers:
-            self.reactor.callWhenRunning(self._takeSignals)
         d = defer.maybeDeferred(self._startCore)
         d.addCallback(lambda _: self.loader.startup(self.settings.modules))
+        if self._installSignalHandlers:
+            # "Fully booted" means signals work too: twistd's reactor installs
+            # its own handlers only once it runs, and ours go in after them.
+            running = defer.Deferred()
+            self.reactor.callWhenRunning(self._takeSignals)
+            self.reactor.callWhenRunning(running.callback, None)
+            d.addCallback(lambda _: running)
         d.addCallbacks(self._booted, self._bootFailed)
         return d
 
