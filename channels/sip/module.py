@@ -113,6 +113,7 @@ class ChanSIPModule:
 
     def __init__(self):
         self.stack: SIPStack | None = None
+        self.peers = None  # the PeerService: peers, registrar, qualify, register =>
 
     def _readConfig(self, pbx) -> SIPGeneral:
         path = os.path.join(pbx.configDir, "sip.conf")
@@ -124,7 +125,10 @@ class ChanSIPModule:
         return general
 
     def load(self, pbx, registrar):
+        from channels.sip.peerservice import PeerService, readSIPConf
+
         general = self._readConfig(pbx)
+        sipConfig = readSIPConf(pbx)  # peers and registrations: fail before binding
         stack = SIPStack(general, reactor=pbx.reactor)
         try:
             stack.start()
@@ -132,13 +136,24 @@ class ChanSIPModule:
             raise ModuleDeclined(f"chan_sip cannot listen: {e}") from e
         self.stack = stack
         registrar.addService(SIPStackService(stack))
+        try:
+            self.peers = PeerService(pbx, stack, sipConfig, reactor=pbx.reactor).install(registrar)
+        except Exception:
+            stack.stop()
+            raise
 
     def reload(self, pbx):
+        from channels.sip.peerservice import readSIPConf
+
         general = self._readConfig(pbx)
+        sipConfig = readSIPConf(pbx)  # parse everything before applying anything
         if self.stack is not None:
             self.stack.applyGeneral(general)
+        if self.peers is not None:
+            self.peers.reload(sipConfig)
 
     def unload(self, pbx):
+        self.peers = None
         stack, self.stack = self.stack, None
         if stack is not None and stack.listening:
             return stack.stop()

@@ -1,0 +1,314 @@
+"""
+HTTP digest authentication for SIP (RFC 3261 §22, RFC 7616 computations,
+RFC 8760 algorithms), both sides.
+
+Pure: no clock, no randomness the caller cannot supply. The server side
+mints nonces bound to this server (an HMAC under a per-process key over
+the issue time and random bits), recognises expired ones (to answer
+C{stale=true}) and remembers the highest nonce-count seen per nonce so a
+replayed request is refused. The client side answers a challenge.
+
+Algorithms: SHA-256 and MD5 (RFC 8760 §2.1: offer the strongest first,
+one WWW-Authenticate header each). A peer known only by its C{md5secret}
+(the MD5 of C{user:realm:secret}) can only use MD5.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import struct
+from dataclasses import dataclass
+from enum import Enum
+
+__all__ = [
+    "ALGORITHMS", "Credentials", "Challenge", "parseDigest", "parseCredentials",
+    "parseChallenge", "formatChallenge", "computeHA1", "computeResponse",
+    "NonceManager", "NonceCheck", "buildAuthorization", "chooseChallenge",
+]
+
+# Preference order: strongest first.
+ALGORITHMS = ("SHA-256", "MD5")
+
+_HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
+
+
+def _hash(algorithm: str, text: str) -> str:
+    return _HASHES[algorithm](text.encode("utf-8")).hexdigest()
+
+
+def normaliseAlgorithm(name: str | None) -> str | None:
+    """The canonical name of a supported algorithm (MD5 when absent), or None."""
+    if name is None or not name.strip():
+        return "MD5"
+    upper = name.strip().strip('"').upper()
+    return upper if upper in _HASHES else None
+
+
+def computeHA1(algorithm: str, username: str, realm: str, password: str) -> str:
+    return _hash(algorithm, f"{username}:{realm}:{password}")
+
+
+def computeResponse(
+    algorithm: str, ha1: str, method: str, uri: str, nonce: str,
+    qop: str | None = None, nc: str | None = None, cnonce: str | None = None,
+) -> str:
+    """The request-digest for an already computed HA1."""
+    ha2 = _hash(algorithm, f"{method}:{uri}")
+    if qop:
+        return _hash(algorithm, f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
+    return _hash(algorithm, f"{ha1}:{nonce}:{ha2}")
+
+
+# -- the header syntax --------------------------------------------------------
+
+def parseDigest(value: str) -> dict[str, str] | None:
+    """
+    The parameters of a C{Digest k=v, k="v"} header value (keys lower-case),
+    or None if it is not a Digest value or is malformed.
+    """
+    text = value.strip()
+    scheme, _, rest = text.partition(" ")
+    if scheme.lower() != "digest":
+        return None
+    params: dict[str, str] = {}
+    i, n = 0, len(rest)
+    while i < n:
+        while i < n and rest[i] in " \t,":
+            i += 1
+        if i >= n:
+            break
+        eq = rest.find("=", i)
+        if eq < 0:
+            return None
+        key = rest[i:eq].strip().lower()
+        if not key:
+            return None
+        i = eq + 1
+        while i < n and rest[i] in " \t":
+            i += 1
+        if i < n and rest[i] == '"':
+            i += 1
+            out = []
+            while i < n and rest[i] != '"':
+                if rest[i] == "\\" and i + 1 < n:
+                    i += 1
+                out.append(rest[i])
+                i += 1
+            if i >= n:
+                return None
+            i += 1
+            params[key] = "".join(out)
+        else:
+            end = rest.find(",", i)
+            end = n if end < 0 else end
+            params[key] = rest[i:end].strip()
+            i = end
+    return params
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An Authorization (or Proxy-Authorization) digest value."""
+
+    username: str
+    realm: str
+    nonce: str
+    uri: str
+    response: str
+    algorithm: str = "MD5"
+    qop: str | None = None
+    nc: str | None = None
+    cnonce: str | None = None
+    opaque: str | None = None
+
+
+def parseCredentials(value: str) -> Credentials | None:
+    """
+    A L{Credentials}, or None when the value is not a usable digest answer
+    (missing fields, an unsupported algorithm, a bad nonce-count).
+    """
+    params = parseDigest(value)
+    if params is None:
+        return None
+    algorithm = normaliseAlgorithm(params.get("algorithm"))
+    if algorithm is None:
+        return None
+    try:
+        username, realm, nonce = params["username"], params["realm"], params["nonce"]
+        uri, response = params["uri"], params["response"]
+    except KeyError:
+        return None
+    qop = params.get("qop")
+    nc = params.get("nc")
+    cnonce = params.get("cnonce")
+    if qop is not None:
+        qop = qop.lower()
+        if qop != "auth" or not nc or not cnonce:
+            return None
+        if len(nc) != 8 or any(c not in "0123456789abcdefABCDEF" for c in nc):
+            return None
+    return Credentials(username, realm, nonce, uri, response.lower(), algorithm, qop, nc, cnonce, params.get("opaque"))
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A WWW-Authenticate (or Proxy-Authenticate) digest challenge."""
+
+    realm: str
+    nonce: str
+    algorithm: str = "MD5"
+    qop: tuple[str, ...] = ()
+    stale: bool = False
+    opaque: str | None = None
+
+    def __str__(self) -> str:
+        return formatChallenge(self)
+
+
+def formatChallenge(challenge: Challenge) -> str:
+    parts = [f"realm={_q(challenge.realm)}", f"nonce={_q(challenge.nonce)}"]
+    if challenge.opaque is not None:
+        parts.append(f"opaque={_q(challenge.opaque)}")
+    if challenge.stale:
+        parts.append("stale=true")
+    parts.append(f"algorithm={challenge.algorithm}")
+    if challenge.qop:
+        parts.append(f"qop={_q(','.join(challenge.qop))}")
+    return "Digest " + ", ".join(parts)
+
+
+def parseChallenge(value: str) -> Challenge | None:
+    params = parseDigest(value)
+    if params is None or "nonce" not in params:
+        return None
+    algorithm = normaliseAlgorithm(params.get("algorithm"))
+    if algorithm is None:
+        return None
+    qop = tuple(q.strip().lower() for q in params.get("qop", "").split(",") if q.strip())
+    stale = params.get("stale", "").lower() == "true"
+    return Challenge(params.get("realm", ""), params["nonce"], algorithm, qop, stale, params.get("opaque"))
+
+
+def chooseChallenge(values: list[str]) -> Challenge | None:
+    """The strongest challenge we can answer among header values."""
+    found = [c for c in (parseChallenge(v) for v in values) if c is not None]
+    for algorithm in ALGORITHMS:
+        for challenge in found:
+            if challenge.algorithm == algorithm:
+                return challenge
+    return None
+
+
+def buildAuthorization(
+    challenge: Challenge, method: str, uri: str, username: str, password: str,
+    cnonce: str, nc: int = 1,
+) -> str:
+    """The Authorization value answering C{challenge} (qop=auth when offered)."""
+    ha1 = computeHA1(challenge.algorithm, username, challenge.realm, password)
+    parts = [
+        f"username={_q(username)}", f"realm={_q(challenge.realm)}",
+        f"nonce={_q(challenge.nonce)}", f"uri={_q(uri)}",
+    ]
+    if "auth" in challenge.qop:
+        ncText = f"{nc:08x}"
+        response = computeResponse(challenge.algorithm, ha1, method, uri, challenge.nonce, "auth", ncText, cnonce)
+        parts.append(f"response={_q(response)}")
+        parts.append(f"cnonce={_q(cnonce)}")
+        parts.append("qop=auth")
+        parts.append(f"nc={ncText}")
+    else:
+        response = computeResponse(challenge.algorithm, ha1, method, uri, challenge.nonce)
+        parts.append(f"response={_q(response)}")
+    parts.append(f"algorithm={challenge.algorithm}")
+    if challenge.opaque is not None:
+        parts.append(f"opaque={_q(challenge.opaque)}")
+    return "Digest " + ", ".join(parts)
+
+
+# -- server nonces ----------------------------------------------------------------
+
+class NonceCheck(Enum):
+    VALID = "valid"
+    STALE = "stale"  # ours, but too old
+    INVALID = "invalid"  # not ours, or tampered with
+    REPLAYED = "replayed"  # nonce-count not above the last one seen
+
+
+class NonceManager:
+    """
+    Mints and checks nonces: C{base64(issued || random || HMAC(key, issued
+    || random || realm))}, so a nonce is only ever valid at the server (and
+    realm) that made it, and its age is read back without storing it.
+
+    Nonce-counts are remembered per nonce until the nonce expires (bounded
+    by C{maxTracked}); without qop, a nonce is single-use.
+    """
+
+    def __init__(self, key: bytes, lifetime: float = 30.0, maxTracked: int = 200_000):
+        self._key = key
+        self.lifetime = lifetime
+        self.maxTracked = maxTracked
+        self._counts: dict[str, int] = {}
+        self._issuedAt: dict[str, float] = {}
+
+    def _mac(self, body: bytes, realm: str) -> bytes:
+        return hmac.new(self._key, body + realm.encode("utf-8"), hashlib.sha256).digest()[:16]
+
+    def make(self, now: float, randomBytes: bytes, realm: str) -> str:
+        body = struct.pack(">d", now) + randomBytes[:12].ljust(12, b"\0")
+        return base64.urlsafe_b64encode(body + self._mac(body, realm)).decode("ascii").rstrip("=")
+
+    def issuedAt(self, nonce: str, realm: str) -> float | None:
+        """When C{nonce} was made here, or None if it was not."""
+        try:
+            raw = base64.urlsafe_b64decode(nonce + "=" * (-len(nonce) % 4))
+        except (ValueError, TypeError):
+            return None
+        if len(raw) != 36:
+            return None
+        body, mac = raw[:20], raw[20:]
+        if not hmac.compare_digest(mac, self._mac(body, realm)):
+            return None
+        return struct.unpack(">d", body[:8])[0]
+
+    def check(self, nonce: str, realm: str, nc: str | None, now: float) -> NonceCheck:
+        """Whether C{nonce} is good for a request with nonce-count C{nc}; records the count."""
+        issued = self.issuedAt(nonce, realm)
+        if issued is None or issued > now + 1.0:
+            return NonceCheck.INVALID
+        if now - issued > self.lifetime:
+            return NonceCheck.STALE
+        count = int(nc, 16) if nc else 0
+        last = self._counts.get(nonce)
+        if last is not None and (count <= last or count == 0):
+            return NonceCheck.REPLAYED
+        return NonceCheck.VALID
+
+    def accept(self, nonce: str, nc: str | None, now: float) -> None:
+        """Remember that a request with C{nc} under C{nonce} was accepted."""
+        self._counts[nonce] = int(nc, 16) if nc else 0
+        self._issuedAt.setdefault(nonce, now)
+        if len(self._counts) > self.maxTracked:
+            self.prune(now)
+
+    def prune(self, now: float) -> None:
+        """Forget counts of nonces old enough to be stale anyway."""
+        horizon = now - self.lifetime - 1.0
+        doomed = [n for n, t in self._issuedAt.items() if t < horizon]
+        for n in doomed:
+            self._issuedAt.pop(n, None)
+            self._counts.pop(n, None)
+        if len(self._counts) > self.maxTracked:  # still too many: drop the oldest half
+            ordered = sorted(self._issuedAt.items(), key=lambda item: item[1])
+            for n, _ in ordered[: len(ordered) // 2]:
+                self._issuedAt.pop(n, None)
+                self._counts.pop(n, None)
+
+    def __len__(self) -> int:
+        return len(self._counts)

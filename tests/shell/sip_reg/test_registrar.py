@@ -1,0 +1,217 @@
+"""The registrar on a Clock: digest challenges, bindings, expiry, persistence."""
+
+from twisted.trial.unittest import TestCase
+
+from channels.sip.address import Address
+from channels.sip.digest import parseChallenge
+from tests.shell.sip_reg.harness import PHONE, Harness
+
+
+class RegistrarTests(TestCase):
+    def setUp(self):
+        self.h = Harness()
+        self.addCleanup(self.h.stop)
+
+    def test_challenge_offers_sha256_then_md5(self):
+        r = self.h.register()
+        self.assertEqual(r.status, 401)
+        values = r.headers.rawValues("WWW-Authenticate")
+        self.assertEqual([parseChallenge(v).algorithm for v in values], ["SHA-256", "MD5"])
+        for v in values:
+            c = parseChallenge(v)
+            self.assertEqual(c.realm, "txpbx.test")
+            self.assertEqual(c.qop, ("auth",))
+            self.assertFalse(c.stale)
+        self.assertIsNone(r.headers.get("Proxy-Authenticate"))
+        # Nothing before the challenge: no 100 Trying.
+        self.assertEqual([m.status for m in self.h.transport.responses()], [401])
+
+    def test_register_with_credentials_lists_binding(self):
+        ok = self.h.registerWithAuth()
+        self.assertEqual(ok.status, 200)
+        contacts = ok.headers.getall("Contact")
+        self.assertEqual(contacts, ["<sip:1001@192.0.2.10:5062>;expires=120"])
+        self.assertTrue(ok.headers.get("Date").endswith("GMT"))
+        bindings = self.h.service.location.contacts("1001")
+        self.assertEqual(len(bindings), 1)
+        self.assertEqual(bindings[0].source, PHONE)
+        self.assertEqual(bindings[0].userAgent, "TestPhone/1.0")
+        self.assertEqual([e.get("PeerStatus") for e in self.h.events("PeerStatus") if e.get("Peer") == "SIP/1001"], ["Registered"])
+        self.assertEqual(self.h.events("SuccessfulAuth")[0].get("AccountID"), "1001")
+
+    def test_md5_answer_accepted(self):
+        challenge = self.h.register()
+        ok = self.h.register(auth=self.h.answer(challenge, algorithm="MD5"))
+        self.assertEqual(ok.status, 200)
+
+    def test_wrong_password_and_unknown_user_answer_alike(self):
+        challenge = self.h.register()
+        wrong = self.h.register(auth=self.h.answer(challenge, password="nope"))
+        challenge2 = self.h.register(user="9999")
+        unknown = self.h.register(user="9999", auth=self.h.answer(challenge2, user="9999", password="x"))
+        for r in (wrong, unknown):
+            self.assertEqual((r.status, r.reason), (401, "Unauthorized"))
+            self.assertEqual(len(r.headers.rawValues("WWW-Authenticate")), 2)
+            self.assertEqual(sorted(name for name, _ in r.headers._items),
+                             sorted(name for name, _ in wrong.headers._items))
+        self.assertEqual(self.h.events("InvalidPassword")[0].get("AccountID"), "1001")
+        self.assertEqual(self.h.events("InvalidAccountID")[0].get("AccountID"), "9999")
+        self.assertEqual(self.h.service.location.contacts("1001"), [])
+
+    def test_unregister_with_expires_zero(self):
+        self.h.registerWithAuth()
+        r = self.h.registerWithAuth(expires=0)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers.getall("Contact"), [])
+        self.assertEqual(self.h.service.location.contacts("1001"), [])
+        self.assertEqual([e.get("PeerStatus") for e in self.h.events("PeerStatus") if e.get("Peer") == "SIP/1001"], ["Registered", "Unregistered"])
+
+    def test_star_needs_expires_zero(self):
+        self.h.registerWithAuth()
+        bad = self.h.registerWithAuth(contact="*")
+        self.assertEqual(bad.status, 400)
+        self.assertEqual(len(self.h.service.location.contacts("1001")), 1)
+        ok = self.h.registerWithAuth(contact="*", expires=0)
+        self.assertEqual(ok.status, 200)
+        self.assertEqual(self.h.service.location.contacts("1001"), [])
+
+    def test_too_brief(self):
+        r = self.h.registerWithAuth(expires=10)
+        self.assertEqual((r.status, r.headers.get("Min-Expires")), (423, "60"))
+
+    def test_maxexpiry_caps_and_contact_param_wins(self):
+        r = self.h.registerWithAuth(contact="<sip:1001@192.0.2.10:5062>;expires=300", expires=99999)
+        self.assertEqual(r.headers.getall("Contact"), ["<sip:1001@192.0.2.10:5062>;expires=300"])
+        r = self.h.registerWithAuth(expires=99999)
+        self.assertEqual(r.headers.getall("Contact"), ["<sip:1001@192.0.2.10:5062>;expires=3600"])
+
+    def test_query_without_contact(self):
+        self.h.registerWithAuth()
+        r = self.h.registerWithAuth(contactLine=False)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers.getall("Contact"), ["<sip:1001@192.0.2.10:5062>;expires=120"])
+
+    def test_contact_limit(self):
+        self.h.registerWithAuth(user="1002", password="other", contact="<sip:a@192.0.2.10:1>")
+        self.h.registerWithAuth(user="1002", password="other", contact="<sip:b@192.0.2.10:2>")
+        r = self.h.registerWithAuth(user="1002", password="other", contact="<sip:c@192.0.2.10:3>")
+        self.assertEqual(r.status, 403)
+        self.assertEqual(len(self.h.service.location.contacts("1002")), 2)
+        r = self.h.registerWithAuth(user="1001", contact="<sip:x@192.0.2.10:2>")
+        r = self.h.registerWithAuth(user="1001", contact="<sip:y@192.0.2.10:3>")
+        self.assertEqual(r.status, 403)
+
+    def test_stale_nonce(self):
+        challenge = self.h.register()
+        self.h.clock.advance(120)
+        r = self.h.register(auth=self.h.answer(challenge))
+        self.assertEqual(r.status, 401)
+        self.assertTrue(all("stale=true" in v for v in r.headers.rawValues("WWW-Authenticate")))
+        ok = self.h.register(auth=self.h.answer(r))
+        self.assertEqual(ok.status, 200)
+
+    def test_replayed_nonce_count(self):
+        challenge = self.h.register()
+        auth = self.h.answer(challenge)
+        self.assertEqual(self.h.register(auth=auth).status, 200)
+        replay = self.h.register(auth=auth)
+        self.assertEqual(replay.status, 401)
+        self.assertEqual(self.h.events("ChallengeResponseFailed")[-1].get("AccountID"), "1001")
+        nextCount = self.h.register(auth=self.h.answer(challenge, nc=2))
+        self.assertEqual(nextCount.status, 200)
+
+    def test_foreign_nonce_refused(self):
+        other = Harness()
+        self.addCleanup(other.stop)
+        challenge = other.register()
+        r = self.h.register(auth=self.h.answer(challenge))
+        self.assertEqual(r.status, 401)
+
+    def test_md5secret_peer_challenged_with_md5_only(self):
+        r = self.h.register(user="1004")
+        values = r.headers.rawValues("WWW-Authenticate")
+        self.assertEqual([parseChallenge(v).algorithm for v in values], ["MD5"])
+        ok = self.h.register(user="1004", auth=self.h.answer(r, user="1004", password="hashed"))
+        self.assertEqual(ok.status, 200)
+
+    def test_credentials_of_another_peer_refused(self):
+        challenge = self.h.register(user="1002")
+        r = self.h.register(user="1002", auth=self.h.answer(challenge, user="1001", password="right"))
+        self.assertEqual(r.status, 403)
+        self.assertEqual(self.h.service.location.contacts("1002"), [])
+
+    def test_acl_refusal_logged(self):
+        challenge = self.h.register(user="1003")
+        r = self.h.register(user="1003", auth=self.h.answer(challenge, user="1003", password="guarded"))
+        self.assertEqual(r.status, 403)
+        event = self.h.events("FailedACL")[-1]
+        self.assertEqual(event.get("AccountID"), "1003")
+        self.assertEqual(event.get("RemoteAddress"), "IPV4/UDP/192.0.2.10/5062")
+        inside = Address("UDP", "198.51.100.7", 5060)
+        challenge = self.h.register(user="1003", source=inside)
+        ok = self.h.register(user="1003", source=inside,
+                             auth=self.h.answer(challenge, user="1003", password="guarded"))
+        self.assertEqual(ok.status, 200)
+
+    def test_response_goes_to_source_port(self):
+        # The phone's Via names a port it does not use (NAT): answer the source.
+        self.h.register()
+        response = self.h.last
+        self.assertEqual(response.topVia.rport, PHONE.port)
+        self.assertEqual(response.topVia.received, PHONE.host)
+
+    def test_out_of_order_cseq(self):
+        self.h.registerWithAuth(cseq=50)
+        r = self.h.registerWithAuth(cseq=10)
+        self.assertEqual(r.status, 500)
+
+    def test_no_empty_headers(self):
+        for r in (self.h.register(), self.h.registerWithAuth()):
+            for name, value in r.headers._items:
+                self.assertTrue(value.strip(), name)
+
+    def test_expiry_timer_removes_binding(self):
+        self.h.registerWithAuth(expires=60)
+        self.h.clock.advance(59)
+        self.assertEqual(len(self.h.service.location.contacts("1001")), 1)
+        self.h.clock.advance(2)
+        self.assertEqual(self.h.service.location.contacts("1001"), [])
+        statuses = [(e.get("PeerStatus"), e.get("Cause")) for e in self.h.events("PeerStatus") if e.get("Peer") == "SIP/1001"]
+        self.assertEqual(statuses[-1], ("Unregistered", "Expired"))
+
+    def test_security_line_names_account_and_address(self):
+        challenge = self.h.register()
+        self.h.register(auth=self.h.answer(challenge, password="bad"))
+        line = self.h.service.security.line("InvalidPassword", [("AccountID", "1001"), ("RemoteAddress", "IPV4/UDP/192.0.2.10/5062")])
+        self.assertEqual(line, 'SecurityEvent="InvalidPassword",Service="SIP",AccountID="1001",RemoteAddress="IPV4/UDP/192.0.2.10/5062"')
+        self.assertEqual(self.h.service.security.counts["InvalidPassword"], 1)
+
+
+class PersistenceTests(TestCase):
+    def test_bindings_survive_a_new_service(self):
+        first = Harness()
+        first.registerWithAuth(expires=600)
+        d = first.stop()
+
+        def reopen(_):
+            second = Harness(dataDir=first.dataDir, clock=first.clock)
+            self.addCleanup(second.stop)
+            # Harness advances its clock again: the binding is read back with its absolute expiry.
+            bindings = second.service.location.contacts("1001")
+            self.assertEqual([b.uri for b in bindings], ["sip:1001@192.0.2.10:5062"])
+            self.assertEqual(bindings[0].source, PHONE)
+
+        return d.addCallback(reopen)
+
+    def test_expired_bindings_dropped_at_start(self):
+        first = Harness()
+        first.registerWithAuth(expires=60)
+        d = first.stop()
+
+        def reopen(_):
+            first.clock.advance(100)
+            second = Harness(dataDir=first.dataDir, clock=first.clock)
+            self.addCleanup(second.stop)
+            self.assertEqual(second.service.location.contacts("1001"), [])
+
+        return d.addCallback(reopen)
