@@ -155,6 +155,11 @@ class ManagerProtocol(Protocol):
         self._counted = True
         self.factory.sessions.append(self)
         self.transport.registerProducer(self, True)
+        # Half-open connections of logged-in clients are found by TCP
+        # keepalives; before login, authtimeout closes them.
+        setKeepAlive = getattr(self.transport, "setTcpKeepAlive", None)
+        if setKeepAlive is not None:
+            setKeepAlive(1)
         self.transport.write(GREETING)
         self._authTimer = self.reactor.callLater(settings.authTimeout, self._authTimedOut)
 

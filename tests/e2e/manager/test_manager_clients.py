@@ -207,6 +207,18 @@ def test_console_rx(pbx):
     assert "users connected." in result.stdout
 
 
+def test_console_interactive(pbx):
+    result = subprocess.run(
+        consoleCommand() + ["-c", pbx.configDir, "-r"],
+        input="core show uptime seconds\nmanager show commands\nexit\n",
+        cwd=ROOT, capture_output=True, text=True, timeout=PATIENCE,
+        env=dict(os.environ, PYTHONPATH=ROOT, HOME=os.path.dirname(pbx.configDir)))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("txpbx ")
+    assert "pbx*CLI> " in result.stdout
+    assert "System uptime: " in result.stdout and "Originate" in result.stdout
+
+
 def test_console_without_pbx(tmp_path):
     result = subprocess.run(
         consoleCommand() + ["-s", str(tmp_path / "none.ctl"), "-rx", "core show version"],
