@@ -121,6 +121,7 @@ class Dialer:
         self.pending = {}
         self.queue = defer.DeferredQueue()
         self.sentRinging = False
+        self.answered = None
 
     def _emit(self, name, callee, extra=()):
         events = getattr(self.pbx, "events", None)
@@ -289,6 +290,7 @@ class Dialer:
             return
         callee = winner.channel
         del self.legs[callee]
+        self.answered = callee
         await self.abandon("CANCEL", HangupCause.ANSWERED_ELSEWHERE)
         self._emit("DialEnd", callee, [("DialStatus", "ANSWER")])
         caller.setVariable("DIALEDPEERNAME", callee.name)
@@ -331,7 +333,15 @@ async def dial(channel, data):
     if not data or not data.strip():
         log.warn("Dial requires an argument (technology/resource)")
         raise ApplicationHangup(None)
-    await Dialer(channel, data).run()
+    dialer = Dialer(channel, data)
+    try:
+        await dialer.run()
+    finally:
+        # Whatever happened, no outgoing leg outlives this Dial.
+        for leg in list(dialer.legs.values()):
+            await leg.channel.hangup(HangupCause.NORMAL_CLEARING)
+        if dialer.answered is not None and not dialer.answered.isHungUp:
+            await dialer.answered.hangup(HangupCause.NORMAL_CLEARING)
 
 
 @implementer(IModule)
