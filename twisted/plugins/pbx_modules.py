@@ -13,7 +13,8 @@ from pbxcore.loader import (
 )
 
 pbx_config = M("pbx_config", "plugins.pbx_config.PBXConfigModule",
-               "Text extension configuration (extensions.conf)", CORE)
+               "Text extension configuration (extensions.conf)", CORE,
+               validators=(("extensions.conf", "pbxcore.dialplan.parser.parseDialplan"),))
 manager = M("manager", "pbxcore.manager.module.ManagerModule",
             "Asterisk Manager Interface (manager.conf)", CORE)
 chan_local = M("chan_local", "plugins.chan_local.LocalChannelModule",
