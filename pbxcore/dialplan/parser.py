@@ -26,6 +26,7 @@ from pbxcore.dialplan.pattern import (
     PatternIndex,
     PrefixIndex,
     callerIdMatches,
+    extensionMatch,
     isPattern,
     normalizeExten,
     shrinkPhoneNumber,
@@ -266,7 +267,6 @@ class Dialplan:
         ctx = self.contexts.get(context)
         if ctx is None:
             return False
-        from pbxcore.dialplan.pattern import extensionMatch
         return any(extensionMatch(p, digits) for p in ctx.ignorepats)
 
     def contextNames(self) -> list[str]:

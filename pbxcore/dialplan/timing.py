@@ -139,7 +139,8 @@ def parseTimeSpec(text: str) -> TimeSpec:
     fields = [f.strip() for f in splitTimeSpec(text)]
     if len(fields) > 5:
         raise TimeSpecError(f"too many fields in time specification {text!r}")
-    fields += ["*"] * (4 - len(fields)) if len(fields) < 4 else []
+    if len(fields) < 4:
+        fields += ["*"] * (4 - len(fields))
     timezone = fields[4] if len(fields) == 5 and fields[4] else None
     if timezone is not None:
         _zone(timezone)
