@@ -14,7 +14,9 @@ loses nothing.
 """
 
 import os
+import queue
 import sqlite3
+import threading
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
@@ -43,15 +45,17 @@ def _inTree(fullKey, prefix):
 
 class SQLiteWriter:
     """
-    Runs batches of SQL statements on one connection from one worker thread.
+    Runs SQL statements on one connection from one worker thread.
 
-    Statements queued while a batch is being written join the next batch, so
-    a burst of writes costs one transaction. C{flush} fires once everything
-    queued before it is committed; C{close} flushes, then closes the
-    connection and stops the thread.
+    Statements queued while the worker is committing join its next
+    transaction, so a burst of writes costs one commit. C{flush} fires once
+    everything queued before it is committed; C{close} flushes, then closes
+    the connection and ends the thread.
 
-    With C{reactor} not running (scripts, shutdown after the reactor stopped)
-    work is done synchronously in the calling thread instead.
+    Completion reaches the reactor through C{callFromThread} while it runs;
+    when it does not (scripts, start-up before C{reactor.run}, a Clock in
+    tests, shutdown after the reactor stopped) C{flush} and C{close} wait
+    for the worker in the calling thread instead and return fired Deferreds.
     """
 
     log = Logger()
@@ -60,10 +64,8 @@ class SQLiteWriter:
         self._connection = connection
         self._name = name
         self._reactor = reactor
-        self._pool = None
-        self._pending = []
-        self._inFlight = None
-        self._waiters = []
+        self._queue = queue.SimpleQueue()
+        self._thread = None
         self._closed = False
 
     def _getReactor(self):
@@ -73,94 +75,103 @@ class SQLiteWriter:
             self._reactor = reactor
         return self._reactor
 
-    def _threaded(self):
-        return getattr(self._getReactor(), "running", False)
+    def _reactorRunning(self):
+        reactor = self._getReactor()
+        return bool(getattr(reactor, "running", False)) and hasattr(reactor, "callFromThread")
 
-    def _ensurePool(self):
-        if self._pool is None:
-            from twisted.python.threadpool import ThreadPool
-
-            self._pool = ThreadPool(minthreads=0, maxthreads=1, name=self._name)
-            self._pool.start()
-        return self._pool
+    def _ensureThread(self):
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name=self._name, daemon=True)
+            self._thread.start()
 
     def execute(self, sql, params=()):
-        """Queue one statement for the next batch."""
+        """Queue one statement for the worker."""
         if self._closed:
             raise RuntimeError(f"{self._name} is closed")
-        self._pending.append((sql, tuple(params)))
-        if self._inFlight is None:
-            self._startBatch()
+        self._ensureThread()
+        self._queue.put((sql, tuple(params)))
 
-    def _runBatch(self, batch):
-        """Worker-thread side: one transaction for the whole batch."""
-        with self._connection:
-            for sql, params in batch:
-                self._connection.execute(sql, params)
-        return len(batch)
+    # -- the worker thread ---------------------------------------------------
 
-    def _startBatch(self):
-        if not self._pending:
-            return
-        batch, self._pending = self._pending, []
-        if not self._threaded():
-            try:
-                self._runBatch(batch)
-            except Exception:
-                self.log.failure("{name}: writing {count} statements failed",
-                                 name=self._name, count=len(batch))
-            self._fireWaiters()
-            return
-        from twisted.internet.threads import deferToThreadPool
+    def _work(self):
+        while True:
+            item = self._queue.get()
+            batch, done, stop = [], [], None
+            while True:
+                if isinstance(item, tuple):
+                    batch.append(item)
+                elif isinstance(item, _Stop):
+                    stop = item
+                else:
+                    done.append(item)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                self._commit(batch)
+            if stop is not None:
+                self._connection.close()
+            for signal in done:
+                signal()
+            if stop is not None:
+                stop.signal()
+                return
 
-        d = deferToThreadPool(self._getReactor(), self._ensurePool(),
-                              self._runBatch, batch)
-        self._inFlight = d
-
-        def failed(f):
-            self.log.failure("{name}: writing {count} statements failed", f,
+    def _commit(self, batch):
+        try:
+            with self._connection:
+                for sql, params in batch:
+                    self._connection.execute(sql, params)
+        except Exception:
+            self.log.failure("{name}: writing {count} statements failed",
                              name=self._name, count=len(batch))
 
-        def done(_):
-            self._inFlight = None
-            if self._pending:
-                self._startBatch()
-            else:
-                self._fireWaiters()
+    # -- completion ------------------------------------------------------------
 
-        d.addErrback(failed)
-        d.addBoth(done)
+    def _signal(self, item=None):
+        """
+        Queue a completion marker; returns a Deferred that fires once the
+        worker has passed it.
+        """
+        if self._reactorRunning():
+            d = Deferred()
+            reactor = self._getReactor()
 
-    def _fireWaiters(self):
-        waiters, self._waiters = self._waiters, []
-        for d in waiters:
-            d.callback(None)
+            def fire():
+                reactor.callFromThread(d.callback, None)
+
+            self._queue.put(_Stop(fire) if item is _Stop else fire)
+            return d
+        event = threading.Event()
+        self._queue.put(_Stop(event.set) if item is _Stop else event.set)
+        event.wait()
+        if item is _Stop:
+            self._thread.join()
+        return succeed(None)
 
     def flush(self):
         """A Deferred firing once every statement queued so far is committed."""
-        if self._inFlight is None and not self._pending:
+        if self._thread is None:
             return succeed(None)
-        d = Deferred()
-        self._waiters.append(d)
-        if self._inFlight is None:
-            self._startBatch()
-        return d
+        return self._signal()
 
     def close(self):
-        """Flush, close the connection and stop the worker thread."""
+        """Flush, close the connection and end the worker thread."""
         if self._closed:
             return succeed(None)
         self._closed = True
-        d = self.flush()
-
-        def finish(result):
-            pool, self._pool = self._pool, None
-            if pool is not None:
-                pool.stop()
+        if self._thread is None:
             self._connection.close()
-            return result
+            return succeed(None)
+        return self._signal(_Stop)
 
-        return d.addBoth(finish)
+
+class _Stop:
+    """The last item a worker takes: close, then signal."""
+
+    def __init__(self, signal):
+        self.signal = signal
 
 
 class AstDB:

@@ -579,6 +579,7 @@ class CDREngine:
         connection = sqlite3.connect(self.path, check_same_thread=False)
         try:
             connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
             with connection:
                 connection.execute(_CREATE_TABLE)
         except sqlite3.Error:

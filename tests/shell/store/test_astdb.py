@@ -109,16 +109,20 @@ class AstDBTests(unittest.TestCase):
 
 
 class SynchronousAstDBTests(unittest.SynchronousTestCase):
-    """Without a running reactor writes happen in the caller's thread."""
+    """Without a running reactor, flush and close wait in the caller's thread."""
 
     def test_writesWithoutReactor(self):
         path = os.path.join(makeTempDir(self), "db.sqlite3")
         db = AstDB(path, reactor=StoppedReactor())
         db.open()
         db.put("f", "k", "v")
+        # Without a running reactor, flush waits for the writer in place.
+        self.assertIsNone(self.successResultOf(db.flush()))
         self.assertEqual(rowsOf(path), {"/f/k": "v"})
-        d = db.close()
-        self.assertIsNone(self.successResultOf(d))
+        for i in range(100):
+            db.put("g", str(i), "x")
+        self.assertIsNone(self.successResultOf(db.close()))
+        self.assertEqual(len(rowsOf(path)), 101)
 
     def test_memoryOnly(self):
         db = AstDB(None)
