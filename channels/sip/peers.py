@@ -122,6 +122,10 @@ class RegistrarSettings:
     rtcachefriends: bool = False
     acl: ACL = ACL()
     nonceLifetime: int = 30
+    # The digest algorithms offered, one WWW-Authenticate each, in this
+    # order (RFC 8760). Clients that take the first challenge they see
+    # (older phones, SIPp) need md5 first.
+    authAlgorithms: tuple[str, ...] = ("SHA-256", "MD5")
 
 
 @dataclass
@@ -537,6 +541,19 @@ def _parseSettings(section, warnings: list[str], defaults: Peer) -> tuple[Regist
             values["registertimeout"] = _int(entry, 1)
         elif key == "registerattempts":
             values["registerattempts"] = _int(entry)
+        elif key == "authalgorithms":
+            names = []
+            for word in value.split(","):
+                name = word.strip().upper()
+                if not name:
+                    continue
+                if name not in ("SHA-256", "MD5"):
+                    raise _error(entry, f"authalgorithms: unknown algorithm {word.strip()!r} (expected sha-256, md5)")
+                if name not in names:
+                    names.append(name)
+            if not names:
+                raise _error(entry, "authalgorithms: empty list")
+            values["authAlgorithms"] = tuple(names)
         elif key == "noncelifetime":
             values["nonceLifetime"] = _int(entry, 1)
         elif key == "register":

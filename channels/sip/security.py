@@ -229,9 +229,12 @@ class Authenticator:
         from channels.sip.digest import ALGORITHMS, Challenge
 
         nonce = self.nonces.make(self.peers.now(), self._random(12), self.realm)
+        offered = self.peers.config.settings.authAlgorithms or ALGORITHMS
+        if algorithms is not None:
+            offered = [a for a in offered if a in algorithms] or list(algorithms)
         return [
             ("WWW-Authenticate", str(Challenge(self.realm, nonce, algorithm, ("auth",), stale)))
-            for algorithm in (algorithms or ALGORITHMS)
+            for algorithm in offered
         ]
 
     def challenge(self, request, st, account: str | None, stale: bool = False, peer=None) -> None:

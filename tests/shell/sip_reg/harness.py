@@ -92,6 +92,7 @@ class Harness:
         self.clock = clock or Clock()
         if self.clock.seconds() == 0:
             self.clock.advance(1_800_000_000)
+        self.ownsDir = dataDir is None
         self.dataDir = dataDir or tempfile.mkdtemp(prefix="txpbx-sipreg-")
         self.pbx = FakePBX(reactor=self.clock, dataDir=self.dataDir)
         self.stack = FakeStack(self.clock)
@@ -103,8 +104,14 @@ class Harness:
         if start:
             self.service.startService()
 
-    def stop(self):
-        return self.service.stopService()
+    def stop(self, keep=False):
+        """Stop the service; remove the data directory it made unless C{keep}."""
+        d = self.service.stopService()
+        if self.ownsDir and not keep:
+            import shutil
+
+            d.addBoth(lambda result: (shutil.rmtree(self.dataDir, ignore_errors=True), result)[1])
+        return d
 
     @property
     def transport(self):

@@ -1,5 +1,7 @@
 """The registrar on a Clock: digest challenges, bindings, expiry, persistence."""
 
+import shutil
+
 from twisted.trial.unittest import TestCase
 
 from channels.sip.address import Address
@@ -191,7 +193,8 @@ class PersistenceTests(TestCase):
     def test_bindings_survive_a_new_service(self):
         first = Harness()
         first.registerWithAuth(expires=600)
-        d = first.stop()
+        d = first.stop(keep=True)
+        self.addCleanup(shutil.rmtree, first.dataDir, True)
 
         def reopen(_):
             second = Harness(dataDir=first.dataDir, clock=first.clock)
@@ -206,7 +209,8 @@ class PersistenceTests(TestCase):
     def test_expired_bindings_dropped_at_start(self):
         first = Harness()
         first.registerWithAuth(expires=60)
-        d = first.stop()
+        d = first.stop(keep=True)
+        self.addCleanup(shutil.rmtree, first.dataDir, True)
 
         def reopen(_):
             first.clock.advance(100)

@@ -1,0 +1,126 @@
+"""
+The registrar of a real C{twistd pbx} process, driven by SIPp over UDP:
+digest authentication, the answers RFC 3261 asks for, security log lines,
+and bindings that survive a restart of the process on the same data.
+"""
+
+import re
+
+import pytest
+
+from tests.e2e.sip_reg.sipp import sipp, variant
+from tests.pbxprocess import PBXProcess, cleanup, makeConfigDir
+
+SIP_CONF = """\
+[general]
+realm = txpbx
+authalgorithms = md5,sha-256   ; SIPp answers the first challenge it reads
+udpbindaddr = 127.0.0.1:0
+minexpiry = 60
+maxexpiry = 3600
+
+[1001]
+type = friend
+host = dynamic
+secret = pw1001
+
+[1002]
+type = friend
+host = dynamic
+secret = pw1002
+deny = 0.0.0.0/0
+permit = 10.0.0.0/8
+"""
+
+MODULES = "[modules]\nautoload = no\nload => chan_sip\n"
+
+
+def startPBX(etc):
+    pbx = PBXProcess(etc).start()
+    pbx.waitBooted()
+    port = int(pbx.waitFor(r"SIP listening on udp 127\.0\.0\.1:(\d+)").group(1))
+    return pbx, port
+
+
+@pytest.fixture(scope="module")
+def pbx():
+    etc = makeConfigDir({"sip.conf": SIP_CONF, "modules.conf": MODULES})
+    process, port = startPBX(etc)
+    process.port = port
+    process.etc = etc
+    yield process
+    process.stop()
+    cleanup(etc)
+
+
+def ok(result):
+    code, output = result
+    assert code == 0, output
+    return output
+
+
+def test_register_then_binding_listed(pbx):
+    output = ok(sipp("register_auth.xml", pbx.port, "1001", "pw1001"))
+    assert "Successful call" in output
+    pbx.waitFor(r"Registered SIP '1001' at udp:127\.0\.0\.1:\d+")
+
+
+def test_wrong_password_and_unknown_user_get_401_again(pbx):
+    def again():
+        return variant(401, ["Contact: <sip:[service]@[local_ip]:[local_port]>", "Expires: 300"],
+                       [("WWW-Authenticate: Digest", None, False)])
+
+    ok(sipp(again(), pbx.port, "1001", "wrong"))
+    line = pbx.waitFor(r'SecurityEvent="InvalidPassword".*').group(0)
+    assert 'AccountID="1001"' in line
+    assert re.search(r'RemoteAddress="IPV4/UDP/127\.0\.0\.1/\d+"', line), line
+    ok(sipp(again(), pbx.port, "nosuchuser", "whatever"))
+    line = pbx.waitFor(r'SecurityEvent="InvalidAccountID".*AccountID="nosuchuser".*').group(0)
+    assert re.search(r'RemoteAddress="IPV4/UDP/127\.0\.0\.1/\d+"', line), line
+
+
+def test_unregister_with_expires_zero(pbx):
+    ok(sipp("register_auth.xml", pbx.port, "1001", "pw1001"))
+    gone = variant(200, ["Contact: <sip:[service]@[local_ip]:[local_port]>", "Expires: 0"],
+                   [("Contact:", None, True), ("GMT", "Date:", False)])
+    ok(sipp(gone, pbx.port, "1001", "pw1001"))
+
+
+def test_star_without_expires_zero_is_400(pbx):
+    bad = variant(400, ["Contact: *"])
+    ok(sipp(bad, pbx.port, "1001", "pw1001"))
+
+
+def test_too_brief_is_423_with_min_expires(pbx):
+    brief = variant(423, ["Contact: <sip:[service]@[local_ip]:[local_port]>", "Expires: 5"],
+                    [("^ *60", "Min-Expires:", False)])
+    ok(sipp(brief, pbx.port, "1001", "pw1001"))
+
+
+def test_source_outside_permit_is_refused_and_logged(pbx):
+    refused = variant(403, ["Contact: <sip:[service]@[local_ip]:[local_port]>", "Expires: 300"])
+    ok(sipp(refused, pbx.port, "1002", "pw1002"))
+    line = pbx.waitFor(r'SecurityEvent="FailedACL".*AccountID="1002".*').group(0)
+    assert re.search(r'RemoteAddress="IPV4/UDP/127\.0\.0\.1/\d+"', line), line
+
+
+def test_binding_survives_restart():
+    etc = makeConfigDir({"sip.conf": SIP_CONF, "modules.conf": MODULES})
+    try:
+        first, port = startPBX(etc)
+        try:
+            ok(sipp("register_auth.xml", port, "1001", "pw1001", extra=("-p", "0")))
+            first.waitFor(r"Registered SIP '1001'")
+        finally:
+            assert first.stop() == 0, first.output
+        second, port = startPBX(etc)
+        try:
+            second.waitFor(r"SIP registrar: 1 bindings restored")
+            # A REGISTER without Contact is a query: the 200 lists the stored binding.
+            query = variant(200, ["Expires: 300"],
+                            [(r"<sip:1001@127\.0\.0\.1:[0-9]+>;expires=[0-9]+", "Contact:", False)])
+            ok(sipp(query, port, "1001", "pw1001"))
+        finally:
+            assert second.stop() == 0, second.output
+    finally:
+        cleanup(etc)
