@@ -381,7 +381,7 @@ class DialplanEngine:
 
     async def originate(self, tech, dest, *, timeout=30.0, context=None, exten=None,
                         priority=1, application=None, data="", callerID=None,
-                        variables=(), account="", actionID=None, channelName=None):
+                        variables=(), account="", actionID=None):
         """
         Call C{tech/dest}; once it answers run the dialplan at
         context/exten/priority, or the application C{application(data)}
