@@ -261,6 +261,7 @@ class DeviceStateEngine:
     def __init__(self, pbx):
         self.pbx = pbx
         self._channels = {}  # channel name -> _LiveChannel
+        self._byDevice = {}  # device key (lower) -> {channel name: _LiveChannel}
         self._states = {}  # device key (lower) -> (device, DeviceState)
         self._extStates = {}  # (context lower, exten) -> ExtensionState
         self._watchers = {}  # (context lower, exten) -> list of callbacks
@@ -319,7 +320,7 @@ class DeviceStateEngine:
         if not slash:
             return DeviceState.INVALID
         key = device.lower()
-        live = [c for c in self._channels.values() if c.device.lower() == key]
+        live = list(self._byDevice.get(key, {}).values())
         techState = self._technologyState(tech, resource)
         if techState is not None and techState not in (DeviceState.UNKNOWN,
                                                        DeviceState.NOT_INUSE):
@@ -502,14 +503,29 @@ class DeviceStateEngine:
 
     # -- the event bus -----------------------------------------------------
 
+    def _addChannel(self, name, live):
+        self._channels[name] = live
+        self._byDevice.setdefault(live.device.lower(), {})[name] = live
+
+    def _removeChannel(self, name):
+        live = self._channels.pop(name, None)
+        if live is not None:
+            key = live.device.lower()
+            members = self._byDevice.get(key)
+            if members is not None:
+                members.pop(name, None)
+                if not members:
+                    del self._byDevice[key]
+        return live
+
     def _eventReceived(self, event):
         name = event.name
         if name == "Newchannel":
             channel = event.get("Channel")
             if not channel:
                 return
-            self._channels[channel] = _LiveChannel(
-                deviceOfChannel(channel), _intOr(event.get("ChannelState"), 0))
+            self._addChannel(channel, _LiveChannel(
+                deviceOfChannel(channel), _intOr(event.get("ChannelState"), 0)))
             self._refresh(channel)
         elif name == "Newstate":
             live = self._channels.get(event.get("Channel"))
@@ -522,15 +538,15 @@ class DeviceStateEngine:
                 live.onHold = name == "Hold"
                 self._refresh(event.get("Channel"))
         elif name == "Hangup":
-            live = self._channels.pop(event.get("Channel"), None)
+            live = self._removeChannel(event.get("Channel"))
             if live is not None:
                 self.deviceStateChanged(live.device)
         elif name == "Rename":
-            live = self._channels.pop(event.get("Channel"), None)
+            live = self._removeChannel(event.get("Channel"))
             newName = event.get("Newname")
             if live is not None and newName:
-                self._channels[newName] = _LiveChannel(
-                    deviceOfChannel(newName), live.state, live.onHold)
+                self._addChannel(newName, _LiveChannel(
+                    deviceOfChannel(newName), live.state, live.onHold))
                 self.deviceStateChanged(live.device)
                 self._refresh(newName)
 

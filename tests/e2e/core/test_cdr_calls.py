@@ -32,6 +32,10 @@ class CDRCallTests(unittest.TestCase):
         self.assertIsNotNone(pbx.cdr)
         installTestTechnology(pbx)
         path = pbx.cdr.path
+        deviceStates = []
+        self.addCleanup(pbx.events.subscribe(
+            lambda e: deviceStates.append((e.get("Device"), e.get("State")))
+            if e.name == "DeviceStateChange" else None))
         self.assertEqual(path, os.path.join(pbx.dataDir, "cdr.sqlite3"))
 
         for exten in ("answered", "busy", "noanswer"):
@@ -49,6 +53,11 @@ class CDRCallTests(unittest.TestCase):
                             timeout=10, callerID=("Caller", "5000"))
             yield finished
             unsubscribe()
+
+        # The called device was in use during its call and idle afterwards.
+        alice = [state for device, state in deviceStates if device == "Test/alice"]
+        self.assertIn("INUSE", alice)
+        self.assertEqual(alice[-1], "NOT_INUSE")
 
         yield pbx.stopNow()
         rows = readRows(path)

@@ -170,3 +170,14 @@ def test_cli():
     registrar = RecordingRegistrar()
     engine.register(registrar)
     assert {o.name for k, o in registrar.registered} >= {"core show hints", "devstate list"}
+
+
+def test_renameMovesTheChannel():
+    pbx, engine, tech = makeEngine()
+    pbx.feed("Newchannel", **channelBlock("SIP/1001-00000001", 6))
+    pbx.feed("Rename", Channel="SIP/1001-00000001", Newname="SIP/1002-00000001")
+    assert engine.deviceState("SIP/1001") is D.NOT_INUSE
+    assert engine.deviceState("SIP/1002") is D.INUSE
+    pbx.feed("Hangup", **channelBlock("SIP/1002-00000001", 6))
+    assert engine.deviceState("SIP/1002") is D.NOT_INUSE
+    assert engine.cachedDeviceState("SIP/1002") is D.NOT_INUSE
