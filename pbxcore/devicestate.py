@@ -441,7 +441,7 @@ class DeviceStateEngine:
     def checkExtension(self, context, exten):
         """Recompute C{exten@context}; publish ExtensionStatus if it changed."""
         hint = self.hint(context, exten)
-        key = (context.lower(), exten)
+        key = (context, exten)
         if hint is None:
             if key in self._extStates:
                 del self._extStates[key]
@@ -459,7 +459,7 @@ class DeviceStateEngine:
         return state
 
     def _notify(self, context, exten, state, hint):
-        for callback in list(self._watchers.get((context.lower(), exten), ())):
+        for callback in list(self._watchers.get((context, exten), ())):
             try:
                 callback(context, exten, state, hint)
             except Exception:
@@ -473,7 +473,7 @@ class DeviceStateEngine:
         Returns a function that stops watching; L{extensionState} gives the
         state to start from.
         """
-        key = (context.lower(), exten)
+        key = (context, exten)
         self._watchers.setdefault(key, []).append(callback)
         self._hintIndex = None
         if key not in self._extStates and self.hint(context, exten) is not None:
@@ -489,7 +489,7 @@ class DeviceStateEngine:
         return unwatch
 
     def watcherCount(self, context, exten):
-        return len(self._watchers.get((context.lower(), exten), ()))
+        return len(self._watchers.get((context, exten), ()))
 
     def dialplanReloaded(self):
         """Re-read hints after the dialplan changed and publish what moved."""

@@ -19,10 +19,14 @@ def _engine(pbx):
     return getattr(pbx, "devicestate", None)
 
 
-def _extenContext(text, channel):
+def _extenContext(text, channel, defaultContext=None):
+    """
+    Split C{exten[@context]}; without a context, C{defaultContext} or else
+    the channel's own (HINT), as Asterisk does.
+    """
     exten, _, context = (text or "").strip().partition("@")
     if not context:
-        context = getattr(channel, "context", None) or "default"
+        context = defaultContext or getattr(channel, "context", None) or "default"
     return exten.strip(), context.strip()
 
 
@@ -66,7 +70,8 @@ class ExtensionStateFunction:
         self.pbx = pbx
 
     def read(self, channel, args):
-        exten, context = _extenContext(args, channel)
+        # EXTENSION_STATE looks in 'default' when no context is given.
+        exten, context = _extenContext(args, channel, "default")
         engine = _engine(self.pbx)
         if not exten or engine is None:
             self.log.warn("EXTENSION_STATE requires an extension")

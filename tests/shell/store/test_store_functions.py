@@ -75,6 +75,9 @@ def test_devstateFunctions(pbx):
     devstate.write(chan, "Custom:x", "RINGING")
     assert devstate.read(chan, "Custom:1001") == "INUSE"
     assert extstate.read(chan, "1001@default") == "RINGINUSE"
+    # EXTENSION_STATE defaults to the 'default' context, HINT to the channel's.
+    assert extstate.read(FakeChannel(context="other"), "1001") == "RINGINUSE"
+    assert hint.read(FakeChannel(context="other"), "7") == "Custom:seven"
     assert pbx.astdb.get("CustomDevstate", "1001") == "INUSE"
     # Only Custom: devices can be set.
     devstate.write(chan, "SIP/1001", "BUSY")
