@@ -185,3 +185,29 @@ exten => 9,1,Set(ORIG=yes)
         d = ensureDeferred(pbx.engine.originate("Test", "busy", application="NoOp"))
         result = self.successResultOf(d)
         self.assertEqual((result["Response"], result["Reason"]), ("Failure", "5"))
+
+
+class DialProgressTests(TestCase):
+
+    def test_earlyMediaAndProgressPassToCaller(self):
+        pbx, tech = makePBX(test=self, dialplan=DIALPLAN)
+        pbx.globals.update(TARGET="Test/a/progress/answer:3", TIMEOUT="", OPTS="")
+        caller, _ = call(pbx, tech, "1")
+        callee = tech.created[1]
+        self.assertEqual(caller.driver.indications, [Control.PROGRESS])
+        callee.frameReceived(voiceFrame("ulaw", b"\x11" * 160))
+        self.assertEqual(caller.driver.written[-1].data, b"\x11" * 160)
+        self.assertEqual([e.get("DialStatus") for e in pbx.eventsNamed("DialState")],
+                         ["PROGRESS"])
+        self.assertFalse(caller.isUp)
+        pbx.reactor.advance(3)
+        self.assertTrue(caller.isUp)
+
+    def test_rOptionRingsAtOnceAndHoldsBackEarlyMedia(self):
+        pbx, tech = makePBX(test=self, dialplan=DIALPLAN)
+        pbx.globals.update(TARGET="Test/a/progress/ring/answer:3", TIMEOUT="", OPTS="r")
+        caller, _ = call(pbx, tech, "1")
+        callee = tech.created[1]
+        callee.frameReceived(voiceFrame("ulaw", b"\x11" * 160))
+        self.assertEqual(caller.driver.indications, [Control.RINGING])
+        self.assertEqual(caller.driver.written, [])
