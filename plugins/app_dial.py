@@ -6,7 +6,8 @@ first that answers.
 
 Options: C{r} indicate ringing to the caller at once (and hold back early
 media), C{g} go on in the dialplan when the called party hangs up,
-C{t}/C{T} allow the called/calling party to transfer (kept on the bridge
+C{U(sub^arg...)} run a subroutine on the called channel before connecting
+(needs app_stack), C{t}/C{T} allow the called/calling party to transfer (kept on the bridge
 for the transfer features). Sets DIALSTATUS (ANSWER, BUSY, NOANSWER,
 CANCEL, CONGESTION, CHANUNAVAIL), HANGUPCAUSE, DIALEDPEERNAME,
 DIALEDPEERNUMBER, DIALEDTIME and ANSWEREDTIME (seconds, and *_MS).
@@ -293,6 +294,9 @@ class Dialer:
         self.answered = callee
         await self.abandon("CANCEL", HangupCause.ANSWERED_ELSEWHERE)
         self._emit("DialEnd", callee, [("DialStatus", "ANSWER")])
+        if "U" in self.options:
+            if not await self.preconnect(callee, self.options["U"], started):
+                return
         caller.setVariable("DIALEDPEERNAME", callee.name)
         caller.setVariable("DIALEDPEERNUMBER", winner.dialString)
         answered = clock.seconds()
@@ -316,6 +320,53 @@ class Dialer:
             raise ApplicationHangup(cause)
         await callee.hangup(HangupCause.NORMAL_CLEARING)
         raise ChannelHungUp(caller.name)
+
+    async def preconnect(self, callee, spec, started):
+        """
+        U(sub[^arg...]): run the subroutine on the called channel before
+        connecting; its GOSUB_RESULT (ABORT, CONGESTION, BUSY, CONTINUE,
+        GOTO:[[context^]exten^]priority) may stop the connection. True to
+        connect.
+        """
+        from plugins import app_stack
+
+        caller = self.caller
+        target, *args = spec.split("^")
+        stack = callee.datastores.setdefault(app_stack.STACK, [])
+        depth = len(stack)
+        saved = (callee.context, callee.exten, callee.priority)
+        callee.context, callee.exten = caller.context, caller.exten
+        try:
+            app_stack.gosubTo(callee, target, args, "Dial U()")
+            returned = await self.pbx.engine.runUntil(callee, lambda: len(stack) <= depth)
+        except (ApplicationHangup, ChannelHungUp):
+            returned = False
+        callee.context, callee.exten, callee.priority = saved
+        result = (callee.getVariable("GOSUB_RESULT") or "").strip()
+        if returned and not callee.hangupRequested and not result:
+            return True
+        await callee.hangup(HangupCause.NORMAL_CLEARING)
+        upper = result.upper()
+        if upper == "ABORT" or not returned:
+            self._finish("ANSWER", started)
+            raise ApplicationHangup(None)
+        if upper in ("BUSY", "CONGESTION", "CONTINUE"):
+            self._finish(upper if upper != "CONTINUE" else "ANSWER", started)
+            if upper == "BUSY":
+                raise ApplicationHangup(HangupCause.USER_BUSY)
+            if upper == "CONGESTION":
+                raise ApplicationHangup(HangupCause.NORMAL_CIRCUIT_CONGESTION)
+            return False
+        if upper.startswith("GOTO:"):
+            self._finish("ANSWER", started)
+            try:
+                self.pbx.engine.goto(caller, result[5:].replace("^", ","))
+            except ValueError as e:
+                log.warn("Dial U(): {error}", error=str(e))
+                raise ApplicationHangup(None)
+            return False
+        log.warn("Dial U(): unknown GOSUB_RESULT '{result}'", result=result)
+        return True
 
     def _finish(self, status, started, answered=None):
         caller = self.caller

@@ -189,7 +189,17 @@ class DialplanEngine:
         function.write(channel, args, value)
         return True
 
-    async def _runSteps(self, channel, inHangup):
+    async def runUntil(self, channel, done):
+        """
+        Run C{channel}'s dialplan from where it stands until C{done()} is
+        true after a step (a pre-connect subroutine's Return) or the
+        dialplan ends; the channel is not hung up. True when C{done()} was
+        reached.
+        """
+        await self._runSteps(channel, False, done)
+        return bool(done())
+
+    async def _runSteps(self, channel, inHangup, until=None):
         pbx = self.pbx
         apps = pbx.registry("application")
         substitute = None
@@ -256,6 +266,8 @@ class DialplanEngine:
                 channel._jumped = False
             else:
                 channel.priority += 1
+            if until is not None and until():
+                return
 
     def _handleMissing(self, channel, dialplan, cid):
         """

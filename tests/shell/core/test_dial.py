@@ -211,3 +211,43 @@ class DialProgressTests(TestCase):
         callee.frameReceived(voiceFrame("ulaw", b"\x11" * 160))
         self.assertEqual(caller.driver.indications, [Control.RINGING])
         self.assertEqual(caller.driver.written, [])
+
+
+class PreconnectTests(TestCase):
+
+    DIALPLAN = """
+[default]
+exten => 1,1,Dial(Test/a,,U(${SUB}^x))
+ same => n,Set(AFTER=${DIALSTATUS})
+exten => ok,1,Set(SEEN=${ARG1}-${CHANNEL})
+ same => n,Return()
+exten => busy,1,Set(GOSUB_RESULT=BUSY)
+ same => n,Return()
+exten => goto,1,Set(GOSUB_RESULT=GOTO:there^1)
+ same => n,Return()
+exten => there,1,Set(WENT=yes)
+"""
+
+    def dial(self, sub):
+        pbx, tech = makePBX(test=self, dialplan=self.DIALPLAN)
+        pbx.globals["SUB"] = sub
+        caller, _ = call(pbx, tech, "1")
+        return pbx, tech, caller, tech.created[1]
+
+    def test_subroutineRunsOnCalleeThenConnects(self):
+        pbx, tech, caller, callee = self.dial("ok,1")
+        self.assertEqual(callee.getVariable("SEEN"), f"x-{callee.name}")
+        self.assertIsNone(caller.getVariable("SEEN"))
+        self.assertIs(caller.bridge, callee.bridge)
+        self.assertIsNotNone(caller.bridge)
+
+    def test_busyResult(self):
+        pbx, tech, caller, callee = self.dial("busy,1")
+        self.assertTrue(callee.isHungUp)
+        self.assertTrue(caller.isHungUp)
+        self.assertEqual(caller.hangupCause, HangupCause.USER_BUSY)
+
+    def test_gotoResult(self):
+        pbx, tech, caller, callee = self.dial("goto,1")
+        self.assertTrue(callee.isHungUp)
+        self.assertEqual(caller.getVariable("WENT"), "yes")
