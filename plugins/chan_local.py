@@ -106,7 +106,7 @@ class LocalTechnology:
 
     name = "Local"
     description = "Local Proxy Channel Driver"
-    capabilities = ("ulaw", "alaw", "slin", "slin16", "g722")
+    capabilities = ("slin", "ulaw", "alaw", "slin16", "g722")
 
     def __init__(self, registrar=None):
         self.registrar = registrar
@@ -130,10 +130,12 @@ class LocalTechnology:
                                      f"no extension {exten}@{context}")
         pair = LocalPair(exten, context, options)
         base = f"Local/{exten}@{context}-{pbx.channels.nextSequence()}"
+        formats = self.capabilities
         pair.one = Channel(pbx, base + ";1", self, LocalDriver(pair), requestor=requestor,
-                           context=context, exten=exten)
+                           context=context, exten=exten, nativeFormats=formats)
         pair.two = Channel(pbx, base + ";2", self, LocalDriver(pair), state=ChannelState.RING,
-                           context=context, exten=exten, linkedid=pair.one.linkedid)
+                           context=context, exten=exten, linkedid=pair.one.linkedid,
+                           nativeFormats=formats)
         return pair.one
 
 

@@ -160,8 +160,9 @@ def loadSound(path):
 
 async def streamFile(channel, name, escapeDigits=""):
     """
-    Play sound C{name} to the channel in real time (20 ms frames), reading
-    what the caller sends meanwhile. Returns the escape digit that stopped
+    Play sound C{name} to the channel in real time (20 ms frames), in the
+    file's format when the channel takes it, else converted to the
+    channel's first native format; what the caller sends meanwhile is read. Returns the escape digit that stopped
     it, or None when it played to the end. FileNotFoundError when there is
     no such sound, ValueError when it cannot be played.
     """
@@ -169,6 +170,12 @@ async def streamFile(channel, name, escapeDigits=""):
     if path is None:
         raise FileNotFoundError(name)
     fmt, audio = loadSound(path)
+    native = channel.nativeFormats
+    if native and fmt not in native:
+        from pbxcore.media import g711
+
+        audio = g711.transcode(fmt, native[0], audio)
+        fmt = native[0]
     step = (FRAME_MS * 8) * (2 if fmt == "slin" else 1)
     clock = channel.reactor
     start = clock.seconds()

@@ -185,9 +185,20 @@ class MediaAppTests(TestCase):
         self.assertEqual(len(voice()), 26)
         pbx.reactor.pump([0.02] * 30)
         self.assertEqual(len(voice()), 50)
-        self.assertEqual(voice()[0].subclass, "slin")
-        self.assertEqual(len(voice()[0].data), 320)
+        # 16-bit WAV converted to the Test channel's native u-law
+        self.assertEqual(voice()[0].subclass, "ulaw")
+        self.assertEqual(len(voice()[0].data), 160)
         self.assertEqual(channel.getVariable("S"), "FAILED")
+
+    def test_playbackKeepsFormatTheChannelTakes(self):
+        pbx, tech = self.make("[default]\nexten => 1,1,Playback(hello,noanswer)\n")
+        channel = tech.inbound(pbx, exten="1")
+        channel.nativeFormats = ("slin", "ulaw")
+        pbx.runDialplan(channel)
+        self.assertEqual(channel.driver.answered, 0)
+        frame = channel.driver.written[0]
+        self.assertEqual((frame.subclass, len(frame.data)), ("slin", 320))
+        self.assertEqual(frame.data[:4], b"\x00\x01\x00\x01")
 
     def test_playbackNoanswerAndSkip(self):
         pbx, tech = self.make("[default]\nexten => 1,1,Playback(hello,skip)\n"
