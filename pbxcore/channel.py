@@ -32,7 +32,6 @@ from pbxcore.errors import ChannelHungUp
 from pbxcore.frame import (
     ChannelState,
     Control,
-    Frame,
     FrameKind,
     HangupCause,
     causeText,
