@@ -83,6 +83,8 @@ class UserAgent:
         self.requestCounts: dict[str, int] = {}
         self._handlers: dict[str, Callable] = {}
         self._dialogHandlers: list[Callable] = []
+        self._cancelHandlers: list[Callable] = []
+        self._capabilities = None
         for method in ("OPTIONS", "INVITE", "REGISTER", "BYE"):
             self._handlers[method] = getattr(self, "sip_" + method)
 
@@ -118,6 +120,29 @@ class UserAgent:
         """The methods for the Allow header: handled ones plus ACK and CANCEL."""
         return sorted(set(self._handlers) | {"ACK", "CANCEL"}, key=_methodOrder)
 
+    def registerCancelHandler(self, handler: Callable) -> Callable[[], None]:
+        """
+        Offer CANCELs of pending INVITEs to C{handler(cancel,
+        inviteServerTransaction) -> bool}; the CANCEL itself is already
+        answered 200. An INVITE nobody claims is answered 487 here.
+        """
+        self._cancelHandlers.append(handler)
+
+        def undo():
+            if handler in self._cancelHandlers:
+                self._cancelHandlers.remove(handler)
+
+        return undo
+
+    def cancelReceived(self, cancel, inviteTransaction):
+        """The transaction layer matched a CANCEL to an unanswered INVITE."""
+        for handler in list(self._cancelHandlers):
+            if handler(cancel, inviteTransaction):
+                return
+        if not inviteTransaction.responded:
+            response = makeResponse(inviteTransaction.request, 487, toTag=inviteTransaction.toTag or newTag())
+            inviteTransaction.respond(response)
+
     # -- responses -------------------------------------------------------
 
     def makeResponse(self, request, status: int, reason: str | None = None, headers=()):
@@ -133,6 +158,16 @@ class UserAgent:
         serverTransaction.respond(self.makeResponse(request, status, reason, headers))
 
     def capabilityHeaders(self) -> list[tuple[str, str]]:
+        """Allow, Accept, Supported...: recomputed only when handlers or tags change."""
+        key = (len(self._handlers), tuple(self._handlers), frozenset(self.supported))
+        cached = self._capabilities
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        headers = self._computeCapabilities()
+        self._capabilities = (key, headers)
+        return headers
+
+    def _computeCapabilities(self) -> list[tuple[str, str]]:
         return [
             ("Allow", ", ".join(self.allowedMethods())),
             ("Accept", ACCEPT),
@@ -170,8 +205,8 @@ class UserAgent:
         self.log.debug("dropped stray SIP response {status} from {source}", status=response.status, source=str(source))
 
     def _dispatch(self, method, request, st):
-        cseq = request.cseq
-        if cseq is not None and cseq.method.upper() != method:
+        cseq = request.headers.get("CSeq")
+        if cseq is not None and cseq.rpartition(" ")[2].strip().upper() != method:
             return self.respond(st, request, 400, "CSeq Method Does Not Match")
         handler = self._handlers.get(method)
         if method not in KNOWN_METHODS and handler is None:
@@ -184,13 +219,15 @@ class UserAgent:
         if method != "OPTIONS":
             if request.maxForwards == 0:
                 return self.respond(st, request, 483, "Too Many Hops")
-        if request.toTag:
+        to = request.headers.get("To") or ""
+        if "tag" in to.lower() and request.toTag:
             for dialogHandler in self._dialogHandlers:
                 if dialogHandler(request, st):
                     return
             return self.respond(st, request, 481, "Call/Transaction Does Not Exist")
         if method not in ("ACK", "CANCEL"):
-            unsupported = [tag for tag in _optionTags(request.headers.getall("Require")) if tag not in self.supported]
+            require = request.headers.getall("Require") if "Require" in request.headers else ()
+            unsupported = [tag for tag in _optionTags(require) if tag not in self.supported]
             if unsupported:
                 return self.respond(st, request, 420, "Bad Extension", [("Unsupported", ", ".join(unsupported))])
         handler(request, st)
