@@ -1,0 +1,669 @@
+"""
+RTP sessions: one RTP/RTCP socket pair per audio stream, the shell around
+the pure codecs of L{pbxcore.media}.
+
+The API a channel driver (or an SDP handler) uses::
+
+    engine = RTPEngine.forPBX(pbx)              # rtp.conf: port range, timeouts
+    rtp = engine.createSession(onFrame=session.frameReceived,
+                               onTimeout=lambda cause: ...)
+    rtp.start("127.0.0.1")                      # binds even port N and N+1
+    rtp.localPort, rtp.localRtcpPort            # for the SDP m= line
+    rtp.setPayloads({0: "ulaw", 8: "alaw"},     # what we may receive
+                    send=(0, "ulaw"),           # the negotiated format
+                    dtmf=101, ptime=20)
+    rtp.setRemote(("10.0.0.2", 4000))           # c=/m= of the far end
+    rtp.symmetric = True                        # nat=comedia: learn from packets
+    rtp.setHold(True)                           # rtpholdtimeout applies
+    rtp.writeFrame(frame)                       # VOICE (any G.711/slin: transcoded),
+                                                # DTMF_BEGIN / DTMF_END as RFC 4733
+    rtp.sendDigit("5", 120)                     # begin + end in one call
+    rtp.stats()                                 # packets, loss, jitter, RTCP
+    rtp.close()                                 # frees both ports (Deferred)
+
+Frames received go to C{onFrame}: VOICE frames in the received format (with
+the RTP timestamp), DTMF_BEGIN / DTMF_END frames, once per digit. When no RTP
+arrives for C{rtptimeout} seconds (C{rtpholdtimeout} while on hold),
+C{onTimeout(cause)} is called once (cause REQUESTED_CHAN_UNAVAIL).
+
+Relay: L{RTPSession.relayTo} forwards every received packet to another
+session in the same reactor turn without decoding (same format), or
+transcoded through linear (different formats), renumbered for the outgoing
+leg; DTMF events are forwarded as events.
+
+One timer per session (C{callLater}) serves RTCP, DTMF and the RTP timeout.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+from twisted.internet import defer
+from twisted.internet.error import CannotListenError
+from twisted.internet.protocol import DatagramProtocol
+from twisted.logger import Logger
+
+from pbxcore.config import isTrue, parseFile
+from pbxcore.frame import Frame, FrameKind, HangupCause, SAMPLE_RATES
+from pbxcore.media import g711, rtcp
+from pbxcore.media.dtmf import DTMFReceiver, DTMFSender
+from pbxcore.media.rtp import OutgoingStream, ReceiverStats, RTPError, RTPPacket, parseRTP
+
+__all__ = ["RTPSettings", "RTPEngine", "RTPSession", "PortRangeExhausted"]
+
+_TRANSCODABLE = ("ulaw", "alaw", "slin")
+
+
+class PortRangeExhausted(CannotListenError):
+    """No even port of the rtp.conf range (and its odd neighbour) was free."""
+
+    def __init__(self, interface, start, end):
+        super().__init__(interface, f"{start}-{end}",
+                         OSError(f"no free RTP port pair in {start}-{end}"))
+
+
+class RTPSettings:
+    """
+    The [general] section of rtp.conf. Times in seconds; C{rtcpinterval}
+    in milliseconds as in Asterisk (0 disables RTCP).
+    """
+
+    def __init__(self, rtpstart=10000, rtpend=20000, rtcpinterval=5000, rtptimeout=0,
+                 rtpholdtimeout=0, dtmftimeout=3000, strictrtp=False, rtpchecksums=False):
+        if rtpstart % 2:
+            rtpstart += 1
+        if not (1024 <= rtpstart < rtpend <= 65535):
+            raise ValueError(f"bad RTP port range {rtpstart}-{rtpend}")
+        self.rtpstart = rtpstart
+        self.rtpend = rtpend
+        self.rtcpinterval = rtcpinterval
+        self.rtptimeout = rtptimeout
+        self.rtpholdtimeout = rtpholdtimeout
+        self.dtmftimeout = dtmftimeout
+        self.strictrtp = strictrtp
+        self.rtpchecksums = rtpchecksums
+
+    @classmethod
+    def fromConfig(cls, config):
+        """From a parsed rtp.conf; ConfigError (file:line) on a bad value."""
+        from pbxcore.config import ConfigError
+
+        values = {}
+        section = config.section("general") if config is not None else None
+        if section is not None:
+            for entry in section.entries:
+                key = entry.key.lower()
+                if key in ("rtpstart", "rtpend", "rtcpinterval", "rtptimeout",
+                           "rtpholdtimeout", "dtmftimeout"):
+                    try:
+                        values[key] = int(entry.value)
+                    except ValueError:
+                        raise ConfigError(f"{entry.key} must be a number, not {entry.value!r}",
+                                          entry.filename, entry.line) from None
+                elif key in ("strictrtp", "rtpchecksums"):
+                    values[key] = isTrue(entry.value)
+        try:
+            return cls(**values)
+        except ValueError as e:
+            line = section.line if section is not None else None
+            raise ConfigError(str(e), getattr(config, "filename", "rtp.conf"), line) from None
+
+    @classmethod
+    def fromConfigDir(cls, configDir):
+        path = os.path.join(configDir, "rtp.conf")
+        if not os.path.exists(path):
+            return cls()
+        return cls.fromConfig(parseFile(path))
+
+
+class RTPEngine:
+    """
+    The PBX-wide RTP state: the settings and the port allocator. Ports are
+    handed out round robin over the range so a port just released is not
+    reused at once (late packets of the old call would land in the new).
+    """
+
+    log = Logger()
+
+    def __init__(self, settings=None, reactor=None, randbits=None):
+        if reactor is None:
+            from twisted.internet import reactor
+        self.reactor = reactor
+        self.settings = settings or RTPSettings()
+        self.sessions = set()
+        self._random = random.SystemRandom()
+        self.randbits = randbits or self._random.getrandbits
+        span = (self.settings.rtpend - self.settings.rtpstart) // 2
+        self._next = self.settings.rtpstart + 2 * self._random.randrange(max(span, 1))
+
+    @classmethod
+    def forPBX(cls, pbx):
+        """The engine of C{pbx}, created (from rtp.conf) on first use."""
+        engine = getattr(pbx, "rtpEngine", None)
+        if engine is None:
+            configDir = getattr(pbx, "configDir", None)
+            settings = RTPSettings.fromConfigDir(configDir) if configDir else RTPSettings()
+            engine = cls(settings, reactor=getattr(pbx, "reactor", None))
+            pbx.rtpEngine = engine
+        return engine
+
+    def reconfigure(self, settings):
+        """New settings (reload): sessions already open keep their ports."""
+        self.settings = settings
+
+    def createSession(self, **kw):
+        """A new, unbound L{RTPSession} (see its constructor)."""
+        return RTPSession(self, **kw)
+
+    @property
+    def openSockets(self):
+        """How many RTP and RTCP sockets are open now (two per started session)."""
+        return sum(s.socketCount for s in self.sessions)
+
+    def _bind(self, session, interface):
+        """Listen on an even port and the next one; returns both ports."""
+        start, end = self.settings.rtpstart, self.settings.rtpend
+        count = max((end - start) // 2, 1)
+        for _ in range(count):
+            port = self._next
+            self._next += 2
+            if self._next + 1 > end:
+                self._next = start
+            try:
+                rtpPort = self.reactor.listenUDP(port, session.rtpProtocol, interface=interface)
+            except CannotListenError:
+                continue
+            try:
+                rtcpPort = self.reactor.listenUDP(port + 1, session.rtcpProtocol,
+                                                  interface=interface)
+            except CannotListenError:
+                rtpPort.stopListening()
+                continue
+            return rtpPort, rtcpPort
+        raise PortRangeExhausted(interface, start, end)
+
+
+class _RTPProtocol(DatagramProtocol):
+    def __init__(self, session):
+        self.session = session
+
+    def datagramReceived(self, data, addr):
+        self.session.rtpDatagram(data, addr)
+
+
+class _RTCPProtocol(DatagramProtocol):
+    def __init__(self, session):
+        self.session = session
+
+    def datagramReceived(self, data, addr):
+        self.session.rtcpDatagram(data, addr)
+
+
+class RTPSession:
+    """
+    One audio stream: an RTP socket on an even port, RTCP on the next.
+
+    C{payloads} maps received payload types to format names; C{sendPayloadType}
+    and C{sendFormat} are what goes out; C{dtmfPayload} is the negotiated
+    telephone-event type (None: no RFC 4733). C{remote} is the far end's RTP
+    address, C{remoteRtcp} its RTCP address. With C{symmetric} (nat=comedia)
+    the remote address is learnt from the first packets the far end sends.
+    C{sending} False mutes output (hold, sendonly streams of the far end).
+    """
+
+    log = Logger()
+
+    def __init__(self, engine, onFrame=None, onTimeout=None, rtptimeout=None,
+                 rtpholdtimeout=None, symmetric=False, cname=None):
+        self.engine = engine
+        self.reactor = engine.reactor
+        self.onFrame = onFrame
+        self.onTimeout = onTimeout
+        settings = engine.settings
+        self.rtptimeout = settings.rtptimeout if rtptimeout is None else rtptimeout
+        self.rtpholdtimeout = settings.rtpholdtimeout if rtpholdtimeout is None else rtpholdtimeout
+        self.symmetric = symmetric
+        self.payloads: dict[int, str] = {0: "ulaw", 8: "alaw"}
+        self.sendPayloadType = 0
+        self.sendFormat = "ulaw"
+        self.dtmfPayload: int | None = None
+        self.ptime = 20
+        self.remote = None
+        self.remoteRtcp = None
+        self.learned = False
+        self.sending = True
+        self.held = False
+        self.closed = False
+        self.localAddress = None
+        self.localPort = None
+        self.localRtcpPort = None
+        self.rtpProtocol = _RTPProtocol(self)
+        self.rtcpProtocol = _RTCPProtocol(self)
+        self._ports = ()
+        self.outgoing = OutgoingStream(engine.randbits(32) or 1, engine.randbits(16),
+                                       engine.randbits(32))
+        self.incoming = ReceiverStats()
+        self.cname = cname or f"{self.outgoing.ssrc:08x}@txpbx"
+        # An event whose end packets were all lost ends after dtmftimeout.
+        self.dtmfReceiver = DTMFReceiver(lostEndTimeout=max(settings.dtmftimeout, 100) / 1000.0)
+        self.dtmfSender = DTMFSender()
+        self.relayTarget: RTPSession | None = None
+        self.received = 0
+        self.sent = 0
+        self.dropped = 0
+        self.rtcpSent = 0
+        self.rtcpReceived = 0
+        self.remoteReport: rtcp.ReportBlock | None = None
+        self.timedOut = False
+        self._lastReceived = None
+        self._startedAt = None
+        self._nextRtcp = None
+        self._call = None
+        self._deadline = None
+
+    # -- setup -------------------------------------------------------------------
+
+    @property
+    def socketCount(self):
+        return len(self._ports)
+
+    def start(self, interface="0.0.0.0"):
+        """Bind the RTP/RTCP pair from the rtp.conf range; returns the RTP port."""
+        if self._ports:
+            return self.localPort
+        if self.closed:
+            raise RuntimeError("RTP session already closed")
+        rtpPort, rtcpPort = self.engine._bind(self, interface)
+        self._ports = (rtpPort, rtcpPort)
+        self.engine.sessions.add(self)
+        self.localAddress = interface
+        self.localPort = rtpPort.getHost().port
+        self.localRtcpPort = rtcpPort.getHost().port
+        now = self.reactor.seconds()
+        self._startedAt = now
+        if self.engine.settings.rtcpinterval > 0:
+            self._nextRtcp = now + self._rtcpInterval(initial=True)
+        self._rearm()
+        return self.localPort
+
+    def setPayloads(self, payloads, send=None, dtmf=None, ptime=None):
+        """
+        The negotiated formats: C{payloads} {pt: format} accepted on receive,
+        C{send} the (pt, format) to send, C{dtmf} the telephone-event type.
+        """
+        self.payloads = dict(payloads)
+        if send is not None:
+            pt, fmt = send
+            if fmt != self.sendFormat:
+                self.outgoing.newSource()
+            self.sendPayloadType, self.sendFormat = pt, fmt
+        self.dtmfPayload = dtmf
+        if ptime:
+            self.ptime = int(ptime)
+
+    def setRemote(self, address, rtcpAddress=None):
+        """The far end's RTP address (host, port); RTCP defaults to port + 1."""
+        if address is None:
+            self.remote = self.remoteRtcp = None
+            return
+        host, port = address[0], int(address[1])
+        self.remote = (host, port)
+        self.remoteRtcp = tuple(rtcpAddress) if rtcpAddress else (host, port + 1)
+        self.learned = False
+
+    def setHold(self, held):
+        """On hold the RTP timeout is C{rtpholdtimeout}."""
+        self.held = bool(held)
+        self._lastReceived = self.reactor.seconds()
+        self._rearm()
+
+    def setTimeouts(self, rtptimeout=None, rtpholdtimeout=None):
+        if rtptimeout is not None:
+            self.rtptimeout = rtptimeout
+        if rtpholdtimeout is not None:
+            self.rtpholdtimeout = rtpholdtimeout
+        self._rearm()
+
+    def attach(self, channel):
+        """Deliver frames to C{channel}; an RTP timeout hangs it up."""
+        self.onFrame = channel.frameReceived
+
+        def timedOut(cause):
+            channel.hangupCause = channel.hangupCause or cause
+            channel.softHangup(cause, "RTP timeout")
+        self.onTimeout = timedOut
+
+    # -- receiving ---------------------------------------------------------------
+
+    def rtpDatagram(self, data, addr):
+        if self.closed:
+            return
+        self.received += 1
+        try:
+            packet = parseRTP(data)
+        except RTPError:
+            self.dropped += 1
+            return
+        if self.symmetric and not self.learned:
+            # comedia: media goes back where the far end's media comes from.
+            self.learned = True
+            if addr != self.remote:
+                self.log.debug("RTP: learnt remote address {addr}", addr=addr)
+                self.remote = addr
+                self.remoteRtcp = (addr[0], addr[1] + 1)
+        now = self.reactor.seconds()
+        self._lastReceived = now
+        if not self.incoming.update(packet, now):
+            # Probation or duplicate: still audio worth playing unless a duplicate.
+            if self.incoming.probation == 0:
+                self.dropped += 1
+                return
+        pt = packet.payloadType
+        if pt == self.dtmfPayload and self.dtmfPayload is not None:
+            target = self.relayTarget
+            if target is not None and target.dtmfPayload is not None:
+                target._relayEvent(packet, now)
+            for event in self.dtmfReceiver.receive(packet.timestamp, packet.payload, now):
+                if target is None:
+                    self._deliver(Frame(FrameKind.DTMF_END if event.end else FrameKind.DTMF_BEGIN,
+                                        event.digit, b"", 0, event.durationMs))
+                elif target.dtmfPayload is None and event.end:
+                    target.sendDigit(event.digit, event.durationMs)
+            self._rearm()
+            return
+        fmt = self.payloads.get(pt)
+        if fmt is None or not packet.payload:
+            self.dropped += 1
+            return
+        target = self.relayTarget
+        if target is not None:
+            target._relayVoice(packet, fmt, now)
+            return
+        samples = len(packet.payload) if fmt != "slin" else len(packet.payload) // 2
+        self._deliver(Frame(FrameKind.VOICE, fmt, packet.payload, samples,
+                            samples * 1000 // SAMPLE_RATES.get(fmt, 8000), packet.timestamp))
+
+    def _deliver(self, frame):
+        if self.onFrame is not None:
+            self.onFrame(frame)
+
+    def rtcpDatagram(self, data, addr):
+        if self.closed:
+            return
+        try:
+            packets = rtcp.parseCompound(data)
+        except rtcp.RTCPError as e:
+            self.log.debug("RTCP: dropped a malformed packet from {addr}: {error}",
+                           addr=addr, error=str(e))
+            return
+        self.rtcpReceived += 1
+        if self.symmetric and self.learned:
+            self.remoteRtcp = addr
+        now = self.reactor.seconds()
+        for packet in packets:
+            if isinstance(packet, rtcp.SenderReport):
+                self.incoming.lastSR = rtcp.middleNTP(packet.ntp)
+                self.incoming.lastSRArrival = now
+            if isinstance(packet, (rtcp.SenderReport, rtcp.ReceiverReport)):
+                for block in packet.reports:
+                    if block.ssrc == self.outgoing.ssrc:
+                        self.remoteReport = block
+
+    # -- sending -----------------------------------------------------------------
+
+    def _send(self, packet: RTPPacket):
+        if not self._ports or self.remote is None or not self.sending:
+            return
+        try:
+            self._ports[0].write(packet.toBytes(), self.remote)
+            self.sent += 1
+        except OSError as e:
+            self.log.debug("RTP send to {remote} failed: {error}", remote=self.remote,
+                           error=str(e))
+
+    def writeFrame(self, frame):
+        """Send a VOICE or DTMF frame from the core to the far end."""
+        kind = frame.kind
+        if kind is FrameKind.VOICE:
+            self.sendAudio(frame.subclass, frame.data)
+        elif kind is FrameKind.DTMF_BEGIN:
+            self.sendDigitBegin(frame.subclass)
+        elif kind is FrameKind.DTMF_END:
+            self.sendDigitEnd(frame.subclass, frame.durationMs)
+
+    def sendAudio(self, fmt, data):
+        """Audio of format C{fmt}, transcoded when needed, in ptime packets."""
+        if self.closed or not data:
+            return
+        target = self.sendFormat
+        if fmt != target:
+            if fmt not in _TRANSCODABLE or target not in _TRANSCODABLE:
+                self.dropped += 1
+                return
+            data = g711.transcode(fmt, target, data)
+        width = 2 if target == "slin" else 1
+        step = self.ptime * 8 * width
+        now = self.reactor.seconds()
+        for offset in range(0, len(data), step):
+            chunk = data[offset:offset + step]
+            self._send(self.outgoing.packet(self.sendPayloadType, chunk, len(chunk) // width, now))
+
+    def _relayVoice(self, packet, fmt, now):
+        """A packet from the bridged leg: forwarded now, renumbered for this leg."""
+        target = self.sendFormat
+        payload = packet.payload
+        if fmt != target:
+            if fmt not in _TRANSCODABLE or target not in _TRANSCODABLE:
+                return
+            payload = g711.transcode(fmt, target, payload)
+            packet = RTPPacket(packet.payloadType, packet.sequence, packet.timestamp,
+                               packet.ssrc, payload, packet.marker)
+        samples = len(payload) // (2 if target == "slin" else 1)
+        self._send(self.outgoing.relay(packet, samples, now, self.sendPayloadType))
+
+    def _relayEvent(self, packet, now):
+        """A telephone-event packet of the bridged leg, forwarded as an event."""
+        stream = self.outgoing
+        if packet.marker or stream._relaySource != ("event", packet.ssrc, packet.timestamp):
+            stream._relaySource = ("event", packet.ssrc, packet.timestamp)
+            self._eventTimestamp = stream.reserveTimestamp(now)
+            stream.timestamp = self._eventTimestamp
+            stream.newSource()
+            stream._relaySource = ("event", packet.ssrc, packet.timestamp)
+            marker = True
+        else:
+            marker = False
+        seq = stream.nextSequence()
+        stream.advance(0, now)
+        self._send(RTPPacket(self.dtmfPayload, seq, self._eventTimestamp, stream.ssrc,
+                             packet.payload, marker))
+
+    def _sendEvents(self, payloads, now):
+        stream = self.outgoing
+        for item in payloads:
+            seq = stream.nextSequence()
+            self._send(RTPPacket(self.dtmfPayload, seq, self.dtmfSender.timestamp, stream.ssrc,
+                                 item.payload, item.marker))
+            if item.end:
+                stream.timestamp = self.dtmfSender.timestamp
+                stream.advance(0, now)
+                stream.newSource()
+
+    def sendDigitBegin(self, digit):
+        """Start an RFC 4733 event (updates follow every 50 ms until the end)."""
+        if self.closed or self.dtmfPayload is None:
+            return False
+        now = self.reactor.seconds()
+        try:
+            payloads = self.dtmfSender.begin(digit, self.outgoing.reserveTimestamp(now), now)
+        except ValueError:
+            return False
+        self._sendEvents(payloads, now)
+        self._rearm()
+        return True
+
+    def sendDigitEnd(self, digit, durationMs=0):
+        """End the running event (it lasts at least C{durationMs})."""
+        if self.closed or self.dtmfPayload is None:
+            return False
+        if not self.dtmfSender.active:
+            if not self.sendDigitBegin(digit):
+                return False
+        now = self.reactor.seconds()
+        self._sendEvents(self.dtmfSender.end(now, durationMs), now)
+        self._rearm()
+        return True
+
+    def sendDigit(self, digit, durationMs=100):
+        """A whole digit; False when RFC 4733 was not negotiated."""
+        return self.sendDigitBegin(digit) and self.sendDigitEnd(digit, durationMs)
+
+    # -- relay -------------------------------------------------------------------
+
+    def relayTo(self, other):
+        """
+        Forward everything received to C{other} (None stops): voice without
+        decoding when both use one format, transcoded otherwise; DTMF as
+        events. The packet goes out in the reactor turn it arrived in.
+        """
+        self.relayTarget = other
+        if other is not None:
+            other.outgoing.newSource()
+
+    # -- timer -------------------------------------------------------------------
+
+    def _timeoutDeadline(self):
+        limit = self.rtpholdtimeout if self.held else self.rtptimeout
+        if not limit or self.timedOut or self._startedAt is None:
+            return None
+        since = self._lastReceived if self._lastReceived is not None else self._startedAt
+        return since + limit
+
+    def nextDeadline(self):
+        candidates = [self._nextRtcp, self._timeoutDeadline(), self.dtmfSender.nextDeadline(),
+                      self.dtmfReceiver.nextDeadline()]
+        candidates = [c for c in candidates if c is not None]
+        return min(candidates) if candidates else None
+
+    def _rearm(self):
+        if self.closed:
+            return
+        deadline = self.nextDeadline()
+        if deadline == self._deadline and self._call is not None and self._call.active():
+            return
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
+        self._deadline = deadline
+        if deadline is not None:
+            delay = max(0.0, deadline - self.reactor.seconds())
+            self._call = self.reactor.callLater(delay, self._timer)
+
+    def _timer(self):
+        self._call = None
+        self._deadline = None
+        if self.closed:
+            return
+        now = self.reactor.seconds()
+        self._sendEvents(self.dtmfSender.handleTimer(now), now)
+        for event in self.dtmfReceiver.handleTimer(now):
+            self._deliver(Frame(FrameKind.DTMF_END, event.digit, b"", 0, event.durationMs))
+        if self._nextRtcp is not None and now >= self._nextRtcp:
+            self.sendReport(now)
+            self._nextRtcp = now + self._rtcpInterval()
+        deadline = self._timeoutDeadline()
+        if deadline is not None and now >= deadline:
+            self.timedOut = True
+            self.log.info("RTP: no media for {seconds} s from {remote}, hanging up",
+                          seconds=self.rtpholdtimeout if self.held else self.rtptimeout,
+                          remote=self.remote)
+            if self.onTimeout is not None:
+                self.onTimeout(HangupCause.REQUESTED_CHAN_UNAVAIL)
+        self._rearm()
+
+    # -- RTCP --------------------------------------------------------------------
+
+    def _rtcpInterval(self, initial=False):
+        minimum = self.engine.settings.rtcpinterval / 1000.0
+        # Two members, 64 kbit/s audio: RTCP gets 5 % = 400 octets/s.
+        return rtcp.reportInterval(2, 1 if self.outgoing.packets else 0, bool(self.outgoing.packets),
+                                   400.0, 100.0, initial, self.engine._random.random(),
+                                   minimum=minimum)
+
+    def buildReport(self, now):
+        """The compound RTCP packet (SR or RR, then SDES CNAME) for now."""
+        blocks = ()
+        stats = self.incoming
+        if stats.ssrc is not None and stats.received:
+            fraction, lost = stats.intervalReport()
+            dlsr = 0
+            if stats.lastSRArrival is not None:
+                dlsr = int((now - stats.lastSRArrival) * 65536)
+            blocks = (rtcp.ReportBlock(stats.ssrc, fraction, lost, stats.extendedMaxSeq,
+                                       stats.jitterSamples, stats.lastSR, dlsr),)
+        out = self.outgoing
+        if out.packets and self.sent:
+            elapsed = int(max(0.0, now - (out._lastSent or now)) * out.clockRate)
+            report = rtcp.SenderReport(out.ssrc, rtcp.ntpTimestamp(now),
+                                       (out.timestamp + elapsed) & 0xFFFFFFFF,
+                                       out.packets, out.octets, blocks)
+        else:
+            report = rtcp.ReceiverReport(out.ssrc, blocks)
+        sdes = rtcp.SourceDescription(((out.ssrc, ((1, self.cname),)),))
+        return [report, sdes]
+
+    def sendReport(self, now=None, bye=False):
+        """Send an RTCP report now (and a BYE when closing)."""
+        if not self._ports or self.remoteRtcp is None:
+            return
+        now = self.reactor.seconds() if now is None else now
+        packets = self.buildReport(now)
+        if bye:
+            packets.append(rtcp.Goodbye((self.outgoing.ssrc,)))
+        try:
+            self._ports[1].write(rtcp.buildCompound(packets), self.remoteRtcp)
+            self.rtcpSent += 1
+        except OSError as e:
+            self.log.debug("RTCP send failed: {error}", error=str(e))
+
+    # -- statistics and teardown -----------------------------------------------
+
+    def stats(self):
+        """Counters for 'sip show channelstats' and the RTCP* variables."""
+        incoming = self.incoming
+        remote = self.remoteReport
+        return {
+            "localPort": self.localPort,
+            "remote": self.remote,
+            "ssrc": self.outgoing.ssrc,
+            "remoteSsrc": incoming.ssrc,
+            "txPackets": self.outgoing.packets,
+            "txOctets": self.outgoing.octets,
+            "rxPackets": incoming.received,
+            "rxOctets": incoming.octets,
+            "rxLost": max(0, incoming.lost),
+            "rxExpected": incoming.expected,
+            "rxJitterMs": incoming.jitterMs,
+            "rxDropped": self.dropped,
+            "rtcpSent": self.rtcpSent,
+            "rtcpReceived": self.rtcpReceived,
+            "txLostReported": remote.cumulativeLost if remote else None,
+            "txJitterReported": remote.jitter if remote else None,
+        }
+
+    def close(self):
+        """Send a final RTCP BYE, close both sockets; a Deferred."""
+        if self.closed:
+            return defer.succeed(None)
+        if self._ports and self.engine.settings.rtcpinterval > 0:
+            self.sendReport(bye=True)
+        self.closed = True
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
+        self.relayTarget = None
+        ports, self._ports = self._ports, ()
+        self.engine.sessions.discard(self)
+        results = [defer.maybeDeferred(p.stopListening) for p in ports]
+        return defer.gatherResults(results, consumeErrors=True).addCallback(lambda _: None)
