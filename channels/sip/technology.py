@@ -441,6 +441,10 @@ class SIPTechnology:
         d = self.pbx.runDialplan(channel)
         d.addErrback(lambda f: self.log.failure("starting the dialplan on {channel}", f, channel=channel.name))
 
+    def noDialog(self, request, st):
+        """In-dialog methods that arrive without a dialog (no To tag)."""
+        self.stack.userAgent.respond(st, request, 481, "Call/Transaction Does Not Exist")
+
     def _negotiatedCodecs(self, session):
         for stream in session.streams:
             codecs = stream.state.get("codecs")
@@ -531,6 +535,8 @@ def installCalls(pbx, stack, registrar, reactor=None):
     technology = SIPTechnology(pbx, stack, sessions, registrar, reactor=sessions.reactor)
     registrar.register("technology", technology)
     registrar.addCleanup(stack.userAgent.registerMethod("INVITE", technology.incomingInvite))
+    for method in ("INFO", "REFER", "NOTIFY", "UPDATE", "PRACK"):
+        registrar.addCleanup(stack.userAgent.registerMethod(method, technology.noDialog))
     stack.sessions = sessions
     stack.technology = technology
     return technology
