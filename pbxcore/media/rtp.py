@@ -17,7 +17,7 @@ Pure: bytes and C{now} in, values and bytes out; no sockets, no reactor.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 __all__ = [
