@@ -1,7 +1,12 @@
 """
 Messages parsed and serialised per second, one core: txpbx's SIP codec
 against Twisted's own twisted.protocols.sip.MessagesParser fed the same
-bytes. Run: python bench/bench_sip_parse.py [seconds-per-case]
+bytes (it checks the start line and frames the body; it parses no header).
+
+Rows: "codec only" frames and splits like Twisted's; "parseMessage" also
+validates everything a UAS relies on (Via, CSeq, From, To, Contact,
+Request-URI); "parse+views" then builds the typed top Via, CSeq and tags.
+Run: PYTHONPATH=. python bench/bench_sip_parse.py [seconds-per-case]
 """
 
 import sys
@@ -61,19 +66,27 @@ OK = (
 )
 
 
-def rate(fn, seconds):
-    """Calls of fn per second over about C{seconds}."""
-    n = 0
-    batch = 200
-    start = time.perf_counter()
-    deadline = start + seconds
-    while True:
-        for _ in range(batch):
-            fn()
-        n += batch
-        now = time.perf_counter()
-        if now >= deadline:
-            return n / (now - start)
+def rate(fn, seconds, rounds=5):
+    """
+    Calls of fn per CPU second: the best of several rounds of about
+    C{seconds / rounds} each, measured in process time so that other load
+    on the machine does not count against the code measured.
+    """
+    best = 0.0
+    for _ in range(rounds):
+        n = 0
+        batch = 200
+        start = time.process_time()
+        deadline = start + seconds / rounds
+        while True:
+            for _ in range(batch):
+                fn()
+            n += batch
+            now = time.process_time()
+            if now >= deadline:
+                break
+        best = max(best, n / (now - start))
+    return best
 
 
 def oursDatagram(data):
@@ -88,6 +101,14 @@ def oursStream(data):
     def run():
         parser = StreamParser()
         (msg,) = parser.feed(data)
+        msg.toBytes()
+
+    return run
+
+
+def oursCodec(data):
+    def run():
+        msg = parseMessage(data, validate=False)
         msg.toBytes()
 
     return run
@@ -116,10 +137,11 @@ def twisted(data):
 
 def main():
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
-    print(f"{'message':10} {'codec':32} {'msgs/s':>10}")
+    print(f"{'message':10} {'codec':32} {'msgs/CPU-s':>10}")
     for label, data in (("INVITE+SDP", INVITE), ("200 OK", OK)):
         theirs = rate(twisted(data), seconds)
         for name, make in (
+            ("txpbx codec only (no validation)", oursCodec),
             ("txpbx parseMessage+toBytes", oursDatagram),
             ("txpbx StreamParser+toBytes", oursStream),
             ("txpbx parse+views+toBytes", oursTyped),

@@ -129,17 +129,18 @@ class Headers:
     """
     Ordered, case-insensitive multimap of raw (name, value) pairs.
 
-    Compact names are stored under their full names. C{generation} changes on
-    every mutation so that messages can drop typed views cached from older
-    values.
+    Compact names are stored under their full names. C{views} holds typed
+    views that messages parse from these values; every mutation empties it
+    and bumps C{generation}.
     """
 
-    __slots__ = ("_keys", "_items", "generation")
+    __slots__ = ("_keys", "_items", "generation", "views")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._keys: list[str] = []
         self._items: list[tuple[str, str]] = []
         self.generation = 0
+        self.views: dict = {}
         for name, value in items:
             self.add(name, value)
 
@@ -150,15 +151,28 @@ class Headers:
         h._keys = keys
         h._items = items
         h.generation = 0
+        h.views = {}
         return h
+
+    def _changed(self) -> None:
+        self.generation += 1
+        if self.views:
+            self.views = {}
+
+    def first(self, key: str) -> str | None:
+        """The first raw value for a lower-case full header name."""
+        keys = self._keys
+        if key in keys:
+            return self._items[keys.index(key)][1]
+        return None
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first raw value of C{name}, or C{default}."""
         key = canonicalName(name).lower()
-        try:
-            return self._items[self._keys.index(key)][1]
-        except ValueError:
-            return default
+        keys = self._keys
+        if key in keys:
+            return self._items[keys.index(key)][1]
+        return default
 
     def rawValues(self, name: str) -> list[str]:
         """Every raw value of C{name}, one per header line, unsplit."""
@@ -201,21 +215,21 @@ class Headers:
                     del self._keys[i]
                     del self._items[i]
                 i -= 1
-        self.generation += 1
+        self._changed()
 
     def add(self, name: str, value: str) -> None:
         """Append a C{name} line after all others."""
         name = canonicalName(name)
         self._keys.append(name.lower())
         self._items.append((name, _checkValue(value)))
-        self.generation += 1
+        self._changed()
 
     def insert(self, index: int, name: str, value: str) -> None:
         """Insert a line at a position among all lines (0 is the top)."""
         name = canonicalName(name)
         self._keys.insert(index, name.lower())
         self._items.insert(index, (name, _checkValue(value)))
-        self.generation += 1
+        self._changed()
 
     def prepend(self, name: str, value: str) -> None:
         """
@@ -237,7 +251,7 @@ class Headers:
         if removed:
             self._keys = [k for k, _ in keep]
             self._items = [item for _, item in keep]
-            self.generation += 1
+            self._changed()
         return removed
 
     def items(self) -> list[tuple[str, str]]:

@@ -16,18 +16,20 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Callable, TypeVar, Union
+from typing import Union
 
 from channels.sip.headers import Headers, SIPParseError, splitValues
 from channels.sip.uri import (
     RE_HOST,
     RE_PARAMS,
     RE_SIPURI,
+    RE_SIPURI_GROUPS,
     RE_TOKEN,
     URI,
     parseHostPort,
     parseURI,
     splitSimpleParams,
+    uriFromGroups,
 )
 
 __all__ = [
@@ -416,16 +418,18 @@ def parseNameAddr(text: str, cls: type = NameAddr) -> NameAddr:
     """
     m = _FAST_NAMEADDR.fullmatch(text)
     if m is not None:
-        quoted, tokens, uriText, params = m.groups()
+        quoted, tokens, scheme, user, host, port, uriParams, params = m.groups()
         if quoted is not None:
             display = _UNESCAPE_QUOTED.sub(r"\1", quoted) if "\\" in quoted else quoted
         else:
             display = tokens
-        return cls(display, parseURI(uriText), splitSimpleParams(params))
+        uri = uriFromGroups(scheme, user, host, port, uriParams)
+        return cls(display, uri, splitSimpleParams(params) if params else ())
     m = _FAST_ADDRSPEC.fullmatch(text)
     if m is not None:
-        uriText, params = m.groups()
-        return cls(None, parseURI(uriText), splitSimpleParams(params))
+        scheme, user, host, port, params = m.groups()
+        uri = uriFromGroups(scheme, user, host, port, "")
+        return cls(None, uri, splitSimpleParams(params) if params else ())
     return _parseNameAddrGeneral(text, cls)
 
 
@@ -534,7 +538,7 @@ def _parseInt(text: str, name: str, maximum: int) -> int:
     return value
 
 
-T = TypeVar("T")
+_MISSING = object()
 
 
 # Fast acceptance: compiled patterns for the common, simple spellings of
@@ -547,9 +551,9 @@ _FAST_VIA = re.compile(
 )
 _FAST_NAMEADDR = re.compile(
     rf'(?:"((?:[^"\\\r\n]|\\[^\r\n])*)"|({RE_TOKEN}(?: {RE_TOKEN})*))? ?'
-    rf"<({RE_SIPURI}{RE_PARAMS})>({RE_PARAMS})"
+    rf"<{RE_SIPURI_GROUPS}({RE_PARAMS})>({RE_PARAMS})"
 )
-_FAST_ADDRSPEC = re.compile(rf"({RE_SIPURI})({RE_PARAMS})")
+_FAST_ADDRSPEC = re.compile(rf"{RE_SIPURI_GROUPS}({RE_PARAMS})")
 _FAST_CSEQ = re.compile(rf"([0-9]{{1,9}}) ({RE_TOKEN})")
 _UNESCAPE_QUOTED = re.compile(r"\\(.)")
 
@@ -597,145 +601,141 @@ class Message:
     headers: Headers
     body: bytes
 
-    def _view(self, key: str, compute: Callable[[], T]) -> T:
-        cache = self._cache
-        generation = self.headers.generation
-        if self._generation != generation or cache.get("_headers") is not self.headers:
-            cache.clear()
-            cache["_headers"] = self.headers
-            self._generation = generation
-        try:
-            return cache[key]
-        except KeyError:
-            value = compute()
-            cache[key] = value
-            return value
-
-    # Typed views --------------------------------------------------------
+    # Typed views: parsed on first use, cached in the Headers they come from
+    # (which drop them on any change).
 
     @property
     def vias(self) -> list[Via]:
         """Every Via value, top first."""
-        return list(self._view("vias", self._computeVias))
+        return list(self._vias())
 
-    def _computeVias(self) -> tuple[Via, ...]:
-        out = []
-        for raw in self.headers.rawValues("Via"):
-            for element in splitValues(raw):
-                if not element:
-                    raise SIPParseError("empty Via element")
-                out.append(parseVia(element))
-        return tuple(out)
+    def _vias(self) -> tuple[Via, ...]:
+        headers = self.headers
+        views = headers.views
+        value = views.get("vias")
+        if value is None:
+            out = []
+            for key, (_, raw) in zip(headers._keys, headers._items):
+                if key == "via":
+                    if "," in raw:
+                        for element in splitValues(raw):
+                            if not element:
+                                raise SIPParseError("empty Via element")
+                            out.append(parseVia(element))
+                    else:
+                        out.append(parseVia(raw))
+            value = views["vias"] = tuple(out)
+        return value
 
     @property
     def topVia(self) -> Via | None:
-        vias = self._view("vias", self._computeVias)
+        vias = self._vias()
         return vias[0] if vias else None
 
     @property
     def callId(self) -> str | None:
-        return self.headers.get("Call-ID")
+        return self.headers.first("call-id")
 
     @property
     def cseq(self) -> CSeq | None:
-        return self._view("cseq", self._computeCSeq)
+        views = self.headers.views
+        value = views.get("cseq", _MISSING)
+        if value is _MISSING:
+            raw = self.headers.first("cseq")
+            value = views["cseq"] = None if raw is None else parseCSeq(raw)
+        return value
 
-    def _computeCSeq(self) -> CSeq | None:
-        raw = self.headers.get("CSeq")
-        return None if raw is None else parseCSeq(raw)
-
-    def _address(self, name: str) -> NameAddr | None:
-        raw = self.headers.get(name)
-        return None if raw is None else parseNameAddr(raw)
+    def _address(self, key: str) -> NameAddr | None:
+        views = self.headers.views
+        value = views.get(key, _MISSING)
+        if value is _MISSING:
+            raw = self.headers.first(key)
+            value = views[key] = None if raw is None else parseNameAddr(raw)
+        return value
 
     @property
     def fromAddr(self) -> NameAddr | None:
-        return self._view("from", self._computeFrom)
-
-    def _computeFrom(self) -> NameAddr | None:
-        return self._address("From")
-
-    def _computeTo(self) -> NameAddr | None:
-        return self._address("To")
+        return self._address("from")
 
     @property
     def toAddr(self) -> NameAddr | None:
-        return self._view("to", self._computeTo)
+        return self._address("to")
 
     @property
     def fromTag(self) -> str | None:
-        addr = self.fromAddr
+        addr = self._address("from")
         return None if addr is None else addr.tag
 
     @property
     def toTag(self) -> str | None:
-        addr = self.toAddr
+        addr = self._address("to")
         return None if addr is None else addr.tag
 
     @property
     def maxForwards(self) -> int | None:
-        def compute() -> int | None:
-            raw = self.headers.get("Max-Forwards")
-            return None if raw is None else _parseInt(raw, "Max-Forwards", 255)
-
-        return self._view("maxForwards", compute)
+        raw = self.headers.first("max-forwards")
+        return None if raw is None else _parseInt(raw, "Max-Forwards", 255)
 
     @property
     def contentLength(self) -> int | None:
         """The Content-Length header's value (all copies must agree)."""
-
-        def compute() -> int | None:
-            values = self.headers.rawValues("Content-Length")
-            if not values:
+        headers = self.headers
+        keys = headers._keys
+        if keys.count("content-length") <= 1:
+            raw = headers.first("content-length")
+            if raw is None:
                 return None
-            numbers = {_parseInt(v, "Content-Length", 2**31) for v in values}
-            if len(numbers) > 1:
-                raise SIPParseError("conflicting Content-Length headers")
-            return numbers.pop()
-
-        return self._view("contentLength", compute)
+            if raw.isdigit() and len(raw) < 10:
+                return int(raw)
+            return _parseInt(raw, "Content-Length", 2**31)
+        numbers = {_parseInt(v, "Content-Length", 2**31) for v in headers.rawValues("Content-Length")}
+        if len(numbers) > 1:
+            raise SIPParseError("conflicting Content-Length headers")
+        return numbers.pop()
 
     @property
     def contentType(self) -> str | None:
-        return self.headers.get("Content-Type")
+        return self.headers.first("content-type")
 
     @property
     def expires(self) -> int | None:
         """The Expires header in seconds; larger values are capped (RFC 3261 20.19)."""
-
-        def compute() -> int | None:
-            raw = self.headers.get("Expires")
-            if raw is None:
-                return None
-            raw = raw.strip(_WS)
-            if not raw.isdigit() or not raw.isascii():
-                raise SIPParseError("bad Expires")
-            return min(int(raw), MAX_CSEQ)
-
-        return self._view("expires", compute)
+        raw = self.headers.first("expires")
+        if raw is None:
+            return None
+        raw = raw.strip(_WS)
+        if not raw.isdigit() or not raw.isascii():
+            raise SIPParseError("bad Expires")
+        return min(int(raw), MAX_CSEQ)
 
     @property
     def contacts(self) -> list[Contact]:
-        return list(
-            self._view("contacts", lambda: tuple(parseContacts(self.headers.rawValues("Contact"))))
-        )
+        views = self.headers.views
+        value = views.get("contacts")
+        if value is None:
+            value = views["contacts"] = tuple(parseContacts(self.headers.rawValues("Contact")))
+        return list(value)
 
     def _routeList(self, name: str) -> tuple[NameAddr, ...]:
-        out = []
-        for raw in self.headers.rawValues(name):
-            for element in splitValues(raw):
-                if not element:
-                    raise SIPParseError(f"empty {name} element")
-                out.append(parseNameAddr(element))
-        return tuple(out)
+        views = self.headers.views
+        value = views.get(name)
+        if value is None:
+            out = []
+            for raw in self.headers.rawValues(name):
+                for element in splitValues(raw):
+                    if not element:
+                        raise SIPParseError(f"empty {name} element")
+                    out.append(parseNameAddr(element))
+            value = views[name] = tuple(out)
+        return value
 
     @property
     def routes(self) -> list[NameAddr]:
-        return list(self._view("routes", lambda: self._routeList("Route")))
+        return list(self._routeList("Route"))
 
     @property
     def recordRoutes(self) -> list[NameAddr]:
-        return list(self._view("recordRoutes", lambda: self._routeList("Record-Route")))
+        return list(self._routeList("Record-Route"))
 
     # Serialisation ------------------------------------------------------
 
@@ -791,8 +791,6 @@ class Request(Message):
         self.headers = Headers() if headers is None else headers
         self.body = body
         self.version = version
-        self._cache: dict = {}
-        self._generation = -1
         self._uriCache: tuple[str, URI] | None = None
 
     @property
@@ -837,8 +835,6 @@ class Response(Message):
         self.headers = Headers() if headers is None else headers
         self.body = body
         self.version = version
-        self._cache: dict = {}
-        self._generation = -1
 
     def startLine(self) -> str:
         return f"{self.version} {self.status} {self.reason}"

@@ -38,6 +38,8 @@ _TOKEN = frozenset(
 )
 # Header fields a request or response must carry exactly once.
 _REQUIRED = ("via", "from", "to", "call-id", "cseq")
+_REQUIRED_SET = frozenset(_REQUIRED)
+_NONE = (None, None)
 _SINGLE = frozenset(("from", "to", "call-id", "cseq", "max-forwards"))
 _COMPACT_LOWER = {k: (v, v.lower()) for k, v in COMPACT.items()}
 _COMPACT_LOWER.update({k.upper(): v for k, v in _COMPACT_LOWER.items()})
@@ -130,8 +132,20 @@ def _parseHead(head: bytes) -> Message:
     else:
         error = None
     first = lines[0]
-    keys, items, lineError = _headerLines(lines[1:])
-    error = error or lineError
+    del lines[0]
+    keys = items = None
+    if error is None:
+        # Everyday case: header names spelt as usual. A continuation line
+        # starts with whitespace, so its "name" is never known: folding
+        # takes the general path.
+        triples = [line.partition(":") for line in lines]
+        known = [_KNOWN.get(name) for name, colon, _ in triples if colon]
+        if len(known) == len(triples) and None not in known:
+            keys = [k for _, k in known]
+            items = [(k[0], t[2].strip(" \t")) for k, t in zip(known, triples)]
+    if keys is None:
+        keys, items, lineError = _headerLines(lines)
+        error = error or lineError
     headers = Headers._trusted(keys, items)
 
     message: Message
@@ -182,43 +196,47 @@ def validate(message: Message) -> None:
     """
     headers = message.headers
     keys = headers._keys
-    items = headers._items
     try:
-        for key in _REQUIRED:
-            if key not in keys:
-                raise SIPParseError(f"missing {_CANONICAL[key]} header")
-        seen = set()
-        vias = []
-        contacts = []
-        for key, (name, value) in zip(keys, items):
-            if key in _SINGLE:
-                if key in seen:
+        # First value of each header (reversed so that the first one wins).
+        first = dict(zip(keys, headers._items))
+        unique = len(first) == len(keys)
+        if not unique:
+            first = dict(zip(reversed(keys), reversed(headers._items)))
+        if not _REQUIRED_SET <= first.keys():
+            for key in _REQUIRED:
+                if key not in first:
+                    raise SIPParseError(f"missing {_CANONICAL[key]} header")
+        if not unique:
+            for key in _SINGLE:
+                if keys.count(key) > 1:
                     raise SIPParseError(f"more than one {_CANONICAL[key]} header")
-                seen.add(key)
-                if key == "cseq":
-                    checkCSeq(value)
-                elif key == "call-id":
-                    if not value:
-                        raise SIPParseError("empty Call-ID")
-                elif key == "max-forwards":
-                    message.maxForwards
-                else:
-                    checkNameAddr(value)
-            elif key == "via":
-                vias.append(value)
-            elif key == "contact":
-                contacts.append(value)
-        checkVias(vias)
-        message.contentLength
+        cseq = first["cseq"][1]
+        checkCSeq(cseq)
+        checkNameAddr(first["from"][1])
+        checkNameAddr(first["to"][1])
+        if not first["call-id"][1]:
+            raise SIPParseError("empty Call-ID")
+        maxForwards = first.get("max-forwards", _NONE)[1]
+        if maxForwards is not None and not (
+            maxForwards.isdigit() and len(maxForwards) <= 3 and int(maxForwards) <= 255
+        ):
+            message.maxForwards
+        if unique:
+            checkVias((first["via"][1],))
+        else:
+            checkVias(headers.rawValues("Via"))
+        length = first.get("content-length", _NONE)[1]
+        if length is not None and not (unique and length.isdigit() and len(length) < 10):
+            message.contentLength
         if message.isRequest:
             assert isinstance(message, Request)
             checkURI(message.uri)
-            if contacts:
-                checkContacts(contacts)
-            method = headers.get("CSeq", "").rpartition(" ")[2]
-            if method != message.method:
-                cseq = message.cseq
-                if cseq is not None and cseq.method != message.method:
+            contact = first.get("contact", _NONE)[1]
+            if contact is not None:
+                checkContacts((contact,) if unique else headers.rawValues("Contact"))
+            if cseq.rpartition(" ")[2] != message.method:
+                parsed = message.cseq
+                if parsed is not None and parsed.method != message.method:
                     raise SIPParseError("CSeq method does not match the request method")
     except SIPParseError as e:
         if e.message is None and message.isRequest:
@@ -246,7 +264,8 @@ def parseMessage(data: bytes, validate: bool = True) -> Request | Response:
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError("parseMessage takes bytes")
-    data = bytes(data)
+    if type(data) is not bytes:
+        data = bytes(data)
     if data[:2] == b"\r\n" or data[:1] == b"\n":
         data = data.lstrip(b"\r\n")
     end = data.find(b"\r\n\r\n")
@@ -267,7 +286,11 @@ def parseMessage(data: bytes, validate: bool = True) -> Request | Response:
     message = _parseHead(data[:end])
     if validate:
         _validate(message)
-    length = message.contentLength
+    length = message.headers.first("content-length")
+    if length is not None and length.isdigit() and len(length) < 10:
+        length = int(length)
+    else:
+        length = message.contentLength
     if length is None:
         message.body = rest
     elif length > len(rest):

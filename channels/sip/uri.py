@@ -40,9 +40,20 @@ RE_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?"
 RE_PVALUE = r"[A-Za-z0-9\-.!%*_+`'~:/\[\]]+"
 RE_PARAMS = rf"(?:;{RE_TOKEN}(?:={RE_PVALUE})?)*"
 RE_SIPURI = rf"sips?:(?:[A-Za-z0-9\-_.!~*'()&=+$/]+@)?{RE_HOST}(?::[0-9]{{1,4}})?"
-_FAST_URI = re.compile(
-    rf"(sips?):(?:([A-Za-z0-9\-_.!~*'()&=+$/]+)@)?({RE_HOST})(?::([0-9]{{1,4}}))?({RE_PARAMS})"
+RE_SIPURI_GROUPS = (
+    rf"(sips?):(?:([A-Za-z0-9\-_.!~*'()&=+$/]+)@)?({RE_HOST})(?::([0-9]{{1,4}}))?"
 )
+_FAST_URI = re.compile(rf"{RE_SIPURI_GROUPS}({RE_PARAMS})")
+
+
+def uriFromGroups(
+    scheme: str, user: str | None, host: str, port: str | None, params: str
+) -> URI:
+    """Build a URI from the groups of L{RE_SIPURI_GROUPS} and L{RE_PARAMS}."""
+    return URI(
+        scheme, user, None, host, None if port is None else int(port),
+        splitSimpleParams(params) if params else (),
+    )
 
 
 def splitSimpleParams(text: str) -> tuple[Pair, ...]:
@@ -219,11 +230,7 @@ def parseURI(text: str) -> URI:
     """
     m = _FAST_URI.fullmatch(text)
     if m is not None:
-        scheme, user, host, port, params = m.groups()
-        return URI(
-            scheme, user, None, host, None if port is None else int(port),
-            splitSimpleParams(params),
-        )
+        return uriFromGroups(*m.groups())
     return _parseURIGeneral(text)
 
 
