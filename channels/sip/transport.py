@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
+import socket
 
 from twisted.internet import defer, protocol
 from twisted.internet.interfaces import IHandshakeListener
@@ -52,9 +54,12 @@ DEFAULT_IDLE_TIMEOUT = 180.0
 
 def isIPLiteral(host: str) -> bool:
     """Whether C{host} is an IPv4 or IPv6 literal (brackets allowed)."""
+    if host.startswith("["):
+        host = host[1:-1] if host.endswith("]") else host
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
+        socket.inet_pton(family, host)
+    except (OSError, ValueError):
         return False
     return True
 
@@ -126,6 +131,53 @@ def routeResponse(via, arrival: str) -> tuple[str, str, int]:
     return transport, host, via.port or default
 
 
+# One Via value with a plain host: the per-packet fast path. Anything else
+# (lists, odd spacing, quoted parameters) takes the general path.
+_SIMPLE_VIA = re.compile(
+    r"SIP/2\.0/([A-Za-z]+) ([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?((?:;[A-Za-z0-9.\-_!%*+`'~]+(?:=[^;,\"\s]*)?)*)\Z"
+)
+
+
+def _simpleVia(raw: str):
+    """(host, port or None, [(name, value or None)]) of a simple Via value, or None."""
+    match = _SIMPLE_VIA.match(raw)
+    if match is None:
+        return None
+    params = []
+    for param in match.group(4).split(";")[1:]:
+        name, eq, value = param.partition("=")
+        params.append((name, value if eq else None))
+    port = match.group(3)
+    return match.group(2), int(port) if port else None, params
+
+
+def _routeRaw(raw: str, arrival: str):
+    """L{routeResponse} straight from a simple raw Via value, or None."""
+    simple = _simpleVia(raw)
+    if simple is None:
+        return None
+    host, port, params = simple
+    received = maddr = rport = None
+    for name, value in params:
+        lname = name.lower()
+        if lname == "received":
+            received = value
+        elif lname == "rport":
+            rport = value
+        elif lname == "maddr":
+            maddr = value
+    transport = arrival.upper()
+    port = port or DEFAULT_PORTS.get(transport, 5060)
+    if transport in ("TCP", "TLS"):
+        return transport, _bare(received or host), port
+    if maddr:
+        return transport, _bare(maddr), port
+    host = _bare(received or host)
+    if rport and rport.isdigit() and int(rport) <= 65535:
+        return transport, host, int(rport)
+    return transport, host, port
+
+
 def _reasonPhrase(reason: str) -> str:
     """A reason phrase is one line of printable text."""
     return " ".join(reason.split()) or "Bad Request"
@@ -156,6 +208,27 @@ def stampVia(request, host: str, port: int) -> None:
     not the packet's source address, fill a valueless C{rport} (and then
     always add C{received}).
     """
+    headers = request.headers
+    raw = headers.get("Via")
+    if raw is None:
+        return
+    simple = _simpleVia(raw) if headers.count("Via") == 1 else None
+    if simple is not None:
+        viaHost, _, params = simple
+        bareRport = any(v is None and n.lower() == "rport" for n, v in params)
+        if not bareRport and _sameHost(viaHost, host):
+            return
+        out = [raw[: raw.index(";")] if params else raw]
+        for name, value in params:
+            lname = name.lower()
+            if lname == "received":
+                continue
+            if lname == "rport" and value is None:
+                value = str(port)
+            out.append(name if value is None else f"{name}={value}")
+        out.append(f"received={host}")
+        headers.set("Via", ";".join(out))
+        return
     via = request.topVia
     if via is None:
         return
@@ -522,14 +595,18 @@ class SIPTransportLayer:
         if source.reliable and conn is not None and getattr(conn, "connected", False):
             conn.write(data)
             return None
-        try:
-            via = response.topVia
-        except SIPParseError:
-            via = None
-        if via is None:
-            transport, host, port = source.transport.upper(), source.host, source.port
-        else:
-            transport, host, port = routeResponse(via, source.transport)
+        raw = response.headers.get("Via")
+        route = _routeRaw(raw, source.transport) if raw is not None and "," not in raw else None
+        if route is None:
+            try:
+                via = response.topVia
+            except SIPParseError:
+                via = None
+            if via is None:
+                route = source.transport.upper(), source.host, source.port
+            else:
+                route = routeResponse(via, source.transport)
+        transport, host, port = route
         if not isIPLiteral(host):
             d = self.resolve(host, port, transport)
             d.addCallback(lambda targets: self._sendBytes(data, transport, targets[0][0], targets[0][1], source))
