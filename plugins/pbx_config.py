@@ -83,6 +83,10 @@ def installDialplan(pbx, dialplan):
         pbx.globals.clear()
     pbx.globals.update(values)
     pbx.dialplan = dialplan
+    devicestate = getattr(pbx, "devicestate", None)
+    if devicestate is not None:
+        # Hints may have changed: watchers (BLF) hear about it now.
+        devicestate.dialplanReloaded()
 
 
 @implementer(ICLICommand)
