@@ -119,6 +119,18 @@ def splitValues(value: str) -> list[str]:
     return parts
 
 
+_NAME_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~"
+)
+
+
+def _checkName(name: str) -> str:
+    name = canonicalName(name)
+    if not name or not _NAME_CHARS.issuperset(name):
+        raise ValueError(f"not a header name: {name!r}")
+    return name
+
+
 def _checkValue(value: str) -> str:
     if "\r" in value or "\n" in value:
         raise ValueError("a header value may not contain CR or LF")
@@ -199,7 +211,7 @@ class Headers:
 
     def set(self, name: str, value: str) -> None:
         """Replace every C{name} line with one, where the first one stood."""
-        name = canonicalName(name)
+        name = _checkName(name)
         key = name.lower()
         _checkValue(value)
         try:
@@ -219,14 +231,14 @@ class Headers:
 
     def add(self, name: str, value: str) -> None:
         """Append a C{name} line after all others."""
-        name = canonicalName(name)
+        name = _checkName(name)
         self._keys.append(name.lower())
         self._items.append((name, _checkValue(value)))
         self._changed()
 
     def insert(self, index: int, name: str, value: str) -> None:
         """Insert a line at a position among all lines (0 is the top)."""
-        name = canonicalName(name)
+        name = _checkName(name)
         self._keys.insert(index, name.lower())
         self._items.insert(index, (name, _checkValue(value)))
         self._changed()

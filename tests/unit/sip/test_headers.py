@@ -84,3 +84,9 @@ def test_rejectsLineBreaks():
         h.add("X", "a\r\nInjected: yes")
     with pytest.raises(ValueError):
         h.set("X", "a\nb")
+
+
+@pytest.mark.parametrize("name", ["", "Bad Name", "X:Y", "Ümlaut"])
+def test_rejectsBadNames(name):
+    with pytest.raises(ValueError):
+        Headers().add(name, "v")
