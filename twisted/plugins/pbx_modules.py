@@ -62,3 +62,6 @@ func_devstate = M("func_devstate", "plugins.func_devstate.FuncDevstateModule",
                   "Gets or sets a device state in the dialplan", DEFAULT)
 func_cdr = M("func_cdr", "plugins.func_cdr.FuncCDRModule",
              "Call Detail Record related dialplan functions (CDR)", DEFAULT)
+app_voicemail = M("app_voicemail", "plugins.app_voicemail.AppVoicemailModule",
+                  "Comedian Mail (Voicemail System)", DEFAULT,
+                  validators=(("voicemail.conf", "pbxcore.voicemail.parseVoicemailConf"),))
