@@ -82,10 +82,19 @@ def startServer(args):
     return proc, int(match.group(1))
 
 
+def freeUDPPort():
+    # SIPp tries 5060 first when given no port; stay off it.
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def runSipp(scenario, port, calls, rate, limit):
     started = time.monotonic()
     result = subprocess.run(
-        ["sipp", "-sf", scenario, "-t", "u1", "-i", "127.0.0.1", "-p", "0", "-m", str(calls),
+        ["sipp", "-sf", scenario, "-t", "u1", "-i", "127.0.0.1", "-p", str(freeUDPPort()), "-m", str(calls),
          "-r", str(rate), "-l", str(limit), "-nostdin", "-timeout", "120s", f"127.0.0.1:{port}"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
     )

@@ -101,11 +101,20 @@ def sippPath() -> str:
     return path
 
 
+def freeUDPPort() -> int:
+    """A currently free UDP port on 127.0.0.1 (SIPp would otherwise try 5060 first)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @defer.inlineCallbacks
 def runSipp(scenario: str, transport: str, port: int, calls: int = 1, extra=(), cwd=None):
     """Run SIPp as a client against 127.0.0.1:port; return (code, output)."""
     args = [
-        "-sf", os.path.join(SCENARIOS, scenario), "-t", transport, "-i", "127.0.0.1", "-p", "0",
+        "-sf", os.path.join(SCENARIOS, scenario), "-t", transport, "-i", "127.0.0.1", "-p", str(freeUDPPort()),
         "-m", str(calls), "-nostdin", "-timeout", "20s", "-timeout_error", *extra, f"127.0.0.1:{port}",
     ]
     out, err, code = yield getProcessOutputAndValue(sippPath(), args, env=dict(os.environ), path=cwd)

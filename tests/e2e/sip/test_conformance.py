@@ -12,7 +12,9 @@ import csv
 import os
 import uuid
 
-from twisted.internet import defer
+from twisted.internet import defer, reactor
+from twisted.internet.error import CannotListenError
+from twisted.internet.task import deferLater
 from twisted.trial import unittest
 
 from channels.sip.config import BindAddress
@@ -87,8 +89,19 @@ def allowed(answer: str, codes: list) -> bool:
 
 class ConformanceTests(unittest.TestCase):
     @defer.inlineCallbacks
+    def startOn5060(self):
+        """The data wants 127.0.0.1:5060; wait a little while another program holds it."""
+        for attempt in range(40):
+            try:
+                return startStack(self, udpBind=BindAddress("127.0.0.1", 5060))
+            except CannotListenError:
+                if attempt == 39:
+                    raise
+                yield deferLater(reactor, 0.25, lambda: None)
+
+    @defer.inlineCallbacks
     def test_everyMessage(self):
-        stack = startStack(self, udpBind=BindAddress("127.0.0.1", 5060))
+        stack = yield self.startOn5060()
         clients = {}
         seen = []
         failures = []
