@@ -27,7 +27,14 @@ import struct
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from pbxcore.dialplan.builtins import FRAME_MS, FunctionApplication, numberPrompts, playFiles, streamFile
+from pbxcore.dialplan.builtins import (
+    FRAME_MS,
+    FunctionApplication,
+    findSoundFile,
+    numberPrompts,
+    playFiles,
+    streamFile,
+)
 from pbxcore.dialplan.expr import splitArgs
 from pbxcore.errors import ChannelHungUp, CLIUsageError, ReadOnlyFunction
 from pbxcore.frame import ChannelState, FrameKind, voiceFrame
@@ -221,10 +228,27 @@ async def recordMessage(channel, maxsecs=0, maxsilence=10, threshold=128, termin
     return audio, why
 
 
+async def say(channel, names, escapeDigits=""):
+    """
+    Play the prompts of C{names} that are installed (a C{vm-x} prompt falls
+    back to C{x}); the rest are skipped quietly: a PBX with only the
+    generated sample sounds still runs every menu.
+    """
+    found = []
+    for name in names:
+        for candidate in (name, name[3:]) if name.startswith("vm-") else (name,):
+            if findSoundFile(channel.pbx, candidate, channel.language):
+                found.append(candidate)
+                break
+    if not found:
+        return None
+    return await playFiles(channel, found, escapeDigits)
+
+
 async def readDigits(channel, prompts=(), maxDigits=20, timeout=MENU_TIMEOUT):
     """Play C{prompts}, then collect digits until '#', C{maxDigits} or a pause."""
     digits = ""
-    first = await playFiles(channel, list(prompts), ALL_DIGITS) if prompts else None
+    first = await say(channel, list(prompts), ALL_DIGITS) if prompts else None
     if first == "#":
         return ""
     if first:
@@ -260,7 +284,7 @@ async def _greeting(channel, service, box, context, options):
     prompts.append("vm-isonphone" if kind == "busy" else "vm-isunavail")
     if "s" not in options:
         prompts.append("vm-intro")
-    return await playFiles(channel, prompts, ALL_DIGITS)
+    return await say(channel, prompts, ALL_DIGITS)
 
 
 def _gotoIfExists(channel, exten):
@@ -292,7 +316,7 @@ async def voiceMail(channel, data):
     general = service.config.general
     box, context = boxes[0]
     if general.maxmsg and service.store.count(context, box) >= general.maxmsg:
-        await playFiles(channel, ["vm-mailboxfull"])
+        await say(channel, ["vm-mailboxfull"])
         channel.setVariable("VMSTATUS", "FAILED")
         return
     digit = await _greeting(channel, service, box, context, options)
@@ -309,7 +333,7 @@ async def voiceMail(channel, data):
                  "discarded", box=box, context=context, seconds=seconds)
         channel.setVariable("VMSTATUS", "FAILED")
         if why != "hangup":
-            await playFiles(channel, ["vm-goodbye"])
+            await say(channel, ["vm-goodbye"])
         return
     for box, context in boxes:
         info = service.store.save(context, box, audio, callerid=_callerID(channel),
@@ -319,7 +343,7 @@ async def voiceMail(channel, data):
                  seconds=seconds, n=info.basename, box=box, context=context)
     channel.setVariable("VMSTATUS", "SUCCESS")
     if why != "hangup":
-        await playFiles(channel, ["vm-msgsaved", "vm-goodbye"])
+        await say(channel, ["vm-msgsaved", "vm-goodbye"])
 
 
 # -- VoiceMailMain ---------------------------------------------------------------
@@ -339,7 +363,7 @@ async def _login(channel, service, spec, options):
             return mailbox
         log.info("VoiceMailMain: failed login for {box}@{context} from {channel}",
                  box=box, context=context, channel=channel.name)
-        await playFiles(channel, ["vm-incorrect"])
+        await say(channel, ["vm-incorrect"])
         if not given:
             box = ""
     return None
@@ -373,17 +397,17 @@ class _Listener:
         if not new and not old:
             prompts.append("vm-no")
         prompts.append("vm-message" if new + old == 1 else "vm-messages")
-        return await playFiles(self.channel, prompts, ALL_DIGITS)
+        return await say(self.channel, prompts, ALL_DIGITS)
 
     async def play(self):
         """Play the current message; returns a digit that interrupted it."""
         if not self.messages:
-            return await playFiles(self.channel, ["vm-no", "vm-messages"], ALL_DIGITS)
+            return await say(self.channel, ["vm-no", "vm-messages"], ALL_DIGITS)
         index = self.current
         info = self.messages[index]
         prompts = ["vm-first", "vm-message"] if index == 0 else \
             ["vm-message"] + numberPrompts(index + 1)
-        digit = await playFiles(self.channel, prompts, ALL_DIGITS)
+        digit = await say(self.channel, prompts, ALL_DIGITS)
         if digit:
             return digit
         try:
@@ -397,7 +421,7 @@ class _Listener:
         return digit
 
     async def chooseFolder(self, prompt):
-        digit = await playFiles(self.channel, [prompt], "01234#")
+        digit = await say(self.channel, [prompt], "01234#")
         if digit is None:
             digit = await self.channel.waitForDigit(MENU_TIMEOUT, "01234#")
         if digit is None or digit == "#":
@@ -412,13 +436,13 @@ class _Listener:
         idle = 0
         while True:
             if digit is None:
-                digit = await playFiles(self.channel, ["vm-instructions"], ALL_DIGITS)
+                digit = await say(self.channel, ["vm-instructions"], ALL_DIGITS)
             if digit is None:
                 digit = await self.channel.waitForDigit(MENU_TIMEOUT)
             if digit is None:
                 idle += 1
                 if idle >= MENU_REPEATS:
-                    await playFiles(self.channel, ["vm-goodbye"])
+                    await say(self.channel, ["vm-goodbye"])
                     return
                 continue
             idle = 0
@@ -429,7 +453,7 @@ class _Listener:
     async def command(self, digit):
         """Act on one menu digit; returns the next digit, None, or 'exit'."""
         if digit == "#":
-            await playFiles(self.channel, ["vm-goodbye"])
+            await say(self.channel, ["vm-goodbye"])
             return "exit"
         if digit == "1":
             self.open("INBOX")
@@ -438,7 +462,7 @@ class _Listener:
             folder = await self.chooseFolder("vm-changeto")
             if folder is not None:
                 self.open(folder)
-                return await playFiles(
+                return await say(
                     self.channel, ["vm-youhave"] + numberPrompts(len(self.messages)) +
                     [f"vm-{folder}", "vm-messages"], ALL_DIGITS)
             return None
@@ -449,17 +473,17 @@ class _Listener:
             if 0 <= target < len(self.messages):
                 self.current = target
                 return await self.play()
-            return await playFiles(self.channel, ["vm-nomore"], ALL_DIGITS)
+            return await say(self.channel, ["vm-nomore"], ALL_DIGITS)
         if digit == "7":
             if not self.messages:
-                return await playFiles(self.channel, ["vm-nomore"], ALL_DIGITS)
+                return await say(self.channel, ["vm-nomore"], ALL_DIGITS)
             info = self.messages.pop(self.current)
             self.store.delete(info)
             self.current = min(self.current, max(len(self.messages) - 1, 0))
-            return await playFiles(self.channel, ["vm-deleted"], ALL_DIGITS)
+            return await say(self.channel, ["vm-deleted"], ALL_DIGITS)
         if digit == "9":
             if not self.messages:
-                return await playFiles(self.channel, ["vm-nomore"], ALL_DIGITS)
+                return await say(self.channel, ["vm-nomore"], ALL_DIGITS)
             folder = await self.chooseFolder("vm-savefolder")
             if folder is None:
                 return None
@@ -471,10 +495,10 @@ class _Listener:
                 else:
                     self.messages.pop(self.current)
                     self.current = min(self.current, max(len(self.messages) - 1, 0))
-            return await playFiles(self.channel, ["vm-savedto", f"vm-{folder}"], ALL_DIGITS)
+            return await say(self.channel, ["vm-savedto", f"vm-{folder}"], ALL_DIGITS)
         if digit == "*":
-            return await playFiles(self.channel, ["vm-instructions"], ALL_DIGITS)
-        return await playFiles(self.channel, ["vm-sorry"], ALL_DIGITS)
+            return await say(self.channel, ["vm-instructions"], ALL_DIGITS)
+        return await say(self.channel, ["vm-sorry"], ALL_DIGITS)
 
 
 async def voiceMailMain(channel, data):
@@ -486,7 +510,7 @@ async def voiceMailMain(channel, data):
         await channel.answer()
     mailbox = await _login(channel, service, spec, options)
     if mailbox is None:
-        await playFiles(channel, ["vm-goodbye"])
+        await say(channel, ["vm-goodbye"])
         return
     channel.setVariable("VMMAILBOX", mailbox.id)
     await _Listener(channel, service.store, mailbox).run()
