@@ -68,7 +68,7 @@ def _method(response):
 def ack(response) -> bytes:
     """The ACK a client sends for a non-2xx final to an INVITE (RFC 3261 §17.1.1.3)."""
     via = response.headers.getall("Via")[0]
-    lines = [f"ACK sip:pbx@127.0.0.1 SIP/2.0", f"Via: {via}", "Max-Forwards: 70"]
+    lines = ["ACK sip:pbx@127.0.0.1 SIP/2.0", f"Via: {via}", "Max-Forwards: 70"]
     for name in ("From", "To", "Call-ID"):
         lines += [f"{name}: {v}" for v in response.headers.rawValues(name)]
     lines += [f"CSeq: {response.cseq.number} ACK", "Content-Length: 0", "", ""]
@@ -101,7 +101,7 @@ class ConformanceTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_everyMessage(self):
-        stack = yield self.startOn5060()
+        yield self.startOn5060()
         clients = {}
         seen = []
         failures = []

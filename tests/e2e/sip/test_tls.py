@@ -15,8 +15,6 @@ from channels.sip.address import Address
 from channels.sip.config import BindAddress
 from channels.sip.message import Request, newBranch, newCallId, newTag
 from channels.sip.headers import Headers
-from channels.sip.module import SIPStack
-from channels.sip.config import SIPGeneral
 from channels.sip.transactions import TransportError
 from channels.sip.parser import StreamParser
 from tests.e2e.sip.certs import writeTLSFiles
