@@ -3,11 +3,13 @@ The SIP codec: bytes to L{Request}/L{Response} for datagrams
 (L{parseMessage}) and for byte streams (L{StreamParser}), RFC 3261 sections
 7 and 18.3 and RFC 5626 section 3.5.1 keep-alives.
 
-Parsing splits the start line and header lines eagerly; typed views are
-parsed by L{validate}, which every message returned here has passed, so a
-server can rely on C{vias}, C{cseq}, C{fromAddr}, C{toAddr}, C{callId},
-C{contentLength} (and, for requests, C{requestURI} and C{contacts}) not
-raising.
+Parsing splits the start line and header lines eagerly. L{validate}, which
+every message returned here has passed (unless asked not to), checks the
+headers a server relies on, with compiled patterns for the everyday
+spellings and the full parsers for the rest; the typed views themselves
+are built lazily on first use. So a server can rely on C{vias}, C{cseq},
+C{fromAddr}, C{toAddr}, C{callId}, C{maxForwards}, C{contentLength} (and,
+for requests, C{requestURI} and C{contacts}) not raising.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from __future__ import annotations
 from channels.sip.headers import COMPACT, Headers, SIPParseError
 from channels.sip.message import (
     Message,
+    Request,
+    Response,
     checkContacts,
     checkCSeq,
     checkNameAddr,
     checkURI,
     checkVias,
-    Request,
-    Response,
     makeResponse,
 )
 
@@ -41,8 +43,6 @@ _REQUIRED = ("via", "from", "to", "call-id", "cseq")
 _REQUIRED_SET = frozenset(_REQUIRED)
 _NONE = (None, None)
 _SINGLE = frozenset(("from", "to", "call-id", "cseq", "max-forwards"))
-_COMPACT_LOWER = {k: (v, v.lower()) for k, v in COMPACT.items()}
-_COMPACT_LOWER.update({k.upper(): v for k, v in _COMPACT_LOWER.items()})
 
 
 def _checkVersion(version: str, request: Message | None) -> None:
