@@ -16,6 +16,7 @@ one WWW-Authenticate header each). A peer known only by its C{md5secret}
 from __future__ import annotations
 
 import base64
+import re
 import hashlib
 import hmac
 import struct
@@ -63,6 +64,10 @@ def computeResponse(
 
 # -- the header syntax --------------------------------------------------------
 
+_PARAM = re.compile(r'[ \t,]*([A-Za-z0-9_-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^,"]*))[ \t]*')
+_ESCAPE = re.compile(r"\\(.)")
+
+
 def parseDigest(value: str) -> dict[str, str] | None:
     """
     The parameters of a C{Digest k=v, k="v"} header value (keys lower-case),
@@ -73,38 +78,22 @@ def parseDigest(value: str) -> dict[str, str] | None:
     if scheme.lower() != "digest":
         return None
     params: dict[str, str] = {}
-    i, n = 0, len(rest)
-    while i < n:
-        while i < n and rest[i] in " \t,":
-            i += 1
-        if i >= n:
-            break
-        eq = rest.find("=", i)
-        if eq < 0:
-            return None
-        key = rest[i:eq].strip().lower()
-        if not key:
-            return None
-        i = eq + 1
-        while i < n and rest[i] in " \t":
-            i += 1
-        if i < n and rest[i] == '"':
-            i += 1
-            out = []
-            while i < n and rest[i] != '"':
-                if rest[i] == "\\" and i + 1 < n:
-                    i += 1
-                out.append(rest[i])
-                i += 1
-            if i >= n:
+    position, end = 0, len(rest)
+    match = _PARAM.match
+    while position < end:
+        m = match(rest, position)
+        if m is None:
+            if rest[position:].strip(" \t,"):
                 return None
-            i += 1
-            params[key] = "".join(out)
+            break
+        quoted = m.group(2)
+        if quoted is not None:
+            params[m.group(1).lower()] = _ESCAPE.sub(r"\1", quoted) if "\\" in quoted else quoted
         else:
-            end = rest.find(",", i)
-            end = n if end < 0 else end
-            params[key] = rest[i:end].strip()
-            i = end
+            params[m.group(1).lower()] = m.group(3).strip()
+        position = m.end()
+        if position < end and rest[position] not in ", \t":
+            return None
     return params
 
 

@@ -160,6 +160,9 @@ class PeerService(Service):
         return self.reactor.seconds()
 
     def emit(self, name, fields, category="system"):
+        events = getattr(self.pbx, "events", None)
+        if events is not None and not len(events):
+            return  # nobody listens: skip building the event
         emit = getattr(self.pbx, "emitEvent", None)
         if emit is not None:
             emit(name, fields, category)
@@ -278,21 +281,29 @@ class PeerService(Service):
 
     def bindingsChanged(self, peer, bindings):
         """The registrar accepted a REGISTER: store, publish, poke, re-arm expiry."""
-        wasRegistered = self.location.isRegistered(peer.name, self.now())
-        changed, removed = self.location.replace(peer.name, bindings)
+        before = {b.uri for b in self.location.contacts(peer.name, self.now())}
+        self.location.replace(peer.name, bindings)
         if bindings:
-            if not wasRegistered or changed:
+            if before != {b.uri for b in bindings}:
                 address = bindings[0].source
-                self.log.info("Registered SIP '{peer}' at {address}", peer=peer.name, address=str(address))
+                self._verbose(3, "Registered SIP '{peer}' at {address}", peer=peer.name, address=str(address))
                 self.peerStatus(peer.name, "Registered", cause=None)
                 if peer.realtime:
                     self.qualify.track(peer)
                 self.qualify.registered(peer)
-        elif wasRegistered:
-            self.log.info("Unregistered SIP '{peer}'", peer=peer.name)
+        elif before:
+            self._verbose(3, "Unregistered SIP '{peer}'", peer=peer.name)
             self.peerStatus(peer.name, "Unregistered")
             self.qualify.unregistered(peer)
         self._armExpiry()
+
+    def _verbose(self, level, message, **kw):
+        """Asterisk's verbose levels: logged when pbx.conf's verbose is high enough."""
+        verbose = getattr(self.pbx, "verbose", None)
+        if callable(verbose):
+            verbose(level, message, **kw)
+        else:
+            self.log.info(message, **kw)
 
     def _armExpiry(self):
         if not self.running:

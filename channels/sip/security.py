@@ -26,6 +26,7 @@ refusal and successful authentication into
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 from twisted.logger import Logger
@@ -132,9 +133,13 @@ def formatAddress(address) -> str:
     return f"{family}/{transport}/{host}/{getattr(address, 'port', 0)}"
 
 
+_UNSAFE = re.compile(r'[\x00-\x1f"\x7f]')
+
+
 def _quoted(value) -> str:
+    """A double-quoted value with no quote or control character (one line, parseable)."""
     text = "" if value is None else str(value)
-    return '"' + "".join(c for c in text if c >= " " and c != '"') + '"'
+    return '"' + _UNSAFE.sub("", text) + '"'
 
 
 class SecurityLog:
@@ -178,17 +183,16 @@ class SecurityLog:
             ("RemoteAddress", formatAddress(remote)),
         ]
         fields.extend((k, v) for k, v in extra.items() if v is not None and v != "")
-        text = self.line(name, fields)
         self.counts[name] = self.counts.get(name, 0) + 1
         severity = self.SEVERITY.get(name, "Error")
+        text = ""
         if severity == "Error":
+            # Only failures are logged (one line each, for fail2ban);
+            # challenges and successes go to the manager only.
+            text = self.line(name, fields)
             self.log.warn("{securityLine}", securityLine=text, securityEvent=name)
-        else:
-            self.log.debug("{securityLine}", securityLine=text, securityEvent=name)
         if self.emit is not None:
-            managerFields = [("EventTV", ""), ("Severity", severity), ("Service", self.service), ("EventVersion", "1")]
-            managerFields.extend(fields)
-            self.emit(name, [(k, v) for k, v in managerFields if k != "EventTV"], "security")
+            self.emit(name, [("Severity", severity), ("Service", self.service), ("EventVersion", "1")] + fields, "security")
         return text
 
 
@@ -212,12 +216,18 @@ class Authenticator:
 
     def __init__(self, peers, security: SecurityLog, key: bytes | None = None, randomBytes=None):
         import os
+        import random
 
         from channels.sip.digest import NonceManager
 
         self.peers = peers
         self.security = security
-        self._random = randomBytes or os.urandom
+        if randomBytes is None:
+            # Nonces are unforgeable through their HMAC; the random part only
+            # makes them unique, so a seeded generator is enough (and cheap).
+            generator = random.Random(os.urandom(32))
+            randomBytes = lambda n: generator.getrandbits(8 * n).to_bytes(n, "big")  # noqa: E731
+        self._random = randomBytes
         self.nonces = NonceManager(key or os.urandom(32), lifetime=peers.config.settings.nonceLifetime)
 
     @property
