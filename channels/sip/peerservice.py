@@ -104,6 +104,7 @@ class PeerService(Service):
         self.open()
         stack = self.stack
         registrar.addCleanup(stack.userAgent.registerMethod("REGISTER", self.registrar))
+        registrar.addCleanup(stack.userAgent.registerMethod("OPTIONS", self._options))
         stack.peers = self
         stack.location = self.location
         stack.auth = self.auth
@@ -114,6 +115,11 @@ class PeerService(Service):
             registrar.register("manageraction", action)
         registrar.addService(self)
         return self
+
+    def _options(self, request, st):
+        """OPTIONS from behind a NAT is answered to the packet's source port."""
+        self.forceRport(request, st.source)
+        self.stack.userAgent.sip_OPTIONS(request, st)
 
     def startService(self):
         super().startService()

@@ -219,3 +219,21 @@ class PersistenceTests(TestCase):
             self.assertEqual(second.service.location.contacts("1001"), [])
 
         return d.addCallback(reopen)
+
+
+class NATTests(TestCase):
+    def test_options_answered_to_source_port(self):
+        from channels.sip.parser import parseMessage
+
+        h = Harness()
+        self.addCleanup(h.stop)
+        data = (b"OPTIONS sip:pbx@txpbx.test SIP/2.0\r\n"
+                b"Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-opt1\r\n"
+                b"From: <sip:phone@txpbx.test>;tag=a\r\nTo: <sip:pbx@txpbx.test>\r\n"
+                b"Call-ID: opt-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+        h.stack.transactions.messageReceived(parseMessage(data), Address("UDP", "198.51.100.20", 40123))
+        response = h.last
+        self.assertEqual(response.status, 200)
+        self.assertEqual((response.topVia.received, response.topVia.rport), ("198.51.100.20", 40123))
+        self.assertIn("REGISTER", response.headers.get("Allow"))
+        self.assertNotIn("gruu", (response.headers.get("Supported") or "").lower())
