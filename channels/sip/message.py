@@ -744,20 +744,25 @@ class Message:
 
     def toBytes(self) -> bytes:
         """The wire form; Content-Length is always written, from the body."""
-        lines = [self.startLine()]
-        wroteLength = False
-        for (name, value), key in zip(self.headers._items, self.headers._keys):
-            if key == "content-length":
-                if wroteLength:
-                    continue
-                wroteLength = True
-                lines.append(f"Content-Length: {len(self.body)}")
-            else:
-                lines.append(f"{name}: {value}")
-        if not wroteLength:
-            lines.append(f"Content-Length: {len(self.body)}")
-        lines.append("")
-        lines.append("")
+        headers = self.headers
+        keys = headers._keys
+        length = str(len(self.body))
+        if keys.count("content-length") == 1 and headers.first("content-length") == length:
+            lines = [f"{name}: {value}" for name, value in headers._items]
+            lines.insert(0, self.startLine())
+        else:
+            lines = [self.startLine()]
+            wroteLength = False
+            for (name, value), key in zip(headers._items, keys):
+                if key == "content-length":
+                    if not wroteLength:
+                        wroteLength = True
+                        lines.append(f"Content-Length: {length}")
+                else:
+                    lines.append(f"{name}: {value}")
+            if not wroteLength:
+                lines.append(f"Content-Length: {length}")
+        lines.append("\r\n")
         head = "\r\n".join(lines).encode("utf-8", "surrogateescape")
         return head + self.body if self.body else head
 
