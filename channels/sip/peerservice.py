@@ -99,7 +99,7 @@ class PeerService(Service):
 
     def install(self, registrar):
         """Open the store, hook REGISTER, publish on the stack, register CLI and manager."""
-        from channels.sip import cli, manager
+        from channels.sip import cli, functions, manager
 
         self.open()
         stack = self.stack
@@ -113,6 +113,8 @@ class PeerService(Service):
             registrar.register("clicommand", command)
         for action in manager.actions(self):
             registrar.register("manageraction", action)
+        for function in functions.functions(self):
+            registrar.register("function", function)
         registrar.addService(self)
         return self
 

@@ -175,3 +175,19 @@ class RealtimeTests(TestCase):
         with sqlite3.connect(h.service.store.path) as db:
             db.execute("UPDATE sippeers SET secret = 'b' WHERE name = '3001'")
         self.assertEqual(h.service.peerFor("3001").secret, "b")
+
+
+class FunctionTests(TestCase):
+    def test_sippeer(self):
+        h = Harness()
+        self.addCleanup(h.stop)
+        h.registerWithAuth()
+        f = h.pbx.registry("function").get("SIPPEER")
+        self.assertEqual(f.read(None, "1001"), "192.0.2.10")
+        self.assertEqual(f.read(None, "1001,port"), "5062")
+        self.assertEqual(f.read(None, "1001,context"), "internal")
+        self.assertEqual(f.read(None, "1001,expire"), "120")
+        self.assertEqual(f.read(None, "1001,useragent"), "TestPhone/1.0")
+        self.assertEqual(f.read(None, "trunk,status"), "UNKNOWN")
+        self.assertEqual(f.read(None, "trunk"), "203.0.113.5")
+        self.assertEqual(f.read(None, "nobody,ip"), "")
