@@ -32,6 +32,13 @@ __all__ = ["SIPTechnology", "SIPDriver", "parseDialString"]
 
 SUPPORTED_CODECS = ("ulaw", "alaw", "g722")
 
+_DIALSTATUS_CAUSES = {
+    "BUSY": HangupCause.USER_BUSY,
+    "CONGESTION": HangupCause.NORMAL_CIRCUIT_CONGESTION,
+    "CHANUNAVAIL": HangupCause.NORMAL_CIRCUIT_CONGESTION,
+    "NOANSWER": HangupCause.NO_ANSWER,
+}
+
 
 def parseDialString(dest: str) -> tuple[str, str | None]:
     """(peer, extension or None) of C{peer}, C{peer/exten} or C{exten@peer}."""
@@ -117,8 +124,13 @@ class SIPDriver:
     def hangup(self, channel, cause):
         self._stopCongestion()
         session = self.session
-        if session is not None:
-            session.end(cause if cause is not None else HangupCause.NORMAL_CLEARING)
+        if session is None:
+            return
+        if cause in (None, HangupCause.NORMAL_CLEARING) and session.role == "uas" and not channel.isUp:
+            # A caller left unanswered after Dial hears why (Asterisk keeps
+            # the dial cause as the caller's hangup cause).
+            cause = _DIALSTATUS_CAUSES.get(channel.getVariable("DIALSTATUS") or "", cause)
+        session.end(cause if cause is not None else HangupCause.NORMAL_CLEARING)
 
     def writeFrame(self, channel, frame):
         if self.session is not None:
