@@ -124,3 +124,31 @@ def test_binding_survives_restart():
             assert second.stop() == 0, second.output
     finally:
         cleanup(etc)
+
+
+def test_sighup_reload_keeps_bindings():
+    import os
+    import signal
+
+    etc = makeConfigDir({"sip.conf": SIP_CONF, "modules.conf": MODULES})
+    try:
+        pbx, port = startPBX(etc)
+        try:
+            ok(sipp("register_auth.xml", port, "1001", "pw1001"))
+            with open(os.path.join(etc, "sip.conf"), "w") as f:
+                f.write(SIP_CONF.replace("secret = pw1001", "secret = newpw").replace("udpbindaddr = 127.0.0.1:0", f"udpbindaddr = 127.0.0.1:{port}"))
+            pbx.process.send_signal(signal.SIGHUP)
+            pbx.waitFor(r"sip\.conf reloaded")
+            query = variant(200, ["Expires: 300"],
+                            [(r"<sip:1001@127\.0\.0\.1:[0-9]+>;expires=[0-9]+", "Contact:", False)])
+            ok(sipp(query, port, "1001", "newpw"))
+            # A bad file is refused with file:line and the running configuration stays.
+            with open(os.path.join(etc, "sip.conf"), "w") as f:
+                f.write(SIP_CONF + "\n[1003]\ntype = friend\ndtmfmode = smoke\n")
+            pbx.process.send_signal(signal.SIGHUP)
+            pbx.waitFor(r"old configuration kept: .*sip\.conf:\d+: dtmfmode")
+            ok(sipp("register_auth.xml", port, "1001", "newpw"))
+        finally:
+            assert pbx.stop() == 0, pbx.output
+    finally:
+        cleanup(etc)
