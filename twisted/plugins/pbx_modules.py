@@ -6,6 +6,7 @@ Third-party distributions ship a drop-in file like this one of their own.
 
 from pbxcore.loader import (
     APP_DEPEND,
+    CHANNEL_DEPEND,
     CHANNEL_DRIVER,
     CORE,
     DEFAULT,
@@ -22,6 +23,9 @@ chan_local = M("chan_local", "plugins.chan_local.LocalChannelModule",
 chan_sip = M("chan_sip", "channels.sip.module.ChanSIPModule",
              "Session Initiation Protocol (SIP) channel driver", CHANNEL_DRIVER,
              validators=(("sip.conf", "channels.sip.config.parseGeneral"),))
+res_sdp_rtp = M("res_sdp_rtp", "plugins.res_sdp_rtp.SDPRTPModule",
+                "SIP audio SDP handler (RTP/AVP offer/answer)", CHANNEL_DRIVER + 1,
+                requires=("chan_sip",))
 app_dial = M("app_dial", "plugins.app_dial.AppDialModule",
              "Dialing application", DEFAULT)
 app_echo = M("app_echo", "plugins.app_echo.AppEchoModule",
@@ -65,3 +69,9 @@ func_cdr = M("func_cdr", "plugins.func_cdr.FuncCDRModule",
 app_voicemail = M("app_voicemail", "plugins.app_voicemail.AppVoicemailModule",
                   "Comedian Mail (Voicemail System)", DEFAULT,
                   validators=(("voicemail.conf", "pbxcore.voicemail.parseVoicemailConf"),))
+app_milliwatt = M("app_milliwatt", "plugins.app_milliwatt.AppMilliwattModule",
+                  "Digital Milliwatt (mu-law) Test Application", DEFAULT)
+app_record = M("app_record", "plugins.app_record.AppRecordModule",
+               "Trivial Record Application", DEFAULT)
+res_musiconhold = M("res_musiconhold", "plugins.res_musiconhold.MusicOnHoldModule",
+                    "Music On Hold Resource", CHANNEL_DEPEND)
