@@ -496,9 +496,17 @@ class SIPTechnology:
             return True
         session.respond(request, 202, "Accepted", st=st)
         session.notifyRefer("SIP/2.0 100 Trying", final=False)
-        ok = self.redirect(transferee, context, exten)
+        ok = self.canRedirect(transferee)
         session.notifyRefer("SIP/2.0 200 OK" if ok else "SIP/2.0 503 Service Unavailable", final=True)
+        if ok:
+            # After the NOTIFYs: moving the transferee ends the transferor's
+            # leg (a BYE), which must not overtake them.
+            self.reactor.callLater(0, self.redirect, transferee, context, exten)
         return True
+
+    def canRedirect(self, channel) -> bool:
+        driver = channel.driver
+        return isinstance(driver, SIPDriver) and driver.session is not None and not channel.hangupRequested
 
     def redirect(self, channel, context, exten) -> bool:
         """
@@ -507,7 +515,7 @@ class SIPTechnology:
         the old one is hung up without signalling (a masquerade).
         """
         driver = channel.driver
-        if not isinstance(driver, SIPDriver) or driver.session is None:
+        if not self.canRedirect(channel):
             self.log.info("cannot transfer {channel}: not a SIP channel", channel=channel.name)
             return False
         resource = driver.peer.name if driver.peer is not None else driver.session.destination.host
