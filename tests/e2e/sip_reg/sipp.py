@@ -78,13 +78,30 @@ def variant(status, headers=(), checks=()):
     return path
 
 
-def sipp(scenario, port, user, password, authUser=None, calls=1, extra=()):
-    """Run SIPp (UDP client on 127.0.0.1) and return (exit code, output)."""
+def freeUDPPort():
+    """A UDP port on 127.0.0.1 that was free a moment ago."""
+    import socket
+
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def sipp(scenario, port, user, password, authUser=None, calls=1, extra=(), localPort=None):
+    """
+    Run SIPp (UDP client on 127.0.0.1) and return (exit code, output).
+    C{localPort} pins SIPp's own port, so successive runs register the same
+    Contact (SIPp otherwise takes 5060 when it is free, any port when not).
+    """
+    if localPort is None:
+        localPort = freeUDPPort()
     binary = shutil.which("sipp")
     assert binary is not None, "sipp is not installed (Debian package sip-tester); these tests need it"
     path = scenario if os.path.isabs(scenario) else os.path.join(SCENARIOS, scenario)
     args = [binary, "-sf", path, "-s", user, "-au", authUser or user, "-ap", password,
-            "-i", "127.0.0.1", "-p", "0", "-m", str(calls), "-nostdin",
+            "-i", "127.0.0.1", "-p", str(localPort), "-m", str(calls), "-nostdin",
             "-timeout", SIPP_TIMEOUT, "-timeout_error", *extra, f"127.0.0.1:{port}"]
     try:
         result = subprocess.run(args, capture_output=True, text=True, timeout=60)

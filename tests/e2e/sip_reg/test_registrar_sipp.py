@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.e2e.sip_reg.sipp import sipp, variant
+from tests.e2e.sip_reg.sipp import freeUDPPort, sipp, variant
 from tests.pbxprocess import PBXProcess, cleanup, makeConfigDir
 
 SIP_CONF = """\
@@ -48,6 +48,7 @@ def pbx():
     process, port = startPBX(etc)
     process.port = port
     process.etc = etc
+    process.phonePort = freeUDPPort()  # one Contact for every run against this PBX
     yield process
     process.stop()
     cleanup(etc)
@@ -60,7 +61,7 @@ def ok(result):
 
 
 def test_register_then_binding_listed(pbx):
-    output = ok(sipp("register_auth.xml", pbx.port, "1001", "pw1001"))
+    output = ok(sipp("register_auth.xml", pbx.port, "1001", "pw1001", localPort=pbx.phonePort))
     assert "Successful call" in output
     pbx.waitFor(r"Registered SIP '1001' at udp:127\.0\.0\.1:\d+")
 
@@ -80,26 +81,26 @@ def test_wrong_password_and_unknown_user_get_401_again(pbx):
 
 
 def test_unregister_with_expires_zero(pbx):
-    ok(sipp("register_auth.xml", pbx.port, "1001", "pw1001"))
+    ok(sipp("register_auth.xml", pbx.port, "1001", "pw1001", localPort=pbx.phonePort))
     gone = variant(200, ["Contact: <sip:[service]@[local_ip]:[local_port]>", "Expires: 0"],
                    [("Contact:", None, True), ("GMT", "Date:", False)])
-    ok(sipp(gone, pbx.port, "1001", "pw1001"))
+    ok(sipp(gone, pbx.port, "1001", "pw1001", localPort=pbx.phonePort))
 
 
 def test_star_without_expires_zero_is_400(pbx):
     bad = variant(400, ["Contact: *"])
-    ok(sipp(bad, pbx.port, "1001", "pw1001"))
+    ok(sipp(bad, pbx.port, "1001", "pw1001", localPort=pbx.phonePort))
 
 
 def test_too_brief_is_423_with_min_expires(pbx):
     brief = variant(423, ["Contact: <sip:[service]@[local_ip]:[local_port]>", "Expires: 5"],
                     [("^ *60", "Min-Expires:", False)])
-    ok(sipp(brief, pbx.port, "1001", "pw1001"))
+    ok(sipp(brief, pbx.port, "1001", "pw1001", localPort=pbx.phonePort))
 
 
 def test_source_outside_permit_is_refused_and_logged(pbx):
     refused = variant(403, ["Contact: <sip:[service]@[local_ip]:[local_port]>", "Expires: 300"])
-    ok(sipp(refused, pbx.port, "1002", "pw1002"))
+    ok(sipp(refused, pbx.port, "1002", "pw1002", localPort=pbx.phonePort))
     line = pbx.waitFor(r'SecurityEvent="FailedACL".*AccountID="1002".*').group(0)
     assert re.search(r'RemoteAddress="IPV4/UDP/127\.0\.0\.1/\d+"', line), line
 
@@ -108,8 +109,9 @@ def test_binding_survives_restart():
     etc = makeConfigDir({"sip.conf": SIP_CONF, "modules.conf": MODULES})
     try:
         first, port = startPBX(etc)
+        phonePort = freeUDPPort()
         try:
-            ok(sipp("register_auth.xml", port, "1001", "pw1001", extra=("-p", "0")))
+            ok(sipp("register_auth.xml", port, "1001", "pw1001", localPort=phonePort))
             first.waitFor(r"Registered SIP '1001'")
         finally:
             assert first.stop() == 0, first.output
@@ -119,7 +121,7 @@ def test_binding_survives_restart():
             # A REGISTER without Contact is a query: the 200 lists the stored binding.
             query = variant(200, ["Expires: 300"],
                             [(r"<sip:1001@127\.0\.0\.1:[0-9]+>;expires=[0-9]+", "Contact:", False)])
-            ok(sipp(query, port, "1001", "pw1001"))
+            ok(sipp(query, port, "1001", "pw1001", localPort=phonePort))
         finally:
             assert second.stop() == 0, second.output
     finally:
@@ -133,21 +135,22 @@ def test_sighup_reload_keeps_bindings():
     etc = makeConfigDir({"sip.conf": SIP_CONF, "modules.conf": MODULES})
     try:
         pbx, port = startPBX(etc)
+        phonePort = freeUDPPort()
         try:
-            ok(sipp("register_auth.xml", port, "1001", "pw1001"))
+            ok(sipp("register_auth.xml", port, "1001", "pw1001", localPort=phonePort))
             with open(os.path.join(etc, "sip.conf"), "w") as f:
                 f.write(SIP_CONF.replace("secret = pw1001", "secret = newpw").replace("udpbindaddr = 127.0.0.1:0", f"udpbindaddr = 127.0.0.1:{port}"))
             pbx.process.send_signal(signal.SIGHUP)
             pbx.waitFor(r"sip\.conf reloaded")
             query = variant(200, ["Expires: 300"],
                             [(r"<sip:1001@127\.0\.0\.1:[0-9]+>;expires=[0-9]+", "Contact:", False)])
-            ok(sipp(query, port, "1001", "newpw"))
+            ok(sipp(query, port, "1001", "newpw", localPort=phonePort))
             # A bad file is refused with file:line and the running configuration stays.
             with open(os.path.join(etc, "sip.conf"), "w") as f:
                 f.write(SIP_CONF + "\n[1003]\ntype = friend\ndtmfmode = smoke\n")
             pbx.process.send_signal(signal.SIGHUP)
             pbx.waitFor(r"old configuration kept: .*sip\.conf:\d+: dtmfmode")
-            ok(sipp("register_auth.xml", port, "1001", "newpw"))
+            ok(sipp("register_auth.xml", port, "1001", "newpw", localPort=phonePort))
         finally:
             assert pbx.stop() == 0, pbx.output
     finally:
