@@ -166,6 +166,7 @@ class InviteSession:
         self._authTried = False
         self._credentials = None
         self._begun = False
+        self._current = None  # (request, server transaction) being dispatched
         self.localTag = newTag()
         self.callId = None
         self.createdAt = manager.reactor.seconds()
@@ -275,7 +276,8 @@ class InviteSession:
             response.body = body
         self._each("outgoingResponse", request.method, response)
         if st is None:
-            st = self.inviteTransaction
+            current = self._current
+            st = current[1] if current is not None and current[0] is request else self.inviteTransaction
         st.respond(response)
         return response
 
@@ -430,6 +432,7 @@ class InviteSession:
         """
         self.invite = request
         self.inviteTransaction = st
+        self._current = (request, st)
         self.callId = request.callId
         self.dialog = Dialog.asUAS(request, self.localTag)
         self.dialog.remoteSeq = request.cseq.number
@@ -726,6 +729,8 @@ class InviteSession:
 
     def requestReceived(self, request, st):
         method = request.method
+        if st is not None:
+            self._current = (request, st)
         if method == "ACK":
             self.ackReceived(request)
             return

@@ -391,9 +391,7 @@ class SIPTechnology:
                 if peer is None:
                     return
         context = peer.context if peer is not None else settings.context
-        ua.respond(st, request, 100, "Trying")
-        if peers is not None:
-            peers.forceRport(request, st.source)
+        peers.forceRport(request, st.source)
         session = self.sessions.newSession("uas", st.source)
         session.peer = peer
         session.codecs = self.codecsFor(peer) if peer is not None else self.codecsFor(peers.config.defaults)
@@ -404,6 +402,7 @@ class SIPTechnology:
             self.log.info("cannot take INVITE {callId}: {error}", callId=request.callId, error=str(e))
             ua.respond(st, request, 400, "Bad Request")
             return
+        session.respond(request, 100, "Trying")
         if self._overLimit(peer):
             self.log.info("SIP/{peer}: call-limit of {limit} reached, 486", peer=peer.name,
                           limit=peer.callLimit)
