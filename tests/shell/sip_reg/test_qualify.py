@@ -1,44 +1,20 @@
 """Qualify on a Clock: OPTIONS pokes, Reachable/Lagged/Unreachable, and Dial."""
 
 from twisted.trial.unittest import TestCase
-from zope.interface import implementer
 
 from channels.sip.address import Address
 from channels.sip.message import makeResponse
+from channels.sip.technology import installCalls
 from channels.sip.qualify import PeerReachability, Reachability
 from pbxcore.config import parseText
 from pbxcore.dialplan.parser import parseDialplan
 from pbxcore.errors import ChannelUnavailable
 from pbxcore.frame import HangupCause
-from pbxcore.interfaces import IChannelTechnology
 from pbxcore.testing import TestTechnology
 from plugins.app_dial import AppDialModule
 from tests.shell.sip_reg.harness import Harness
 
 TRUNK = Address("UDP", "203.0.113.5", 5060)
-
-
-@implementer(IChannelTechnology)
-class GuardedSIP:
-    """
-    A "SIP" technology as the call layer builds it: ask the peer service
-    first (checkDialable), then make the channel (here a Test channel).
-    """
-
-    name = "SIP"
-    description = "SIP (availability only)"
-    capabilities = ("ulaw",)
-
-    def __init__(self, peers, test):
-        self.peers = peers
-        self.test = test
-
-    def request(self, pbx, dest, formats, requestor):
-        peer = self.peers.checkDialable(dest.split("/", 1)[0])
-        return self.test.request(pbx, "answer", formats, requestor) if peer else None
-
-    def deviceState(self, resource):
-        return self.peers.deviceState(resource)
 
 
 class QualifyTests(TestCase):
@@ -112,7 +88,7 @@ class QualifyTests(TestCase):
         pbx = self.h.pbx
         pbx.loadModule(AppDialModule(), "app_dial")
         test = TestTechnology.install(pbx)
-        pbx.registry("technology").add(GuardedSIP(self.h.service, test))
+        installCalls(pbx, self.h.stack, self.h.registrar, reactor=self.h.clock)
         pbx.dialplan = parseDialplan(parseText(
             "[default]\nexten => 1,1,Dial(SIP/trunk,5)\n same => n,Set(AFTER=${DIALSTATUS})\n",
             "extensions.conf"))
@@ -123,6 +99,7 @@ class QualifyTests(TestCase):
         pbx.runDialplan(caller)
         self.h.clock.advance(0)
         self.assertEqual(caller.getVariable("AFTER"), "CHANUNAVAIL")
+        self.assertEqual(self.h.transport.requests("INVITE"), [])  # failed fast, nothing sent
         for channel in list(pbx.channels):
             channel.softHangup()
             channel.hangup()
