@@ -67,3 +67,20 @@ class IncomingCallTests(unittest.TestCase):
         yield self.call("in_dialog.xml", "echo")
         dtmf = [dict(e.fields) for e in self.events if e.name == "DTMFEnd"]
         self.assertEqual([d["Digit"] for d in dtmf], ["5"])
+
+    @defer.inlineCallbacks
+    def test_reinviteHoldUnholdAndOutOfOrderCSeq(self):
+        """sendonly is answered recvonly (HOLD), sendrecv unholds; a lower CSeq gets 500."""
+        from channels.sip.technology import SIPDriver
+
+        holds = []
+        original = SIPDriver.sessionHold
+
+        def sessionHold(driver, session, held):
+            holds.append(held)
+            return original(driver, session, held)
+
+        self.patch(SIPDriver, "sessionHold", sessionHold)
+        yield self.call("reinvite_hold.xml", "echo")
+        self.assertEqual(holds, [True, False])
+        self.assertEqual(len(self.hangups()), 1)
