@@ -415,6 +415,9 @@ class DialplanEngine:
                 name, number = callerID if isinstance(callerID, tuple) else (callerID.name,
                                                                             callerID.number)
                 channel.caller = CallerID(name or "", number or "")
+                # As Asterisk's originate does: the far end (the ;2 half of a
+                # Local channel, a phone's display) sees the same party.
+                channel.connected = CallerID(name or "", number or "")
             if account:
                 channel.accountcode = account
             for name, value in (variables.items() if hasattr(variables, "items") else variables):

@@ -179,6 +179,20 @@ exten => 9,1,Set(ORIG=yes)
         pbx.reactor.advance(2)
         self.assertEqual(len(pbx.channels), 0)
 
+    def test_originateCallerIDReachesTheFarHalf(self):
+        pbx, tech = makePBX(test=self, dialplan="""
+[default]
+exten => 1,1,Set(SEEN=${CALLERID(num)}/${CALLERID(name)})
+ same => n,Wait(1)
+""")
+        from twisted.internet.defer import ensureDeferred
+        d = ensureDeferred(pbx.engine.originate("Local", "1@default", application="Wait",
+                                                data="1", callerID=("Alice", "1234")))
+        self.assertEqual(self.successResultOf(d)["Response"], "Success")
+        two = [c for c in pbx.channels if c.name.endswith(";2")][0]
+        self.assertEqual(two.getVariable("SEEN"), "1234/Alice")
+        pbx.reactor.advance(2)
+
     def test_originateFailure(self):
         pbx, tech = makePBX(test=self, dialplan="[default]\nexten => 1,1,NoOp()\n")
         from twisted.internet.defer import ensureDeferred
