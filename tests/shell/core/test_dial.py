@@ -183,6 +183,7 @@ exten => 9,1,Set(ORIG=yes)
         pbx, tech = makePBX(test=self, dialplan="""
 [default]
 exten => 1,1,Set(SEEN=${CALLERID(num)}/${CALLERID(name)})
+ same => n,Answer()
  same => n,Wait(1)
 """)
         from twisted.internet.defer import ensureDeferred
