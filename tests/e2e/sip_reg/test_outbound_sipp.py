@@ -5,19 +5,10 @@ refresh before the binding lapses.
 """
 
 import shutil
-import socket
 import subprocess
 
-from tests.e2e.sip_reg.sipp import SCENARIOS
+from tests.e2e.sip_reg.sipp import SCENARIOS, freeUDPPort
 from tests.pbxprocess import PBXProcess, cleanup, makeConfigDir
-
-
-def freeUDPPort():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def test_register_answers_challenge_and_refreshes():
