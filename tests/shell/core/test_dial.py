@@ -187,6 +187,9 @@ exten => 1,1,Set(SEEN=${CALLERID(num)}/${CALLERID(name)})
  same => n,Wait(1)
 """)
         from twisted.internet.defer import ensureDeferred
+
+        from plugins.func_callerid import FuncCallerIDModule
+        pbx.loadModule(FuncCallerIDModule(), "func_callerid")
         d = ensureDeferred(pbx.engine.originate("Local", "1@default", application="Wait",
                                                 data="1", callerID=("Alice", "1234")))
         self.assertEqual(self.successResultOf(d)["Response"], "Success")
