@@ -192,10 +192,10 @@ exten => 1,1,Set(SEEN=${CALLERID(num)}/${CALLERID(name)})
         pbx.loadModule(FuncCallerIDModule(), "func_callerid")
         d = ensureDeferred(pbx.engine.originate("Local", "1@default", application="Wait",
                                                 data="1", callerID=("Alice", "1234")))
-        self.assertEqual(self.successResultOf(d)["Response"], "Success")
         two = [c for c in pbx.channels if c.name.endswith(";2")][0]
         self.assertEqual(two.getVariable("SEEN"), "1234/Alice")
         pbx.reactor.advance(2)
+        self.assertEqual(self.successResultOf(d)["Response"], "Success")
 
     def test_originateFailure(self):
         pbx, tech = makePBX(test=self, dialplan="[default]\nexten => 1,1,NoOp()\n")
