@@ -245,6 +245,7 @@ class NonceManager:
         self.maxTracked = maxTracked
         self._counts: dict[str, int] = {}
         self._issuedAt: dict[str, float] = {}
+        self._nextPrune = 1024
 
     def _mac(self, body: bytes, realm: str) -> bytes:
         return hmac.new(self._key, body + realm.encode("utf-8"), hashlib.sha256).digest()[:16]
@@ -283,8 +284,10 @@ class NonceManager:
         """Remember that a request with C{nc} under C{nonce} was accepted."""
         self._counts[nonce] = int(nc, 16) if nc else 0
         self._issuedAt.setdefault(nonce, now)
-        if len(self._counts) > self.maxTracked:
+        if len(self._counts) >= self._nextPrune:
+            # Amortised: prune when the table doubled since the last pass.
             self.prune(now)
+            self._nextPrune = max(1024, 2 * len(self._counts))
 
     def prune(self, now: float) -> None:
         """Forget counts of nonces old enough to be stale anyway."""

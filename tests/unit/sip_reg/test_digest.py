@@ -65,3 +65,13 @@ def test_nonces_bound_expiring_and_counted():
     assert nonces.check(n, "realm", "00000002", 111.0) is NonceCheck.VALID
     nonces.prune(200.0)
     assert len(nonces) == 0
+
+
+def test_nonce_table_stays_bounded():
+    nonces = NonceManager(b"k" * 32, lifetime=30)
+    for i in range(10_000):
+        now = float(i)  # one accepted nonce a second for almost three hours
+        n = nonces.make(now, i.to_bytes(12, "big"), "r")
+        assert nonces.check(n, "r", "00000001", now) is NonceCheck.VALID
+        nonces.accept(n, "00000001", now)
+    assert len(nonces) < 2100
