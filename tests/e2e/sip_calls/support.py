@@ -55,6 +55,17 @@ call-limit = 1
 disallow = all
 allow = ulaw,alaw
 
+[dave]
+type = friend
+host = 127.0.0.1
+port = {davePort}
+context = calls
+insecure = invite,port
+defaultuser = dave
+secret = davesecret
+disallow = all
+allow = ulaw
+
 [carol]
 type = friend
 host = 127.0.0.1
@@ -81,6 +92,8 @@ exten => bob,1,Set(TRANSFER_CONTEXT=calls)
  same => n,Dial(SIP/bob,{dialTimeout})
  same => n,Set(GLOBAL(LASTSTATUS)=${{DIALSTATUS}})
  same => n,Hangup()
+exten => dave,1,Dial(SIP/dave,10)
+ same => n,Hangup()
 exten => carol,1,Dial(SIP/carol,10)
  same => n,Hangup()
 """
@@ -96,7 +109,7 @@ def freePort() -> int:
 
 
 @defer.inlineCallbacks
-def startPBX(testCase, bobPort=5999, carolPort=5998, dialTimeout=10, extra=None):
+def startPBX(testCase, bobPort=5999, carolPort=5998, davePort=5997, dialTimeout=10, extra=None):
     """A running PBX on loopback; returns (pbx, sipPort)."""
     base = tempfile.mkdtemp(prefix="txpbx-sipcalls-")
     testCase.addCleanup(shutil.rmtree, base, True)
@@ -104,7 +117,7 @@ def startPBX(testCase, bobPort=5999, carolPort=5998, dialTimeout=10, extra=None)
     os.makedirs(etc)
     files = {
         "modules.conf": MODULES,
-        "sip.conf": SIP_CONF.format(bobPort=bobPort, carolPort=carolPort),
+        "sip.conf": SIP_CONF.format(bobPort=bobPort, carolPort=carolPort, davePort=davePort),
         "extensions.conf": EXTENSIONS.format(dialTimeout=dialTimeout),
         "pbx.conf": "[options]\nverbose = 0\n",
     }

@@ -77,3 +77,15 @@ class DialTests(unittest.TestCase):
         check(self, second, "second call")
         check(self, (yield first), "first call")
         check(self, (yield callee), "callee")
+
+    @defer.inlineCallbacks
+    def test_calleeChallengesThePBX(self):
+        """A 401 from the far end is answered with the peer's credentials."""
+        self.bobPort = freePort()
+        davePort = freePort()
+        self.pbx, self.port = yield startPBX(self, bobPort=self.bobPort, davePort=davePort)
+        callee = sipp("uas_auth.xml", localPort=davePort)
+        yield task.deferLater(reactor, 0.3, lambda: None)
+        caller = yield sipp("uac_call.xml", self.port, service="dave")
+        check(self, caller, "caller")
+        check(self, (yield callee), "challenging callee")
