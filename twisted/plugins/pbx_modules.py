@@ -75,3 +75,8 @@ app_record = M("app_record", "plugins.app_record.AppRecordModule",
                "Trivial Record Application", DEFAULT)
 res_musiconhold = M("res_musiconhold", "plugins.res_musiconhold.MusicOnHoldModule",
                     "Music On Hold Resource", CHANNEL_DEPEND)
+res_sip_subscriptions = M("res_sip_subscriptions",
+                          "channels.sip.subscriptions.SIPSubscriptionsModule",
+                          "SIP subscriptions: BLF, presence and MWI (SUBSCRIBE/NOTIFY)",
+                          CHANNEL_DRIVER + 2, requires=("chan_sip",),
+                          optional=("res_sdp_rtp",))
