@@ -1,0 +1,358 @@
+"""
+res_sip_session_timers: SIP session timers (RFC 4028).
+
+A call whose far end vanished without a BYE would otherwise stay up for
+ever. With session timers one side (the refresher) re-confirms the session
+every half interval (UPDATE when the far end allows it, else a re-INVITE
+with the unchanged SDP); the other side hangs up with a BYE when no refresh
+came in time (the interval minus min(32 s, interval / 3), section 10).
+
+Settings are chan_sip's, per peer or in [general] of sip.conf:
+
+    session-timers    = accept | originate | refuse   (default accept)
+    session-expires   = 1800     our interval, seconds
+    session-minse     = 90       the smallest interval we accept (422 below it)
+    session-refresher = uas | uac                     (default uas)
+
+C{accept} uses timers when the caller asks for them, C{originate} also
+offers them on calls that do not, C{refuse} ignores them.
+
+The decisions (parse, 422 or not, who refreshes, deadlines) are the pure
+functions at the top; the supplement only arms reactor timers with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from channels.sip.interfaces import SessionSupplement
+from pbxcore.errors import ModuleDeclined
+from pbxcore.interfaces import IModule
+
+COOKIE = "res_sip_session_timers"
+#: RFC 4028 section 4: the smallest Min-SE anyone may ask for.
+RFC_MIN_SE = 90
+#: Hang up on RECOVERY_ON_TIMER_EXPIRE when the session expires.
+EXPIRED_CAUSE = 102
+
+
+# -- pure --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TimerSettings:
+    mode: str = "accept"
+    expires: int = 1800
+    minSE: int = RFC_MIN_SE
+    refresher: str = "uas"
+
+
+@dataclass(frozen=True)
+class SessionExpires:
+    interval: int
+    refresher: str | None = None
+
+
+def parseSessionExpires(value: str | None) -> SessionExpires | None:
+    """C{Session-Expires: 1800;refresher=uac} (or its compact form); None if absent or bad."""
+    if not value:
+        return None
+    head, *params = [p.strip() for p in value.split(";")]
+    try:
+        interval = int(head)
+    except ValueError:
+        return None
+    refresher = None
+    for param in params:
+        key, _, v = param.partition("=")
+        if key.strip().lower() == "refresher" and v.strip().lower() in ("uac", "uas"):
+            refresher = v.strip().lower()
+    return SessionExpires(interval, refresher) if interval > 0 else None
+
+
+def parseMinSE(value: str | None) -> int | None:
+    try:
+        return int((value or "").split(";")[0].strip())
+    except ValueError:
+        return None
+
+
+def settingsFrom(extras) -> TimerSettings:
+    """Settings from chan_sip's stored keys (peer first, then [general])."""
+    values = {}
+    for extra in extras:
+        for key in ("session-timers", "session-expires", "session-minse", "session-refresher"):
+            if key not in values and extra and extra.get(key):
+                values[key] = extra[key][-1].strip().lower()
+    mode = values.get("session-timers", "accept")
+    if mode not in ("accept", "originate", "refuse"):
+        mode = "accept"
+    refresher = values.get("session-refresher", "uas")
+    if refresher not in ("uas", "uac"):
+        refresher = "uas"
+
+    def number(key, default):
+        try:
+            return max(int(values.get(key, default)), 1)
+        except ValueError:
+            return default
+
+    minSE = number("session-minse", RFC_MIN_SE)
+    expires = max(number("session-expires", 1800), minSE)
+    return TimerSettings(mode, expires, minSE, refresher)
+
+
+def answerInvite(settings: TimerSettings, requested: SessionExpires | None,
+                 requestMinSE: int | None, supportsTimer: bool):
+    """
+    What a UAS does with an initial INVITE: ("reject", minSE) for a 422,
+    ("use", SessionExpires with the refresher decided) or ("none", None).
+    """
+    if settings.mode == "refuse":
+        return "none", None
+    if requested is None:
+        if settings.mode != "originate":
+            return "none", None
+        interval = max(settings.expires, requestMinSE or 0)
+        return "use", SessionExpires(interval, "uac" if supportsTimer and settings.refresher == "uac"
+                                     else "uas")
+    if requested.interval < settings.minSE:
+        return "reject", settings.minSE
+    refresher = requested.refresher
+    if refresher is None:
+        refresher = settings.refresher if supportsTimer else "uas"
+    if refresher == "uac" and not supportsTimer:
+        refresher = "uas"
+    return "use", SessionExpires(requested.interval, refresher)
+
+
+def deadline(now: float, interval: int, weRefresh: bool) -> float:
+    """When to act: refresh at half the interval, or expire before its end (section 10)."""
+    if weRefresh:
+        return now + interval / 2.0
+    return now + interval - min(32.0, interval / 3.0)
+
+
+def supportsTimer(message) -> bool:
+    for header in ("Supported", "Require"):
+        for value in message.headers.getall(header):
+            if "timer" in [v.strip().lower() for v in value.split(",")]:
+                return True
+    return False
+
+
+# -- the shell -----------------------------------------------------------------
+
+@dataclass
+class TimerState:
+    """The session's timer cookie; destroying it cancels the pending call."""
+
+    interval: int
+    refresher: str          # "uac" or "uas", from the initial INVITE's point of view
+    role: str               # our role in the initial INVITE
+    allow: str = ""         # the far end's Allow header
+    call: object = None
+    refreshes: int = 0
+
+    @property
+    def weRefresh(self) -> bool:
+        return self.refresher == self.role
+
+    def cancel(self):
+        if self.call is not None and self.call.active():
+            self.call.cancel()
+        self.call = None
+
+
+def _cancel(state):
+    state.cancel()
+
+
+class SessionTimerSupplement(SessionSupplement):
+    """RFC 4028 for INVITE sessions, with UPDATE or re-INVITE refreshes."""
+
+    log = Logger()
+    method = None
+    priority = 80
+
+    def _settings(self, session) -> TimerSettings:
+        peers = getattr(session.manager.stack, "peers", None)
+        defaults = peers.config.defaults if peers is not None else None
+        return settingsFrom([getattr(session.peer, "extra", None),
+                             getattr(defaults, "extra", None)])
+
+    # -- incoming ---------------------------------------------------------------
+
+    def incomingRequest(self, session, request):
+        method = request.method
+        if method == "INVITE" and session.role == "uas" and session.state == "incoming":
+            return self._initialInvite(session, request)
+        state = session.getCookie(COOKIE)
+        if state is not None and method in ("INVITE", "UPDATE"):
+            requested = parseSessionExpires(request.headers.get("Session-Expires"))
+            if requested is not None:
+                # Below our Min-SE in a refresh: keep the call, use our minimum.
+                state.interval = max(requested.interval, self._settings(session).minSE)
+                farEnd = "uac" if state.role == "uas" else "uas"
+                if requested.refresher == "uac":
+                    state.refresher = farEnd
+                elif requested.refresher == "uas":
+                    state.refresher = state.role
+            state.refreshes += 1
+        return False
+
+    def _initialInvite(self, session, request):
+        settings = self._settings(session)
+        requested = parseSessionExpires(request.headers.get("Session-Expires"))
+        decision, value = answerInvite(settings, requested,
+                                       parseMinSE(request.headers.get("Min-SE")),
+                                       supportsTimer(request))
+        if decision == "reject":
+            self.log.info("INVITE {callId}: Session-Expires {got} below our Min-SE {min}: 422",
+                          callId=request.callId, got=requested.interval, min=value)
+            session.respond(request, 422, "Session Interval Too Small",
+                            headers=[("Min-SE", str(value))])
+            return True
+        if decision == "use":
+            state = TimerState(value.interval, value.refresher, "uas",
+                               allow=request.headers.get("Allow") or "")
+            session.addCookie(COOKIE, state, _cancel)
+        return False
+
+    def incomingResponse(self, session, response):
+        cseq = response.cseq
+        if cseq is None or not 200 <= response.status < 300:
+            return
+        if cseq.method == "INVITE" and session.role == "uac" and session.getCookie(COOKIE) is None:
+            got = parseSessionExpires(response.headers.get("Session-Expires"))
+            if got is None:
+                return
+            state = TimerState(got.interval, got.refresher or "uac", "uac",
+                               allow=response.headers.get("Allow") or "")
+            session.addCookie(COOKIE, state, _cancel)
+            self._arm(session, state)
+
+    # -- outgoing ---------------------------------------------------------------
+
+    def outgoingRequest(self, session, request):
+        if request.method != "INVITE" or session.role != "uac" or session.state == "confirmed":
+            return
+        settings = self._settings(session)
+        if settings.mode == "refuse":
+            return
+        request.headers.set("Session-Expires", str(settings.expires))
+        request.headers.set("Min-SE", str(settings.minSE))
+        _addTimerTo(request, "Supported")
+
+    def outgoingResponse(self, session, response):
+        state = session.getCookie(COOKIE)
+        cseq = response.cseq
+        if state is None or cseq is None or response.status != 200:
+            return
+        if cseq.method not in ("INVITE", "UPDATE"):
+            return
+        # In a response the refresher is named from the initial INVITE's
+        # point of view only for that INVITE; for refreshes sent to us the
+        # far end is the request's UAC.
+        if cseq.method == "INVITE" and session.state in ("incoming", "early"):
+            refresher = state.refresher
+        else:
+            refresher = "uas" if state.weRefresh else "uac"
+        response.headers.set("Session-Expires", f"{state.interval};refresher={refresher}")
+        if refresher == "uac":
+            _addTimerTo(response, "Require")
+        self._arm(session, state)
+
+    # -- timers -----------------------------------------------------------------
+
+    def _arm(self, session, state):
+        state.cancel()
+        reactor = session.manager.reactor
+        at = deadline(reactor.seconds(), state.interval, state.weRefresh)
+        action = self._refresh if state.weRefresh else self._expire
+        state.call = reactor.callLater(at - reactor.seconds(), action, session, state)
+
+    def _refresh(self, session, state):
+        state.call = None
+        if session.state != "confirmed":
+            if session.state != "terminated":
+                self._arm(session, state)
+            return
+        useUpdate = "UPDATE" in state.allow.upper()
+        headers = [("Session-Expires", f"{state.interval};refresher=uac"),
+                   ("Min-SE", str(self._settings(session).minSE)), ("Supported", "timer")]
+        self.log.info("session timer: refreshing {callId} with {method}", callId=session.callId,
+                      method="UPDATE" if useUpdate else "INVITE")
+
+        def answered(response):
+            if response.status < 200:
+                return
+            if response.status < 300:
+                state.refreshes += 1
+                if not useUpdate:
+                    _ack(session, response)
+            else:
+                self.log.info("session refresh of {callId} failed with {status}",
+                              callId=session.callId, status=response.status)
+            if session.state != "terminated":
+                self._arm(session, state)
+
+        try:
+            if useUpdate:
+                session.sendRequest("UPDATE", headers=headers, onResponse=answered)
+            else:
+                body = session.localSDP.toBytes() if session.localSDP is not None else b""
+                session.sendRequest("INVITE", body=body, contentType="application/sdp" if body else None,
+                                    headers=headers, onResponse=answered)
+        except Exception:
+            self.log.failure("session refresh of {callId}", callId=session.callId)
+
+    def _expire(self, session, state):
+        state.call = None
+        if session.state == "terminated":
+            return
+        self.log.info("session timer expired for {callId}: hanging up", callId=session.callId)
+        session.end(EXPIRED_CAUSE)
+        owner = session.owner
+        if owner is not None and hasattr(owner, "sessionTerminated"):
+            owner.sessionTerminated(session, EXPIRED_CAUSE)
+
+    def sessionEnd(self, session):
+        state = session.getCookie(COOKIE)
+        if state is not None:
+            state.cancel()
+
+
+def _addTimerTo(message, header):
+    values = [v.strip() for v in (message.headers.get(header) or "").split(",") if v.strip()]
+    if "timer" not in [v.lower() for v in values]:
+        values.append("timer")
+    message.headers.set(header, ", ".join(values))
+
+
+def _ack(session, response):
+    """ACK a 2xx to our refresh re-INVITE (the transaction layer does not)."""
+    ack = session.dialog.makeRequest("ACK", session.manager.viaFor(session.destination),
+                                     cseq=response.cseq.number,
+                                     userAgent=session.manager.userAgentName())
+    session.manager.transactions.sendAck(ack, session.destination)
+
+
+@implementer(IModule)
+class SessionTimersModule:
+    """res_sip_session_timers."""
+
+    def load(self, pbx, registrar):
+        try:
+            pbx.registry("sip.supplement")
+        except KeyError:
+            raise ModuleDeclined("res_sip_session_timers needs chan_sip")
+        registrar.register("sip.supplement", SessionTimerSupplement())
+
+    def reload(self, pbx):
+        pass
+
+    def unload(self, pbx):
+        pass
