@@ -80,3 +80,16 @@ res_sip_subscriptions = M("res_sip_subscriptions",
                           "SIP subscriptions: BLF, presence and MWI (SUBSCRIBE/NOTIFY)",
                           CHANNEL_DRIVER + 2, requires=("chan_sip",),
                           optional=("res_sdp_rtp",))
+res_sip_diversion = M("res_sip_diversion", "plugins.res_sip_diversion.SIPDiversionModule",
+                      "SIP Diversion / History-Info and redirecting information",
+                      CHANNEL_DRIVER + 3, requires=("chan_sip",))
+res_sip_pai = M("res_sip_pai", "plugins.res_sip_pai.SIPPAIModule",
+                "SIP P-Asserted-Identity / Remote-Party-ID and privacy",
+                CHANNEL_DRIVER + 3, requires=("chan_sip",))
+res_sip_header = M("res_sip_header", "plugins.res_sip_header.SIPHeaderModule",
+                   "SIP_HEADER, SIP_ADDHEADER and SIPAddHeader", CHANNEL_DRIVER + 3,
+                   requires=("chan_sip",))
+res_sip_session_timers = M("res_sip_session_timers",
+                           "plugins.res_sip_session_timers.SessionTimersModule",
+                           "SIP session timers (RFC 4028)", CHANNEL_DRIVER + 3,
+                           requires=("chan_sip",))
