@@ -160,3 +160,15 @@ def sleep(seconds):
     from twisted.internet import task
 
     return task.deferLater(reactor, seconds, lambda: None)
+
+
+def scenarioWithTone(testCase, scenario, tonePath):
+    """A copy of C{scenario} (in a temporary folder) streaming C{tonePath} as RTP."""
+    folder = tempfile.mkdtemp(prefix="txpbx-subs-sipp-")
+    testCase.addCleanup(shutil.rmtree, folder, True)
+    with open(os.path.join(SCENARIOS, scenario)) as f:
+        text = f.read().replace("@TONE@", tonePath)
+    path = os.path.join(folder, scenario)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
