@@ -14,8 +14,10 @@ Settings are chan_sip's, per peer or in [general] of sip.conf:
     session-minse     = 90       the smallest interval we accept (422 below it)
     session-refresher = uas | uac                     (default uas)
 
-C{accept} uses timers when the caller asks for them, C{originate} also
-offers them on calls that do not, C{refuse} ignores them.
+C{accept} uses timers when the far end asks for them (and says
+C{Supported: timer} on outgoing INVITEs), C{originate} also asks for them on
+outgoing INVITEs and imposes them on incoming calls that did not, C{refuse}
+ignores them.
 
 The decisions (parse, 422 or not, who refreshes, deadlines) are the pure
 functions at the top; the supplement only arms reactor timers with them.
@@ -242,9 +244,10 @@ class SessionTimerSupplement(SessionSupplement):
         settings = self._settings(session)
         if settings.mode == "refuse":
             return
-        request.headers.set("Session-Expires", str(settings.expires))
-        request.headers.set("Min-SE", str(settings.minSE))
         _addTimerTo(request, "Supported")
+        if settings.mode == "originate":
+            request.headers.set("Session-Expires", str(settings.expires))
+            request.headers.set("Min-SE", str(settings.minSE))
 
     def outgoingResponse(self, session, response):
         state = session.getCookie(COOKIE)

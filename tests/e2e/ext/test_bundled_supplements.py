@@ -57,6 +57,7 @@ insecure = invite,port
 disallow = all
 allow = ulaw
 sendrpid = pai
+session-timers = originate
 """
 
 EXTENSIONS = """[calls]
