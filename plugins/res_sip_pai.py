@@ -19,7 +19,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from channels.sip.interfaces import SessionSupplement
-from channels.sip.message import parseNameAddr, parseParams
+from channels.sip.message import parseParams
 from pbxcore.errors import ModuleDeclined
 from pbxcore.interfaces import IModule
 

@@ -57,9 +57,7 @@ def setUp(tmp_path, conf="[general]\nnode = node-7\n"):
     (tmp_path / "example.conf").write_text(conf)
     pbx = FakePBX(configDir=str(tmp_path))
     h = SessionHarness(reactor=pbx.reactor)
-    chanSip = pbx.registrar("chan_sip")
-    chanSip.provide("sip.supplement", h.supplements)
-    chanSip.provide("sip.sdphandler", h.sdpHandlers)
+    h.provideTo(pbx.registrar("chan_sip"))
     module = ExampleModule()
     pbx.loadModule(module, "res_example")
     return pbx, h, module
