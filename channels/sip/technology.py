@@ -299,7 +299,9 @@ class SIPTechnology:
             return
         key = peer.name.lower()
         self.inUse[key] = self.inUse.get(key, 0) + 1
-        self._deviceChanged(peer)
+        limit = peer.callLimit
+        if limit and self.inUse[key] >= limit:
+            self._deviceChanged(peer)  # now BUSY; channel events cover the rest
 
         def gone(_):
             left = self.inUse.get(key, 1) - 1
@@ -307,7 +309,8 @@ class SIPTechnology:
                 self.inUse.pop(key, None)
             else:
                 self.inUse[key] = left
-            self._deviceChanged(peer)
+            if limit and left + 1 >= limit:
+                self._deviceChanged(peer)
 
         channel.notifyOnHangup(gone)
 
