@@ -28,7 +28,7 @@ from __future__ import annotations
 import heapq
 import os
 import sqlite3
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from email.utils import formatdate
 
 from twisted.logger import Logger

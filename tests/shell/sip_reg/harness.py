@@ -128,7 +128,7 @@ class Harness:
                  extra=(), callId=None, cseq=None, contactLine=True):
         self.cseq += 1
         lines = [
-            f"REGISTER sip:txpbx.test SIP/2.0",
+            "REGISTER sip:txpbx.test SIP/2.0",
             f"Via: SIP/2.0/UDP {source.host}:{source.port};branch=z9hG4bK-{self.cseq}-{callId or self.callId}",
             f"From: <sip:{user}@txpbx.test>;tag=ft{self.cseq}",
             f"To: <sip:{user}@txpbx.test>",

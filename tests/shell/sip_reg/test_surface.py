@@ -5,7 +5,6 @@ import sqlite3
 
 from twisted.trial.unittest import TestCase
 
-from channels.sip.message import makeResponse
 from pbxcore.clicommands import runCommand
 from pbxcore.config import ConfigError
 from pbxcore.errors import ManagerError
