@@ -25,6 +25,8 @@ subscriptions across a C{sip reload}.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import os
 from dataclasses import dataclass
 
@@ -130,7 +132,6 @@ class Subscription:
         self.lastState = None
         self.shown = None
         self.terminated = False
-        self._timer = None
         self._unwatch = None
 
     @property
@@ -166,6 +167,9 @@ class SubscriptionManager:
         self.subscriptions: dict[tuple, Subscription] = {}
         self._byMailbox: dict[str, set] = {}
         self.mwi = None
+        self._deadlines = []
+        self._sequence = itertools.count()
+        self._timer = None
         #: NOTIFYs sent, and dropped subscriptions, for the console and tests.
         self.notifiesSent = 0
 
@@ -186,6 +190,10 @@ class SubscriptionManager:
     def _uninstall(self):
         for sub in list(self.subscriptions.values()):
             self._drop(sub)
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        self._deadlines = []
         if getattr(self.stack, "subscriptions", None) is self:
             self.stack.subscriptions = ()
 
@@ -375,15 +383,39 @@ class SubscriptionManager:
     # -- lifetime ------------------------------------------------------------
 
     def _arm(self, sub):
-        if sub._timer is not None and sub._timer.active():
-            sub._timer.cancel()
-        sub._timer = self.reactor.callLater(sub.expires, self._expired, sub)
+        """
+        Note C{sub}'s deadline. All expiries share one timer, armed for the
+        earliest deadline (a heap; entries of refreshed or removed
+        subscriptions are skipped when they come up).
+        """
+        heapq.heappush(self._deadlines, (sub.expiresAt, next(self._sequence), sub))
+        self._rearm()
 
-    def _expired(self, sub):
-        sub._timer = None
-        if sub.key in self.subscriptions:
-            self._remove(sub)
-            self.notify(sub, terminated=True, reason="timeout")
+    def _rearm(self):
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][2].key not in self.subscriptions:
+            heapq.heappop(deadlines)
+        when = deadlines[0][0] if deadlines else None
+        timer = self._timer
+        if timer is not None and timer.active():
+            if when is not None and timer.getTime() <= when:
+                return
+            timer.cancel()
+        self._timer = None
+        if when is not None:
+            delay = max(when - self.reactor.seconds(), 0)
+            self._timer = self.reactor.callLater(delay, self._expireDue)
+
+    def _expireDue(self):
+        self._timer = None
+        now = self.reactor.seconds()
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            when, _, sub = heapq.heappop(deadlines)
+            if sub.key in self.subscriptions and sub.expiresAt <= now:
+                self._remove(sub)
+                self.notify(sub, terminated=True, reason="timeout")
+        self._rearm()
 
     def _watch(self, sub):
         if sub.event == "message-summary":
@@ -398,9 +430,6 @@ class SubscriptionManager:
         """Forget C{sub} (no NOTIFY): timers, watches and indexes."""
         self.subscriptions.pop(sub.key, None)
         sub.terminated = True
-        if sub._timer is not None and sub._timer.active():
-            sub._timer.cancel()
-        sub._timer = None
         if sub._unwatch is not None:
             sub._unwatch()
             sub._unwatch = None
