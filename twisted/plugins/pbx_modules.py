@@ -22,7 +22,7 @@ chan_local = M("chan_local", "plugins.chan_local.LocalChannelModule",
                "Local proxy channel driver", CHANNEL_DRIVER)
 chan_sip = M("chan_sip", "channels.sip.module.ChanSIPModule",
              "Session Initiation Protocol (SIP) channel driver", CHANNEL_DRIVER,
-             validators=(("sip.conf", "channels.sip.config.parseGeneral"),))
+             validators=(("sip.conf", "channels.sip.peers.parseSIPConf"),))
 res_sdp_rtp = M("res_sdp_rtp", "plugins.res_sdp_rtp.SDPRTPModule",
                 "SIP audio SDP handler (RTP/AVP offer/answer)", CHANNEL_DRIVER + 1,
                 requires=("chan_sip",))
