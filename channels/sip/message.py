@@ -600,6 +600,8 @@ class Message:
     version: str
     headers: Headers
     body: bytes
+    # (what the wire form was made from, the wire form): see toBytes.
+    _wire: tuple | None = None
 
     # Typed views: parsed on first use, cached in the Headers they come from
     # (which drop them on any change).
@@ -743,18 +745,26 @@ class Message:
         raise NotImplementedError()
 
     def toBytes(self) -> bytes:
-        """The wire form; Content-Length is always written, from the body."""
+        """
+        The wire form; Content-Length is always written, from the body.
+        The result is kept until the message changes, so that a response
+        resent by a transaction is not serialised again.
+        """
         headers = self.headers
+        body = self.body
+        key = (self.startLine(), headers, headers.generation, body)
+        cached = self._wire
+        if cached is not None and cached[0] == key:
+            return cached[1]
         keys = headers._keys
-        length = str(len(self.body))
+        length = str(len(body))
         if keys.count("content-length") == 1 and headers.first("content-length") == length:
-            lines = [f"{name}: {value}" for name, value in headers._items]
-            lines.insert(0, self.startLine())
+            head = f"{key[0]}\r\n" + "\r\n".join(map(": ".join, headers._items)) + "\r\n\r\n"
         else:
-            lines = [self.startLine()]
+            lines = [key[0]]
             wroteLength = False
-            for (name, value), key in zip(headers._items, keys):
-                if key == "content-length":
+            for (name, value), hkey in zip(headers._items, keys):
+                if hkey == "content-length":
                     if not wroteLength:
                         wroteLength = True
                         lines.append(f"Content-Length: {length}")
@@ -762,9 +772,13 @@ class Message:
                     lines.append(f"{name}: {value}")
             if not wroteLength:
                 lines.append(f"Content-Length: {length}")
-        lines.append("\r\n")
-        head = "\r\n".join(lines).encode("utf-8", "surrogateescape")
-        return head + self.body if self.body else head
+            lines.append("\r\n")
+            head = "\r\n".join(lines)
+        data = head.encode("utf-8", "surrogateescape")
+        if body:
+            data += body
+        self._wire = (key, data)
+        return data
 
     def _sameAs(self, other: "Message") -> bool:
         skip = frozenset(("content-length",))

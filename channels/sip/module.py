@@ -71,10 +71,7 @@ class SIPStack:
     def stop(self) -> defer.Deferred:
         """Close the sockets and drop the transactions' pending timers."""
         self.listening = []
-        for handle in self.transactions.serverTransactions + self.transactions.clientTransactions:
-            call = getattr(handle, "_call", None)
-            if call is not None and call.active():
-                call.cancel()
+        self.transactions.stop()
         return self.transport.stopListening()
 
     def applyGeneral(self, general: SIPGeneral):

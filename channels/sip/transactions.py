@@ -2,7 +2,15 @@
 The transaction manager: the shell that owns the RFC 3261 transaction
 machines of L{channels.sip.transaction}, matches every incoming message to
 one of them, runs their effects against a transport and a transaction user
-(TU), and keeps one reactor timer per transaction.
+(TU), and keeps one reactor timer for all of them: a heap of deadlines and
+one C{callLater} re-armed to the earliest, so that tens of thousands of
+lingering transactions cost no reactor calls of their own.
+
+A non-INVITE server transaction that completed over an unreliable transport
+only has to absorb retransmissions of its request for Timer J (64*T1).  For
+that time the manager keeps just the bytes of the final response, keyed like
+the transaction, instead of the request, the response and the machine; a
+retransmission is answered with those bytes.
 
 Retransmissions are absorbed here: the TU sees a request once, a response
 once per machine delivery, and never a retransmitted final.
@@ -26,6 +34,8 @@ they were handed over.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from typing import Any, Callable, Optional
 
 from twisted.internet.defer import Deferred
@@ -34,6 +44,7 @@ from twisted.python.failure import Failure
 
 from channels.sip.address import RELIABLE
 from channels.sip.message import SIPParseError, makeResponse, newTag
+from channels.sip.parser import parseMessage
 from channels.sip.transaction import (
     Deliver,
     InviteClientTransaction,
@@ -86,15 +97,21 @@ class ServerTransaction:
         self.source = machine.source
         self.cancelled = False
         self.failure: Optional[str] = None
-        self._call = None
+        self._deadline: Optional[float] = None
+        # Set when the manager keeps only the final response's bytes: the
+        # machine is no longer driven, and Timer J ends it at this time.
+        self._lingerUntil: Optional[float] = None
 
     @property
     def state(self) -> State:
+        until = self._lingerUntil
+        if until is not None and self._manager._now() >= until:
+            return State.TERMINATED
         return self.machine.state
 
     @property
     def terminated(self) -> bool:
-        return self.machine.terminated
+        return self.state is State.TERMINATED
 
     @property
     def responded(self) -> bool:
@@ -144,7 +161,7 @@ class ClientTransaction:
         self.cancelPending = False
         self.cancelTransaction: Optional[ClientTransaction] = None
         self._onCancelResponse: Optional[Callable[[Any], object]] = None
-        self._call = None
+        self._deadline: Optional[float] = None
 
     @property
     def state(self) -> State:
@@ -199,6 +216,15 @@ class TransactionManager:
         self.autoTrying = autoTrying
         self._servers: dict[Any, ServerTransaction] = {}
         self._clients: dict[Any, ClientTransaction] = {}
+        # Completed non-INVITE server transactions: key -> (Timer J, bytes).
+        self._absorbing: dict[Any, tuple[float, bytes]] = {}
+        # The one timer: entries (deadline, sequence, handle) or
+        # (deadline, sequence, None, key) for an absorbing record; an entry
+        # whose deadline is no longer its owner's is skipped when due.
+        self._heap: list[tuple] = []
+        self._sequence = itertools.count()
+        self._call: Any = None
+        self._callAt: Optional[float] = None
 
     # --- inspection ---------------------------------------------------------
 
@@ -212,6 +238,16 @@ class TransactionManager:
 
     def _now(self) -> float:
         return self._reactor.seconds()
+
+    def stop(self) -> None:
+        """
+        Stop the timer (the transport is going away); transactions are
+        kept for inspection but no longer run.
+        """
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
+        self._callAt = None
 
     # --- input from the transport -------------------------------------------
 
@@ -262,6 +298,10 @@ class TransactionManager:
         handle = self._servers.get(key)
         if handle is not None and serverMatches(handle.machine, request):
             self._run(handle, handle.machine.receive(request, self._now()))
+            return
+        absorbed = self._absorbing.get(key)
+        if absorbed is not None:
+            self._resend(absorbed[1], source)
             return
         if request.method == "ACK":
             self._callUser("ackReceived", request, source)
@@ -512,23 +552,104 @@ class TransactionManager:
             if not handle.responded and not handle.terminated:
                 self._respond(handle, makeResponse(handle.request, 500, toTag=newTag()))
 
-    # --- the one timer per transaction ------------------------------------
+    # --- the one timer -----------------------------------------------------
 
     def _rearm(self, handle: Any) -> None:
-        deadline = None if handle.terminated else handle.machine.nextDeadline()
-        call = handle._call
-        if call is not None and call.active():
-            if deadline is not None and call.getTime() == deadline:
+        if getattr(handle, "_lingerUntil", None) is not None:
+            return  # absorbed: only its record remains
+        machine = handle.machine
+        if machine.state is State.COMPLETED and isinstance(machine, NonInviteServerTransaction):
+            if not machine.reliable and self._absorb(handle):
                 return
-            call.cancel()
-        handle._call = None
+        deadline = None if machine.state is State.TERMINATED else machine.nextDeadline()
+        if deadline == handle._deadline:
+            return
+        handle._deadline = deadline
         if deadline is not None:
-            delay = max(0.0, deadline - self._now())
-            handle._call = self._reactor.callLater(delay, self._timerFired, handle)
+            heapq.heappush(self._heap, (deadline, next(self._sequence), handle))
+            self._schedule(deadline)
 
-    def _timerFired(self, handle: Any) -> None:
-        handle._call = None
+    def _absorb(self, handle: ServerTransaction) -> bool:
+        """
+        Keep only the final response's bytes until Timer J; forget the
+        transaction itself.
+        """
+        deadline = handle.machine.nextDeadline()
+        response = handle.machine.finalResponse
+        if deadline is None or response is None or self._servers.get(handle.key) is not handle:
+            return False
+        del self._servers[handle.key]
+        handle._deadline = None
+        handle._lingerUntil = deadline
+        self._absorbing[handle.key] = (deadline, response.toBytes())
+        heapq.heappush(self._heap, (deadline, next(self._sequence), None, handle.key))
+        self._schedule(deadline)
+        return True
+
+    def _resend(self, data: bytes, source: Any) -> None:
+        """Answer a retransmission absorbed after the transaction completed."""
+        response = parseMessage(data, validate=False)
         try:
-            self._run(handle, handle.machine.handleTimer(self._now()))
-        except Exception:
-            self.log.failure("Error running SIP transaction timers for {handle!r}", handle=handle)
+            result = self._transport.sendResponse(response, source)
+        except TransportError as e:
+            self.log.warn("Could not resend a response to {source}: {error}",
+                          source=str(source), error=str(e))
+            return
+        if isinstance(result, Deferred):
+            result.addErrback(
+                lambda f: self.log.failure("Could not resend a response to {source}",
+                                           f, source=str(source))
+            )
+
+    def _schedule(self, deadline: float) -> None:
+        """Make the one reactor call happen no later than C{deadline}."""
+        at = self._callAt
+        if at is not None and at <= deadline:
+            return
+        call = self._call
+        delay = max(0.0, deadline - self._now())
+        if call is not None and call.active():
+            call.reset(delay)
+        else:
+            self._call = self._reactor.callLater(delay, self._timerFired)
+        self._callAt = deadline
+
+    def _timerFired(self) -> None:
+        self._call = None
+        self._callAt = None
+        heap = self._heap
+        now = self._now()
+        while heap and heap[0][0] <= now:
+            entry = heapq.heappop(heap)
+            handle = entry[2]
+            if handle is None:
+                key = entry[3]
+                record = self._absorbing.get(key)
+                if record is not None and record[0] == entry[0]:
+                    del self._absorbing[key]
+                continue
+            if handle._deadline != entry[0]:
+                continue  # superseded by a later deadline
+            handle._deadline = None
+            try:
+                self._run(handle, handle.machine.handleTimer(now))
+            except Exception:
+                self.log.failure("Error running SIP transaction timers for {handle!r}", handle=handle)
+        self._dropStale()
+        if heap:
+            self._schedule(heap[0][0])
+
+    def _dropStale(self) -> None:
+        """Pop superseded entries from the top so they cause no wake-up."""
+        heap = self._heap
+        absorbing = self._absorbing
+        while heap:
+            entry = heap[0]
+            handle = entry[2]
+            if handle is None:
+                record = absorbing.get(entry[3])
+                if record is not None and record[0] == entry[0]:
+                    return
+            elif handle._deadline == entry[0]:
+                return
+            heapq.heappop(heap)

@@ -144,13 +144,15 @@ class ServerSideTests(ManagerTestCase):
         self.assertEqual(self.user.failures, [(txn, "Timer H fired")])
         self.assertEqual(self.manager.serverTransactions, [])
 
-    def test_oneTimerPerTransaction(self):
+    def test_oneTimerForTheManager(self):
         for n in range(5):
             self.manager.messageReceived(request(branch=f"z9hG4bK{n}"), UAC)
-        self.assertEqual(len(self.clock.getDelayedCalls()), 5)
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
         for _, txn in self.user.requests:
             txn.respond(response(txn.request, 404))
-        self.assertEqual(len(self.clock.getDelayedCalls()), 5)
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+        self.manager.stop()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_ackTo2xxGoesToTheTU(self):
         invite = request()
