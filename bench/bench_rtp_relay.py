@@ -1,0 +1,270 @@
+"""
+Concurrent relayed G.711 calls: how many can one PBX process carry?
+
+Each call has two legs (two RTP sessions from the rtp.conf range) relaying
+to each other; load generators (separate processes, loopback only) play
+both phones of every call, each sending 50 packets a second, and time
+every packet from send to receipt through the relay. For each call count
+it prints packets lost, the median and 99th percentile latency through the
+relay, and the PBX process's CPU time per call.
+
+    python bench/bench_rtp_relay.py                     # 50 100 200 300 500 calls
+    python bench/bench_rtp_relay.py --calls 100 400 --seconds 5 --mode bridge
+
+Modes: 'native' links the two RTP sessions (RTPSession.relayTo, what a
+bridge of two RTP legs does); 'bridge' carries every packet as a frame
+through two channels and the core's two-party Bridge.
+
+The target of issue 7: 500 calls with at most 0.1 % loss and under 1 ms
+median latency added. Load is bounded: loopback only, fixed duration.
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import select
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+RTP_START = 40000
+
+
+# -- the PBX side ------------------------------------------------------------------
+
+def serve(calls, mode):
+    """Run the relay for C{calls} calls until stdin closes; print CPU used."""
+    from twisted.internet import reactor, stdio
+    from twisted.protocols.basic import LineReceiver
+
+    from pbxcore.media.rtpsession import RTPEngine, RTPSettings
+
+    engine = RTPEngine(RTPSettings(rtpstart=RTP_START, rtpend=RTP_START + 4 * calls + 100,
+                                   rtcpinterval=5000), reactor=reactor)
+    legs = []
+    pumps = []
+    for _ in range(calls):
+        a = engine.createSession(symmetric=True)
+        b = engine.createSession(symmetric=True)
+        a.start("127.0.0.1")
+        b.start("127.0.0.1")
+        if mode == "native":
+            a.relayTo(b)
+            b.relayTo(a)
+        else:
+            pumps.append(_bridged(a, b, reactor))
+        legs.append((a.localPort, b.localPort))
+
+    class Control(LineReceiver):
+        delimiter = b"\n"
+
+        def connectionMade(self):
+            self.start = os.times()
+            self.sendLine(json.dumps(legs).encode())
+
+        def lineReceived(self, line):
+            if line == b"mark":
+                self.start = os.times()
+                self.sendLine(b"ok")
+
+        def connectionLost(self, reason):
+            end = os.times()
+            cpu = (end.user - self.start.user) + (end.system - self.start.system)
+            sys.stderr.write(json.dumps({"cpu": cpu}) + "\n")
+            sys.stderr.flush()
+            reactor.stop()
+
+    stdio.StandardIO(Control())
+    reactor.run()
+
+
+def _bridged(a, b, reactor):
+    """Two channels on sessions a and b in the core's two-party Bridge."""
+    from twisted.internet import defer
+
+    from pbxcore.bridge import Bridge
+    from pbxcore.channel import Channel
+    from pbxcore.frame import ChannelState
+
+    class Driver:
+        def __init__(self, rtp):
+            self.rtp = rtp
+
+        def writeFrame(self, channel, frame):
+            self.rtp.writeFrame(frame)
+
+        def hangup(self, channel, cause):
+            pass
+
+        def sendDigitBegin(self, channel, digit):
+            self.rtp.sendDigitBegin(digit)
+
+        def sendDigitEnd(self, channel, digit, durationMs):
+            self.rtp.sendDigitEnd(digit, durationMs)
+
+        def indicate(self, channel, control, data=None):
+            pass
+
+    class PBX:
+        events = None
+        settings = None
+
+        def __init__(self):
+            self.reactor = reactor
+
+        def emitEvent(self, *args):
+            pass
+
+    pbx = PBX()
+    pbx.events = []
+    channels = []
+    for rtp in (a, b):
+        channel = Channel(pbx, f"Bench/{rtp.localPort}", driver=Driver(rtp),
+                          state=ChannelState.UP)
+        channel.owned = True
+        rtp.onFrame = channel.frameReceived
+        channels.append(channel)
+    bridge = Bridge(pbx)
+    return defer.Deferred.fromCoroutine(bridge.run(*channels))
+
+
+# -- the phones ----------------------------------------------------------------------
+
+def phones(args):
+    """One generator process: both phones of some calls; returns its measurements."""
+    pairs, seconds, start = args
+    sockets = []
+    for pbxA, pbxB in pairs:
+        for port in (pbxA, pbxB):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            s.setblocking(False)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            sockets.append((s, ("127.0.0.1", port)))
+    byFd = {s.fileno(): s for s, _ in sockets}
+    poller = select.epoll()
+    for s, _ in sockets:
+        poller.register(s.fileno(), select.EPOLLIN)
+    header = struct.Struct("!BBHII")
+    stamp = struct.Struct("!qI")
+    payloadPad = b"\xff" * (160 - 12)
+    # Prime every leg (symmetric RTP learns the phone's address from its
+    # first packet, as it would from the SDP of a real call).
+    for index, (s, target) in enumerate(sockets):
+        s.sendto(header.pack(0x80, 0, 0, 0, 1000 + index) + stamp.pack(0, index) + payloadPad,
+                 target)
+    startNs = int(start * 1e9)
+    while time.monotonic() < start:
+        time.sleep(0.001)
+    sent = received = 0
+    latencies = []
+    count = len(sockets)
+    end = start + seconds
+    # Phones are spread over the 20 ms packet interval, as real ones are.
+    nextSend = [start + 0.02 * i / count for i in range(count)]
+    seqs = [1] * count
+    order = 0
+    while True:
+        now = time.monotonic()
+        while order < count * 10**9:
+            i = order % count
+            when = nextSend[i]
+            if when > now or when >= end:
+                break
+            s, target = sockets[i]
+            body = stamp.pack(time.monotonic_ns(), i) + payloadPad
+            try:
+                s.sendto(header.pack(0x80, 0, seqs[i] & 0xFFFF, 160 * seqs[i], 1000 + i) + body,
+                         target)
+                sent += 1
+            except BlockingIOError:
+                pass
+            seqs[i] += 1
+            nextSend[i] = when + 0.02
+            order += 1
+        if now > end + 0.5:
+            break
+        upcoming = nextSend[order % count]
+        timeout = max(0.0, min(upcoming, end + 0.5) - time.monotonic())
+        for fd, _ in poller.poll(timeout):
+            s = byFd[fd]
+            while True:
+                try:
+                    data = s.recv(2048)
+                except BlockingIOError:
+                    break
+                # Only relayed audio (RTCP reports to port + 1 may land on
+                # another phone's socket).
+                if len(data) >= 24 and data[1] & 0x7F == 0:
+                    sentAt, _ = stamp.unpack_from(data, 12)
+                    if sentAt >= startNs:
+                        latencies.append((time.monotonic_ns() - sentAt) / 1e6)
+                        received += 1
+    for s, _ in sockets:
+        s.close()
+    return sent, received, latencies
+
+
+def run(calls, seconds, mode, workers):
+    child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", str(calls),
+                              "--mode", mode], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    legs = json.loads(child.stdout.readline())
+    workers = max(1, min(workers, calls))
+    start = time.monotonic() + 0.5
+    chunks = [(legs[i::workers], seconds, start) for i in range(workers)]
+    child.stdin.write(b"mark\n")
+    child.stdin.flush()
+    child.stdout.readline()
+    with multiprocessing.Pool(workers) as pool:
+        results = pool.map(phones, chunks)
+    child.stdin.close()
+    report = [line for line in child.stderr.read().decode().splitlines()
+              if line.startswith('{"cpu"')]
+    if not report:
+        raise SystemExit(f"the relay process for {calls} calls did not report its CPU time")
+    cpu = json.loads(report[-1])["cpu"]
+    child.wait()
+    sent = sum(r[0] for r in results)
+    received = sum(r[1] for r in results)
+    latencies = sorted(x for r in results for x in r[2])
+    loss = 100.0 * (sent - received) / sent if sent else 0.0
+    median = statistics.median(latencies) if latencies else float("nan")
+    p99 = latencies[int(len(latencies) * 0.99)] if latencies else float("nan")
+    return {"calls": calls, "sent": sent, "received": received, "loss": loss,
+            "median": median, "p99": p99, "cpuPerCall": cpu / (seconds + 1.0) / calls,
+            "cpu": cpu / (seconds + 1.0)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, nargs="+", default=[50, 100, 200, 300, 500])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--mode", choices=("native", "bridge"), default="native")
+    parser.add_argument("--workers", type=int, default=max(1, min(4, (os.cpu_count() or 2) - 1)))
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.mode)
+        return
+    print(f"mode {args.mode}, {args.seconds:g} s per run, 50 packets/s per direction per leg, "
+          f"{args.workers} generator processes")
+    print(f"{'calls':>6} {'sent':>8} {'lost %':>7} {'median ms':>10} {'p99 ms':>8} "
+          f"{'PBX CPU':>8} {'CPU ms/s per call':>18}  ok")
+    for calls in args.calls:
+        r = run(calls, args.seconds, args.mode, args.workers)
+        ok = r["loss"] <= 0.1 and r["median"] < 1.0
+        print(f"{r['calls']:>6} {r['sent']:>8} {r['loss']:>7.3f} {r['median']:>10.3f} "
+              f"{r['p99']:>8.3f} {100 * r['cpu']:>7.1f}% {1000 * r['cpuPerCall']:>18.3f}  "
+              f"{'yes' if ok else 'no'}")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
