@@ -309,7 +309,8 @@ class SIPTechnology:
                 self.inUse.pop(key, None)
             else:
                 self.inUse[key] = left
-            if limit and left + 1 >= limit:
+            if left <= 0 or (limit and left + 1 >= limit):
+                # the Hangup event came before this count dropped: say it again
                 self._deviceChanged(peer)
 
         channel.notifyOnHangup(gone)
