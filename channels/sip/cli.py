@@ -228,6 +228,9 @@ class ShowSubscriptions(_Command):
     def run(self, args):
         subscriptions = list(getattr(self.peers.stack, "subscriptions", ()) or ())
         lines = [f"{'Peer':<15} {'User':<15} {'Call ID':<32} {'Extension':<15} {'Last state':<12} {'Type':<20} {'Mailbox':<10} {'Expiry'}"]
+        rows = getattr(getattr(self.peers.stack, "subscriptions", None), "showRows", None)
+        if rows is not None:
+            lines.extend(rows())
         lines.append(f"{len(subscriptions)} active SIP subscription{'s' if len(subscriptions) != 1 else ''}")
         return "\n".join(lines) + "\n"
 

@@ -48,8 +48,7 @@ from channels.sip.eventpackages import (
 from channels.sip.message import SIPParseError, makeResponse, newTag
 from pbxcore.config import ConfigError, isFalse, parseFile
 from pbxcore.devicestate import deviceOfChannel, extensionStateText, hintDevices
-from pbxcore.errors import CLIUsageError
-from pbxcore.interfaces import ICLICommand, IModule
+from pbxcore.interfaces import IModule
 
 ALLOW_EVENTS = ", ".join(PACKAGES)
 
@@ -202,6 +201,10 @@ class SubscriptionManager:
 
     def __len__(self):
         return len(self.subscriptions)
+
+    def showRows(self):
+        """The lines of C{sip show subscriptions}, one per subscription."""
+        return subscriptionRows(self, self.reactor.seconds())
 
     # -- addresses -----------------------------------------------------------
 
@@ -626,35 +629,12 @@ def subscriptionRows(manager, now):
     return rows
 
 
-@implementer(ICLICommand)
-class ShowSubscriptionsDetail:
-    """C{sip show subscriptions detail}: each subscription with its dialog."""
-
-    name = "sip show subscriptions detail"
-    summary = "List active SIP subscriptions with their dialogs"
-    usage = "Usage: sip show subscriptions detail"
-
-    def __init__(self, manager):
-        self.manager = manager
-
-    def execute(self, pbx, args):
-        if args:
-            raise CLIUsageError(self.usage)
-        now = self.manager.reactor.seconds()
-        header = (f"{'Peer':<15} {'User':<15} {'Call ID':<32} {'Extension':<15} "
-                  f"{'Last state':<12} {'Type':<20} {'Mailbox':<10} Expiry")
-        rows = subscriptionRows(self.manager, now)
-        return "\n".join([header] + rows + [
-            f"{len(rows)} active SIP subscription{'s' if len(rows) != 1 else ''}"]) + "\n"
-
-
 # -- the module ------------------------------------------------------------------
 
 def installSubscriptions(pbx, stack, registrar, settings=None, reactor=None):
     """Wire SUBSCRIBE/NOTIFY and unsolicited MWI into a running chan_sip stack."""
     manager = SubscriptionManager(pbx, stack, settings or SubscriptionSettings(), reactor)
     manager.install(registrar)
-    registrar.register("clicommand", ShowSubscriptionsDetail(manager))
     return manager
 
 

@@ -17,6 +17,14 @@ class DialogSubscriptionTests(unittest.TestCase):
         yield sleep(0.5)
         manager = pbx.loader.modules["res_sip_subscriptions"].module.manager
         self.assertEqual(len(manager), 1)
+        command = pbx.registry("clicommand").get("sip show subscriptions")
+        text = yield defer.maybeDeferred(command.execute, pbx, [])
+        self.assertIn("1001@phones", text)
+        self.assertIn("1 active SIP subscription", text)
+        # a sip reload keeps the subscription: the call below is still seen
+        results = yield defer.maybeDeferred(pbx.reload, "chan_sip")
+        self.assertEqual([e for _, e in results if e], [])
+        self.assertEqual(len(manager), 1)
         callee = sipp("callee_ring_answer.xml", localPort=bobPort, timeout=20)
         yield sleep(0.3)
         caller = yield sipp("caller_call.xml", port, service="1001", timeout=20)

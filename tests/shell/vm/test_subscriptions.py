@@ -187,7 +187,9 @@ class SubscriptionManagerTests(TestCase):
         self.assertEqual(cseqs, sorted(set(cseqs)))
         rows = subscriptionRows(self.manager, self.pbx.reactor.seconds())
         self.assertEqual(len(rows), 1)
-        self.assertIn("1001@phones", rows[0])
+        self.assertEqual(rows, self.manager.showRows())
+        self.assertEqual(rows[0].split()[:6], ["watcher", "watcher", "sub1", "1001@phones",
+                                              "Idle", "dialog-info+xml"])
         self.pbx.reactor.advance(301)
         last = self.notifies()[-1]
         self.assertEqual(last.headers.get("Subscription-State"), "terminated;reason=timeout")
