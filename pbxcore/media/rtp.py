@@ -326,7 +326,7 @@ class ReceiverStats:
     def _arrived(self, packet: RTPPacket, now: float) -> None:
         self.received += 1
         self.octets += len(packet.payload)
-        arrival = int(now * self.clockRate)
+        arrival = int(round(now * self.clockRate))
         transit = (arrival - packet.timestamp) & 0xFFFFFFFF
         if self.transit is not None:
             d = transit - self.transit
