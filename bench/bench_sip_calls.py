@@ -48,7 +48,7 @@ type = peer
 host = 127.0.0.1
 port = {uasPort}
 context = bench
-insecure = invite,port
+insecure = invite
 disallow = all
 allow = ulaw,alaw
 """
