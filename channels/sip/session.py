@@ -163,6 +163,7 @@ class InviteSession:
         self._okResponse = None
         self._byeAfterAck = None
         self._cancelled = False
+        self._byeSentTo: set = set()
         self._authTried = False
         self._credentials = None
         self._begun = False
@@ -607,20 +608,21 @@ class InviteSession:
         self._finish(f"failed {status}")
 
     def _answered(self, response):
-        firstOK = self.state not in ("confirmed", "terminated")
         if self.dialog is None or self.dialog.remoteTag != response.toTag:
             self.dialog = Dialog.asUAC(self.invite, response)
         self.dialog.updateFromResponse(response)
         self.dialog.confirm()
         self._sendAck()
-        if not firstOK:
-            return
-        if self._cancelled or self.state == "terminated":
-            # RFC 3261 §9.1: the 200 crossed our CANCEL: ACK it, then BYE.
-            self.state = "confirmed"
-            self.bye()
+        if self._cancelled:
+            # RFC 3261 §9.1: a 200 crossed our CANCEL: ACK it, then BYE
+            # (once per dialog, retransmissions are only ACKed).
+            if response.toTag not in self._byeSentTo:
+                self._byeSentTo.add(response.toTag)
+                self.bye()
             self._finish("answered after CANCEL")
             return
+        if self.state in ("confirmed", "terminated"):
+            return  # a retransmitted 200: ACKed again above
         self.state = "confirmed"
         if response.body:
             try:
