@@ -28,6 +28,10 @@ __all__ = [
 RTP_VERSION = 2
 _HEADER = struct.Struct("!BBHII")
 
+#: Samples the outgoing timestamps may lag the clock before they resynchronise
+#: (80 ms at 8 kHz, as Asterisk allows).
+MAX_TIMESTAMP_SKEW = 640
+
 #: The static payload types of RFC 3551 this PBX can carry, by format name.
 STATIC_FORMATS = {0: "ulaw", 8: "alaw"}
 
@@ -136,10 +140,11 @@ class OutgoingStream:
     The numbering of one outgoing RTP stream (one SSRC).
 
     C{next} hands out (sequence, timestamp, marker) for a packet of C{samples}
-    samples. Timestamps advance by the samples sent; after a gap (silence, a
-    source paused) the timestamp follows the wall clock so the far end's
-    jitter buffer sees real time pass, and the first packet after it carries
-    the marker bit. C{newSource} announces a change of source (another file,
+    samples. Timestamps advance by the samples sent; when the wall clock has
+    run more than L{MAX_TIMESTAMP_SKEW} samples ahead (silence, a source
+    paused) they follow the clock so the far end's jitter buffer sees real
+    time pass, and that packet carries the marker bit. A producer that is
+    merely late and catches up keeps continuous timestamps. C{newSource} announces a change of source (another file,
     another leg): numbering continues, the next packet is marked.
     """
 
@@ -154,6 +159,7 @@ class OutgoingStream:
     _marker: bool = True
     _relaySource: Optional[int] = None
     _relayOffset: int = 0
+    _anchor: tuple[float, int] = (0.0, 0)
 
     def newSource(self) -> None:
         """The audio now comes from elsewhere: mark the next packet."""
@@ -165,14 +171,19 @@ class OutgoingStream:
         marker = self._marker
         if self._lastSent is None:
             timestamp = self.timestamp
+            self._anchor = (now, timestamp)
         else:
             timestamp = (self.timestamp + self._lastSamples) & 0xFFFFFFFF
-            elapsed = int((now - self._lastSent) * self.clockRate)
-            # More than two packets' worth of silence: resynchronise with
-            # the clock and start a new talk spurt.
-            if elapsed > self._lastSamples * 2 + self.clockRate // 50:
-                timestamp = (self.timestamp + elapsed) & 0xFFFFFFFF
+            anchorTime, anchorTs = self._anchor
+            clock = anchorTs + int(round((now - anchorTime) * self.clockRate))
+            behind = (clock - timestamp) & 0xFFFFFFFF
+            # The clock ran ahead of the audio by more than the skew a
+            # jitter buffer absorbs: silence or a pause, not a late
+            # producer catching up. Follow the clock, start a talk spurt.
+            if MAX_TIMESTAMP_SKEW < behind < 0x80000000:
+                timestamp = clock & 0xFFFFFFFF
                 marker = True
+                self._anchor = (now, timestamp)
         self._marker = False
         self.sequence = (self.sequence + (1 if self.packets else 0)) & 0xFFFF
         self.timestamp = timestamp

@@ -111,3 +111,12 @@ def test_jitterOfPerfectStreamIsZeroAndGrowsWithDelay():
     # Alternating 10 ms delays: |D| = 80 samples, jitter converges to 80.
     assert stats.jitterSamples == pytest.approx(80, abs=2)
     assert stats.jitterMs == pytest.approx(10, abs=0.3)
+
+
+def test_lateProducerCatchingUpKeepsContinuity():
+    stream = OutgoingStream(ssrc=7, sequence=0, timestamp=0)
+    stream.packet(0, b"x" * 160, 160, now=0.0)
+    # Woken 70 ms late, the producer sends the frames it owes in a burst.
+    burst = [stream.packet(0, b"x" * 160, 160, now=0.09) for _ in range(4)]
+    assert [p.timestamp for p in burst] == [160, 320, 480, 640]
+    assert not any(p.marker for p in burst)
