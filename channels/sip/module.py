@@ -135,6 +135,9 @@ class ChanSIPModule:
         registrar.addService(SIPStackService(stack))
         try:
             self.peers = PeerService(pbx, stack, sipConfig, reactor=pbx.reactor).install(registrar)
+            from channels.sip.technology import installCalls
+
+            installCalls(pbx, stack, registrar)
         except Exception:
             stack.stop()
             raise

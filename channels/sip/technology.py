@@ -456,6 +456,40 @@ class SIPTechnology:
         d = self.pbx.runDialplan(channel)
         d.addErrback(lambda f: self.log.failure("starting the dialplan on {channel}", f, channel=channel.name))
 
+    def incomingMessage(self, request, st):
+        """
+        An out-of-dialog MESSAGE: run the dialplan of the sender's context at
+        the To user on a C{Message/ast_msg_queue} channel holding it, which
+        the MESSAGE() function (app_message) reads.
+        """
+        ua = self.stack.userAgent
+        peers = self.peers
+        contentType = (request.contentType or "text/plain").split(";")[0].strip().lower()
+        if not contentType.startswith("text/"):
+            ua.respond(st, request, 415, "Unsupported Media Type", [("Accept", "text/plain")])
+            return
+        peer = self._matchPeer(request, st.source) if peers is not None else None
+        context = peer.context if peer is not None else (peers.config.settings.context if peers else "default")
+        if peer is not None and "message_context" in getattr(peer, "extra", {}):
+            context = peer.extra["message_context"]
+        to = getattr(request.requestURI, "user", None) or getattr(getattr(request.toAddr, "uri", None), "user", None) or "s"
+        dialplan = getattr(self.pbx, "dialplan", None)
+        if dialplan is None or dialplan.find(context, to, 1, None) is None:
+            ua.respond(st, request, 404, "Not Found")
+            return
+        ua.respond(st, request, 202, "Accepted")
+        name, number = remoteIdentity(request)
+        channel = Channel(self.pbx, "Message/ast_msg_queue", None, None, state=ChannelState.UP,
+                          context=context, exten=to, caller=CallerID(name, number))
+        fromAddr = request.fromAddr
+        channel.datastores["message"] = {
+            "to": str(request.toAddr.uri) if request.toAddr is not None else request.uri,
+            "from": str(fromAddr) if fromAddr is not None else "",
+            "body": (request.body or b"").decode("utf-8", "replace"),
+        }
+        d = self.pbx.runDialplan(channel)
+        d.addErrback(lambda f: self.log.failure("running the dialplan for a MESSAGE", f))
+
     def noDialog(self, request, st):
         """In-dialog methods that arrive without a dialog (no To tag)."""
         self.stack.userAgent.respond(st, request, 481, "Call/Transaction Does Not Exist")
@@ -558,6 +592,7 @@ def installCalls(pbx, stack, registrar, reactor=None):
     technology = SIPTechnology(pbx, stack, sessions, registrar, reactor=sessions.reactor)
     registrar.register("technology", technology)
     registrar.addCleanup(stack.userAgent.registerMethod("INVITE", technology.incomingInvite))
+    registrar.addCleanup(stack.userAgent.registerMethod("MESSAGE", technology.incomingMessage))
     for method in ("INFO", "REFER", "NOTIFY", "UPDATE", "PRACK"):
         registrar.addCleanup(stack.userAgent.registerMethod(method, technology.noDialog))
     stack.sessions = sessions

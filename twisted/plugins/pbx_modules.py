@@ -26,6 +26,8 @@ chan_sip = M("chan_sip", "channels.sip.module.ChanSIPModule",
 res_sdp_rtp = M("res_sdp_rtp", "plugins.res_sdp_rtp.SDPRTPModule",
                 "SIP audio SDP handler (RTP/AVP offer/answer)", CHANNEL_DRIVER + 1,
                 requires=("chan_sip",))
+app_message = M("app_message", "plugins.app_message.AppMessageModule",
+                 "Out-of-call text messages (MessageSend, MESSAGE())", DEFAULT)
 app_dial = M("app_dial", "plugins.app_dial.AppDialModule",
              "Dialing application", DEFAULT)
 app_echo = M("app_echo", "plugins.app_echo.AppEchoModule",

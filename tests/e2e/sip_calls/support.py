@@ -21,6 +21,7 @@ load => chan_sip
 load => res_sdp_rtp
 load => app_dial
 load => app_echo
+load => app_message
 """
 
 SIP_CONF = """[general]
@@ -94,6 +95,9 @@ exten => bob,1,Set(TRANSFER_CONTEXT=calls)
  same => n,Hangup()
 exten => dave,1,Dial(SIP/dave,10)
  same => n,Hangup()
+exten => msg,1,Set(MESSAGE(body)=echo: ${{MESSAGE(body)}})
+ same => n,MessageSend(sip:carol,${{MESSAGE(from)}})
+ same => n,Set(GLOBAL(MSGSTATUS)=${{MESSAGE_SEND_STATUS}})
 exten => carol,1,Dial(SIP/carol,10)
  same => n,Hangup()
 """
