@@ -10,7 +10,6 @@ IApplication from a coroutine function), sound file lookup and streaming
 
 import datetime
 import os
-import struct
 
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -19,6 +18,7 @@ from pbxcore.dialplan.expr import splitArgs
 from pbxcore.errors import ApplicationHangup, ChannelHungUp, ReadOnlyFunction
 from pbxcore.frame import ChannelState, Control, FrameKind, HangupCause, causeFromName, voiceFrame
 from pbxcore.interfaces import IApplication
+from pbxcore.media.wav import readWav
 
 log = Logger(namespace="pbxcore.dialplan.builtins")
 
@@ -85,7 +85,6 @@ def _canMatch(channel, context, exten):
 
 _RAW_FORMATS = ((".ulaw", "ulaw"), (".pcm", "ulaw"), (".ul", "ulaw"), (".alaw", "alaw"),
                 (".al", "alaw"), (".sln", "slin"), (".raw", "slin"))
-_WAV_CODECS = {1: "slin", 6: "alaw", 7: "ulaw"}
 
 
 def soundsDir(pbx):
@@ -121,37 +120,14 @@ def findSoundFile(pbx, name, language="en"):
     return None
 
 
-def _readWav(data, path):
-    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise ValueError(f"{path}: not a RIFF/WAVE file")
-    offset = 12
-    fmt = None
-    while offset + 8 <= len(data):
-        chunkId, size = struct.unpack_from("<4sI", data, offset)
-        body = data[offset + 8:offset + 8 + size]
-        if chunkId == b"fmt ":
-            codec, channels, rate = struct.unpack_from("<HHI", body, 0)
-            bits = struct.unpack_from("<H", body, 14)[0]
-            fmt = (codec, channels, rate, bits)
-        elif chunkId == b"data":
-            if fmt is None:
-                raise ValueError(f"{path}: data before fmt chunk")
-            codec, channels, rate, bits = fmt
-            name = _WAV_CODECS.get(codec)
-            if name is None or channels != 1 or rate != 8000 or (codec == 1 and bits != 16):
-                raise ValueError(f"{path}: only 8 kHz mono 16-bit PCM, u-law or A-law")
-            return name, body
-        offset += 8 + size + (size & 1)
-    raise ValueError(f"{path}: no data chunk")
-
-
 def loadSound(path):
     """(format name, audio bytes) of a sound file; ValueError when unusable."""
     with open(path, "rb") as f:
         data = f.read()
     lower = path.lower()
     if lower.endswith(".wav"):
-        return _readWav(data, path)
+        audio = readWav(data, path)
+        return audio.format, audio.data
     for ext, fmt in _RAW_FORMATS:
         if lower.endswith(ext):
             return fmt, data
