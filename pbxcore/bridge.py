@@ -2,6 +2,17 @@
 The two-party bridge: relays frames both ways between two channels until
 one of them leaves. The one left behind is not hung up here: its owner
 (Dial, the dialplan) decides, so that Dial's 'g' option can continue.
+
+Native RTP relay: when both drivers expose an RTP session
+(C{driver.rtpSession(channel)}) sending the same format, and neither leg is
+on hold, the sessions are linked (L{RTPSession.relayTo}): each packet goes
+out on the other leg in the reactor turn it arrived in, renumbered, never
+decoded. DTMF travels as RFC 4733 events when both legs negotiated them
+and neither driver wants another DTMF mode (C{driver.dtmfMode}, e.g. SIP
+INFO); otherwise as DTMF frames through the bridge. Controls, text and
+DTMF frames still flow through the frame pumps. A change of format or hold
+(a re-INVITE) drops back to frames, or relinks when the legs match again;
+the link is undone when the bridge ends.
 """
 
 import uuid
@@ -18,6 +29,12 @@ RELAYED_CONTROLS = frozenset({
     Control.HOLD, Control.UNHOLD, Control.VIDUPDATE, Control.SRCUPDATE,
     Control.SRCCHANGE, Control.CONNECTED_LINE, Control.REDIRECTING, Control.FLASH,
     Control.T38_PARAMETERS, Control.UPDATE_RTP_PEER, Control.PROGRESS, Control.RINGING,
+})
+
+#: Controls after which the native RTP link is checked again.
+_MEDIA_CONTROLS = frozenset({
+    Control.HOLD, Control.UNHOLD, Control.SRCCHANGE, Control.SRCUPDATE,
+    Control.UPDATE_RTP_PEER, Control.ANSWER,
 })
 
 
@@ -40,6 +57,10 @@ class Bridge:
         self.channels = []
         self.features = {}
         self.destroyed = False
+        #: The two linked RTP sessions while relaying natively, else None.
+        self.native = None
+        self._pair = None
+        self._watched = []
 
     def fields(self):
         """The bridge block of Bridge* events."""
@@ -84,6 +105,8 @@ class Bridge:
         first.setVariable("BRIDGEPEER", second.name)
         second.setVariable("BRIDGEPEER", first.name)
         done = defer.Deferred()
+        self._pair = (first, second)
+        self._updateNative()
         pumps = [defer.Deferred.fromCoroutine(self._pump(first, second, done)),
                  defer.Deferred.fromCoroutine(self._pump(second, first, done))]
         for pump in pumps:
@@ -91,6 +114,8 @@ class Bridge:
         try:
             leaver = await done
         finally:
+            self._pair = None
+            self._stopNative()
             for pump in pumps:
                 pump.cancel()
             self._leave(first)
@@ -98,6 +123,83 @@ class Bridge:
             self.destroyed = True
             self._emit("BridgeDestroy")
         return leaver
+
+    # -- native RTP relay ------------------------------------------------------------
+
+    @staticmethod
+    def _rtpOf(channel):
+        driver = channel.driver
+        getter = getattr(driver, "rtpSession", None)
+        if getter is None:
+            return None
+        try:
+            return getter(channel)
+        except Exception:
+            Bridge.log.failure("RTP session of {channel}", channel=channel.name)
+            return None
+
+    @staticmethod
+    def _eventsNatively(channel, rtp):
+        mode = getattr(channel.driver, "dtmfMode", "rfc2833") or "rfc2833"
+        return rtp.dtmfPayload is not None and mode.lower() in ("rfc2833", "rfc4733", "auto")
+
+    def _nativePair(self):
+        """The two RTP sessions to link now, or None when frames must carry the audio."""
+        if self._pair is None:
+            return None
+        first, second = self._pair
+        a, b = self._rtpOf(first), self._rtpOf(second)
+        if a is None or b is None or a is b or a.closed or b.closed:
+            return None
+        if a.held or b.held or a.sendFormat != b.sendFormat:
+            return None
+        return a, b
+
+    def _updateNative(self, _session=None):
+        """Link, relink or unlink the legs' RTP sessions after any change."""
+        if self._pair is None:
+            return
+        pair = self._nativePair()
+        self._watch(pair or tuple(s for s in map(self._rtpOf, self._pair) if s is not None))
+        if pair is None:
+            if self.native is not None:
+                self.log.debug("bridge {bridge}: back to frames", bridge=self.uniqueid)
+                self._unlink()
+            return
+        first, second = self._pair
+        a, b = pair
+        if self.native is not None and self.native != pair:
+            self._unlink()
+        events = self._eventsNatively(first, a) and self._eventsNatively(second, b)
+        a.relayTo(b, events=events)
+        b.relayTo(a, events=events)
+        if self.native is None:
+            self.log.debug("bridge {bridge}: native RTP relay ({codec})", bridge=self.uniqueid,
+                           codec=a.sendFormat)
+        self.native = pair
+
+    def _watch(self, sessions):
+        for rtp in self._watched:
+            if rtp not in sessions:
+                rtp.removeObserver(self._updateNative)
+        for rtp in sessions:
+            if rtp not in self._watched:
+                rtp.addObserver(self._updateNative)
+        self._watched = list(sessions)
+
+    def _unlink(self):
+        native, self.native = self.native, None
+        if native is None:
+            return
+        a, b = native
+        if a.relayTarget is b:
+            a.relayTo(None)
+        if b.relayTarget is a:
+            b.relayTo(None)
+
+    def _stopNative(self):
+        self._unlink()
+        self._watch(())
 
     def _pumpFailed(self, failure):
         if failure.check(defer.CancelledError):
@@ -113,6 +215,8 @@ class Bridge:
                     return
                 kind = frame.kind
                 if kind is FrameKind.CONTROL:
+                    if frame.subclass in _MEDIA_CONTROLS:
+                        self._updateNative()
                     if frame.subclass not in RELAYED_CONTROLS:
                         continue
                 elif kind is FrameKind.NULL or kind is FrameKind.CNG:

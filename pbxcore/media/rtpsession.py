@@ -29,7 +29,10 @@ C{onTimeout(cause)} is called once (cause REQUESTED_CHAN_UNAVAIL).
 Relay: L{RTPSession.relayTo} forwards every received packet to another
 session in the same reactor turn without decoding (same format), or
 transcoded through linear (different formats), renumbered for the outgoing
-leg; DTMF events are forwarded as events.
+leg; DTMF events are forwarded as events, or (C{events=False}, a leg that
+takes its digits as SIP INFO) delivered as DTMF frames for the core to pass
+on. C{addObserver} tells a bridge when the send format or hold state
+changes, or the session closes, so it can drop back to frames.
 
 One timer per session (C{callLater}) serves RTCP, DTMF and the RTP timeout.
 """
@@ -249,6 +252,11 @@ class RTPSession:
         self.dtmfReceiver = DTMFReceiver(lostEndTimeout=max(settings.dtmftimeout, 100) / 1000.0)
         self.dtmfSender = DTMFSender()
         self.relayTarget: RTPSession | None = None
+        self.relayEvents = True
+        self.observers = []
+        # Work counters: payloads transcoded, voice frames handed to the core.
+        self.transcoded = 0
+        self.voiceFrames = 0
         self.received = 0
         self.sent = 0
         self.dropped = 0
@@ -293,14 +301,18 @@ class RTPSession:
         C{send} the (pt, format) to send, C{dtmf} the telephone-event type.
         """
         self.payloads = dict(payloads)
+        changed = dtmf != self.dtmfPayload
         if send is not None:
             pt, fmt = send
             if fmt != self.sendFormat:
                 self.outgoing.newSource()
+                changed = True
             self.sendPayloadType, self.sendFormat = pt, fmt
         self.dtmfPayload = dtmf
         if ptime:
             self.ptime = int(ptime)
+        if changed:
+            self._changed()
 
     def setRemote(self, address, rtcpAddress=None):
         """The far end's RTP address (host, port); RTCP defaults to port + 1."""
@@ -314,9 +326,12 @@ class RTPSession:
 
     def setHold(self, held):
         """On hold the RTP timeout is C{rtpholdtimeout}."""
+        changed = bool(held) != self.held
         self.held = bool(held)
         self._lastReceived = self.reactor.seconds()
         self._rearm()
+        if changed:
+            self._changed()
 
     def setTimeouts(self, rtptimeout=None, rtpholdtimeout=None):
         if rtptimeout is not None:
@@ -362,14 +377,16 @@ class RTPSession:
         pt = packet.payloadType
         if pt == self.dtmfPayload and self.dtmfPayload is not None:
             target = self.relayTarget
-            if target is not None and target.dtmfPayload is not None:
+            native = (target is not None and self.relayEvents
+                      and target.dtmfPayload is not None)
+            if native:
                 target._relayEvent(packet, now)
             for event in self.dtmfReceiver.receive(packet.timestamp, packet.payload, now):
-                if target is None:
+                if not native:
+                    # Not relayed as events: DTMF frames for the core (the
+                    # bridge passes them on as digits, INFO for such a peer).
                     self._deliver(Frame(FrameKind.DTMF_END if event.end else FrameKind.DTMF_BEGIN,
                                         event.digit, b"", 0, event.durationMs))
-                elif target.dtmfPayload is None and event.end:
-                    target.sendDigit(event.digit, event.durationMs)
             self._rearm()
             return
         fmt = self.payloads.get(pt)
@@ -381,6 +398,7 @@ class RTPSession:
             target._relayVoice(packet, fmt, now)
             return
         samples = len(packet.payload) if fmt != "slin" else len(packet.payload) // 2
+        self.voiceFrames += 1
         self._deliver(Frame(FrameKind.VOICE, fmt, packet.payload, samples,
                             samples * 1000 // SAMPLE_RATES.get(fmt, 8000), packet.timestamp))
 
@@ -442,6 +460,7 @@ class RTPSession:
                 self.dropped += 1
                 return
             data = g711.transcode(fmt, target, data)
+            self.transcoded += 1
         width = 2 if target == "slin" else 1
         step = self.ptime * 8 * width
         now = self.reactor.seconds()
@@ -457,6 +476,7 @@ class RTPSession:
             if fmt not in _TRANSCODABLE or target not in _TRANSCODABLE:
                 return
             payload = g711.transcode(fmt, target, payload)
+            self.transcoded += 1
             packet = RTPPacket(packet.payloadType, packet.sequence, packet.timestamp,
                                packet.ssrc, payload, packet.marker)
         samples = len(payload) // (2 if target == "slin" else 1)
@@ -521,15 +541,36 @@ class RTPSession:
 
     # -- relay -------------------------------------------------------------------
 
-    def relayTo(self, other):
+    def relayTo(self, other, events=True):
         """
         Forward everything received to C{other} (None stops): voice without
-        decoding when both use one format, transcoded otherwise; DTMF as
-        events. The packet goes out in the reactor turn it arrived in.
+        decoding when both use one format, transcoded otherwise. The packet
+        goes out in the reactor turn it arrived in. DTMF goes as RFC 4733
+        events when C{events} and C{other} negotiated them, else as DTMF
+        frames to C{onFrame}.
         """
+        if other is self.relayTarget and events == self.relayEvents:
+            return
         self.relayTarget = other
+        self.relayEvents = bool(events)
         if other is not None:
             other.outgoing.newSource()
+
+    def addObserver(self, observer):
+        """C{observer(session)} is called when the send format, the telephone-event
+        type or the hold state changes, and when the session closes."""
+        self.observers.append(observer)
+
+    def removeObserver(self, observer):
+        if observer in self.observers:
+            self.observers.remove(observer)
+
+    def _changed(self):
+        for observer in list(self.observers):
+            try:
+                observer(self)
+            except Exception:
+                self.log.failure("RTP session observer {observer!r} failed", observer=observer)
 
     # -- timer -------------------------------------------------------------------
 
@@ -665,5 +706,7 @@ class RTPSession:
         self.relayTarget = None
         ports, self._ports = self._ports, ()
         self.engine.sessions.discard(self)
+        self._changed()
+        self.observers = []
         results = [defer.maybeDeferred(p.stopListening) for p in ports]
         return defer.gatherResults(results, consumeErrors=True).addCallback(lambda _: None)
