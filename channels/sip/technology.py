@@ -146,21 +146,53 @@ class SIPDriver:
             session.provisional(180, "Ringing")
         elif control == Control.PROGRESS:
             session.provisional(183, "Session Progress", withSDP=True)
+            if session.state == "early" and session.remoteSDP is not None and not session.pendingOffer:
+                # Early media: the streams of the SDP in the 183 start now.
+                session.applyStreams()
         elif control == Control.BUSY:
             session.reject(486, "Busy Here")
         elif control == Control.CONGESTION:
             session.reject(503, "Service Unavailable")
 
+    @property
+    def dtmfMode(self):
+        """The peer's dtmfmode (rfc2833, info, shortinfo, auto); rfc2833 without a peer."""
+        return (getattr(self.peer, "dtmfmode", None) or "rfc2833").lower()
+
+    def _sendsInfo(self):
+        return self.dtmfMode in ("info", "shortinfo")
+
+    def rtpSession(self, channel=None):
+        """The RTP session of the call's audio stream (for a native bridge), or None."""
+        session = self.session
+        if session is None or session.state == "terminated":
+            return None
+        for stream in session.streams:
+            if stream.mediaType == "audio":
+                endpoint = stream.state.get("rtp")
+                if endpoint is not None and hasattr(endpoint, "relayTo"):
+                    return endpoint
+        return None
+
     def sendDigitBegin(self, channel, digit):
-        pass
+        """RFC 4733 starts the event now; an INFO peer hears of the digit at its end."""
+        session = self.session
+        if session is None or session.state == "terminated" or self._sendsInfo():
+            return
+        rtp = self.rtpSession(channel)
+        if rtp is not None:
+            rtp.sendDigitBegin(digit)
 
     def sendDigitEnd(self, channel, digit, durationMs):
         session = self.session
         if session is None or session.dialog is None or session.state == "terminated":
             return
-        mode = getattr(self.peer, "dtmfmode", "rfc2833")
-        if mode not in ("info", "shortinfo") and session.sendDigit(digit, durationMs):
-            return
+        if not self._sendsInfo():
+            rtp = self.rtpSession(channel)
+            if rtp is not None and rtp.sendDigitEnd(digit, durationMs):
+                return
+            if session.sendDigit(digit, durationMs):
+                return
         body = f"Signal={digit}\r\nDuration={durationMs}\r\n".encode()
         session.sendRequest("INFO", body=body, contentType="application/dtmf-relay")
 
