@@ -17,6 +17,8 @@ this module; L{DeviceStateEngine} keeps the cache and publishes
 C{DeviceStateChange} and C{ExtensionStatus} when something changes.
 """
 
+import base64
+import binascii
 import enum
 from dataclasses import dataclass
 
@@ -28,6 +30,8 @@ from pbxcore.interfaces import ICLICommand
 
 CUSTOM_FAMILY = "CustomDevstate"
 CUSTOM_PREFIX = "custom:"
+PRESENCE_FAMILY = "CustomPresence"
+PRESENCE_PREFIX = "custompresence:"
 
 
 class DeviceState(enum.IntEnum):
@@ -136,6 +140,50 @@ def extensionStateName(state: int) -> str:
         return EXTENSION_STATE_NAME.get(ExtensionState(state), "UNKNOWN")
     except ValueError:
         return "UNKNOWN"
+
+
+#: Asterisk's presence states (ast_presence_state2str), "invalid" aside.
+PRESENCE_STATES = ("not_set", "unavailable", "available", "away", "xa", "chat", "dnd")
+
+
+@dataclass(frozen=True)
+class PresenceState:
+    """A presence: one of L{PRESENCE_STATES} (or C{invalid}), a subtype and a message."""
+
+    state: str = "not_set"
+    subtype: str = ""
+    message: str = ""
+
+
+def parsePresenceValue(value: str) -> PresenceState:
+    """
+    The presence written to a C{CustomPresence:} provider, in Asterisk's
+    C{state[,subtype[,message[,options]]]} form; with option C{e} the
+    subtype and message are base64. ValueError for an unknown state or
+    option, or bad base64.
+    """
+    parts = (value or "").split(",", 3)
+    parts += [""] * (4 - len(parts))
+    state, subtype, message, options = (p.strip() for p in parts)
+    state = state.lower()
+    if state not in PRESENCE_STATES:
+        raise ValueError(f"unknown presence state {state!r} (expected one of "
+                         f"{', '.join(PRESENCE_STATES)})")
+    if options not in ("", "e"):
+        raise ValueError(f"unknown presence option {options!r} (only 'e')")
+    if options == "e":
+        try:
+            subtype = base64.b64decode(subtype, validate=True).decode("utf-8")
+            message = base64.b64decode(message, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as e:
+            raise ValueError(f"option e: subtype and message must be base64 ({e})") from None
+    return PresenceState(state, subtype, message)
+
+
+def isPresenceProvider(provider: str) -> bool:
+    """Whether C{provider} names a custom presence (C{CustomPresence:x})."""
+    provider = (provider or "").strip()
+    return provider.lower().startswith(PRESENCE_PREFIX) and len(provider) > len(PRESENCE_PREFIX)
 
 
 # Channel states (pbxcore.frame.ChannelState numbers, fixed by Asterisk).
@@ -267,6 +315,7 @@ class DeviceStateEngine:
         self._watchers = {}  # (context lower, exten) -> list of callbacks
         self._hintIndex = None  # device key -> set of (context, exten)
         self._hintIndexFor = None
+        self._presenceWatchers = {}  # (context, exten) -> list of callbacks
         self._unsubscribe = pbx.events.subscribe(self._eventReceived)
 
     def register(self, registrar):
@@ -501,6 +550,111 @@ class DeviceStateEngine:
         for context, exten in sorted(seen):
             self.checkExtension(context, exten)
 
+    # -- presence ----------------------------------------------------------
+
+    def presenceState(self, provider) -> PresenceState:
+        """
+        The presence of C{provider} (C{CustomPresence:name}, kept in astdb
+        family C{CustomPresence}); C{not_set} until one is written,
+        C{invalid} for a provider nothing serves.
+        """
+        provider = (provider or "").strip()
+        if not isPresenceProvider(provider):
+            return PresenceState("invalid")
+        astdb = getattr(self.pbx, "astdb", None)
+        name = provider[len(PRESENCE_PREFIX):]
+        value = astdb.get(PRESENCE_FAMILY, name) if astdb is not None else None
+        if not value:
+            return PresenceState()
+        try:
+            return parsePresenceValue(value)
+        except ValueError as e:
+            self.log.warn("CustomPresence:{name} holds {value!r}: {error}",
+                          name=name, value=value, error=str(e))
+            return PresenceState("invalid")
+
+    def setCustomPresence(self, name, value) -> PresenceState:
+        """
+        Write C{CustomPresence:name} (C{state[,subtype[,message[,options]]]}),
+        persisted as written, and publish the change. ValueError, before
+        anything changes, when C{value} is not a presence.
+        """
+        presence = parsePresenceValue(value)
+        astdb = getattr(self.pbx, "astdb", None)
+        if astdb is not None:
+            astdb.put(PRESENCE_FAMILY, name, value)
+        self.presenceStateChanged("CustomPresence:" + name, presence)
+        return presence
+
+    def hintPresence(self, context, exten):
+        """The presence provider of C{exten@context}'s hint (after its devices), or None."""
+        dialplan = getattr(self.pbx, "dialplan", None)
+        find = getattr(dialplan, "find", None)
+        if find is None:
+            return None
+        from pbxcore.dialplan.parser import PRIORITY_HINT
+
+        try:
+            step = find(context, exten, PRIORITY_HINT)
+        except KeyError:
+            return None
+        provider = (getattr(step, "data", "") or "").strip() if step is not None else ""
+        return provider or None
+
+    def extensionPresence(self, context, exten) -> PresenceState:
+        """The presence of C{exten@context}'s hint provider; C{not_set} without one."""
+        provider = self.hintPresence(context, exten)
+        return self.presenceState(provider) if provider else PresenceState()
+
+    def presenceStateChanged(self, provider, presence=None):
+        """
+        Publish the presence of C{provider}: PresenceStateChange, then
+        PresenceStatus for every hint it serves, whose watchers are called.
+        """
+        presence = presence if presence is not None else self.presenceState(provider)
+        fields = (("Status", presence.state), ("Subtype", presence.subtype),
+                  ("Message", presence.message))
+        self.pbx.emitEvent("PresenceStateChange", (("Presentity", provider),) + fields, "call")
+        wanted = provider.strip().lower()
+        for context, exten, hint in self._hints():
+            served = self.hintPresence(context, exten)
+            if served is None or served.lower() != wanted:
+                continue
+            self.pbx.emitEvent("PresenceStatus", (
+                ("Exten", exten), ("Context", context), ("Hint", f"{hint},{served}"),
+            ) + fields, "call")
+            for callback in list(self._presenceWatchers.get((context, exten), ())):
+                try:
+                    callback(context, exten, presence)
+                except Exception:
+                    self.log.failure("presence watcher {callback!r} failed", callback=callback)
+
+    def watchPresence(self, context, exten, callback):
+        """
+        Call C{callback(context, exten, presence)} whenever the presence
+        provider of C{exten@context}'s hint changes; returns an undo.
+        """
+        key = (context, exten)
+        self._presenceWatchers.setdefault(key, []).append(callback)
+
+        def unwatch():
+            callbacks = self._presenceWatchers.get(key, [])
+            if callback in callbacks:
+                callbacks.remove(callback)
+            if not callbacks:
+                self._presenceWatchers.pop(key, None)
+
+        return unwatch
+
+    def customPresences(self):
+        """Sorted (name, raw value) of every C{CustomPresence:} written."""
+        astdb = getattr(self.pbx, "astdb", None)
+        if astdb is None:
+            return []
+        prefix = f"/{PRESENCE_FAMILY}/"
+        return [(k[len(prefix):], v) for k, v in astdb.gettree(PRESENCE_FAMILY)
+                if k.startswith(prefix)]
+
     # -- the event bus -----------------------------------------------------
 
     def _addChannel(self, name, live):
@@ -575,8 +729,11 @@ class CoreShowHints:
         lines = ["", "    -= Registered Asterisk Dial Plan Hints =-"]
         for context, exten, hint in hints:
             state = engine.extensionState(context, exten)
-            lines.append("%20s: %-20s  State:%-15s Watchers %2d" % (
-                f"{exten}@{context}", hint, extensionStateText(state),
+            provider = engine.hintPresence(context, exten)
+            shown = f"{hint},{provider}" if provider else hint
+            lines.append("%20s: %-20s  State:%-15s Presence:%-15s Watchers %2d" % (
+                f"{exten}@{context}", shown, extensionStateText(state),
+                engine.extensionPresence(context, exten).state,
                 engine.watcherCount(context, exten)))
         lines.append("----------------")
         lines.append(f"- {len(hints)} hints registered")
@@ -621,7 +778,54 @@ class DevstateChange:
         return f"Changing {args[0]} to {state.name}\n"
 
 
+@implementer(ICLICommand)
+class PresencestateList:
+    """C{presencestate list}: every custom presence written."""
+
+    name = "presencestate list"
+    summary = "List currently known custom presence states"
+    usage = "Usage: presencestate list"
+
+    def execute(self, pbx, args):
+        if args:
+            raise CLIUsageError(self.usage)
+        engine = pbx.devicestate
+        lines = ["", "---------------------------------------------------------------------",
+                 "--- Custom Presence States ------------------------------------------",
+                 "---------------------------------------------------------------------"]
+        for name, value in engine.customPresences():
+            presence = engine.presenceState("CustomPresence:" + name)
+            encoded = "yes" if value.rsplit(",", 1)[-1].strip() == "e" and \
+                value.count(",") >= 3 else "no"
+            lines += ["---", f"Name: 'CustomPresence:{name}'", f"State: '{presence.state}'",
+                      f"Subtype: '{presence.subtype}'", f"Message: '{presence.message}'",
+                      f"Base64 Encoded: {encoded}"]
+        lines.append("---------------------------------------------------------------------")
+        return "\n".join(lines) + "\n"
+
+
+@implementer(ICLICommand)
+class PresencestateChange:
+    """C{presencestate change CustomPresence:x state[,subtype[,message[,options]]]}."""
+
+    name = "presencestate change"
+    summary = "Change a custom presence state"
+    usage = ("Usage: presencestate change <entity> <state>[,<subtype>[,message[,options]]]\n"
+             "       Change a custom presence to a new state.")
+
+    def execute(self, pbx, args):
+        if len(args) < 2 or not isPresenceProvider(args[0]):
+            raise CLIUsageError(self.usage)
+        value = " ".join(args[1:])
+        try:
+            pbx.devicestate.setCustomPresence(args[0][len(PRESENCE_PREFIX):], value)
+        except ValueError as e:
+            raise CLIUsageError(f"{e}\n{self.usage}") from None
+        return f"Changing {args[0]} to {value}\n"
+
+
 def register(registrar):
     """Register the device-state console commands through C{registrar}."""
-    for command in (CoreShowHints(), DevstateList(), DevstateChange()):
+    for command in (CoreShowHints(), DevstateList(), DevstateChange(),
+                    PresencestateList(), PresencestateChange()):
         registrar.register("clicommand", command)

@@ -426,8 +426,19 @@ class SubscriptionManager:
                 self._byMailbox.setdefault(box, set()).add(sub.key)
             return
         engine = self.pbx.devicestate
-        sub._unwatch = engine.watch(sub.context, sub.exten,
-                                    lambda c, e, state, hint: self._stateChanged(sub, state))
+        unwatch = engine.watch(sub.context, sub.exten,
+                               lambda c, e, state, hint: self._stateChanged(sub, state))
+        if sub.event == "presence":
+            stopPresence = engine.watchPresence(
+                sub.context, sub.exten, lambda c, e, presence: self._presenceChanged(sub))
+
+            def unwatchBoth():
+                unwatch()
+                stopPresence()
+
+            sub._unwatch = unwatchBoth
+        else:
+            sub._unwatch = unwatch
 
     def _remove(self, sub):
         """Forget C{sub} (no NOTIFY): timers, watches and indexes."""
@@ -468,6 +479,11 @@ class SubscriptionManager:
             self.notify(sub, terminated=True, reason="noresource")
             return
         self.notify(sub, state=state, force=False)
+
+    def _presenceChanged(self, sub):
+        """The custom presence of C{sub}'s hint was written: NOTIFY the subscriber."""
+        if sub.key in self.subscriptions:
+            self.notify(sub)
 
     def _eventReceived(self, event):
         if event.name == "PeerStatus":
@@ -554,19 +570,9 @@ class SubscriptionManager:
         return PACKAGES["presence"], pidf(entity, sub.exten, state, presence, message)
 
     def _presence(self, sub):
-        """A custom presence (astdb CustomPresence/<exten>: 'state,subtype,message')."""
-        astdb = getattr(self.pbx, "astdb", None)
-        if astdb is None:
-            return "", ""
-        try:
-            value = astdb.get("CustomPresence", sub.exten)
-        except Exception:
-            self.log.failure("reading the custom presence of {exten}", exten=sub.exten)
-            return "", ""
-        if not value:
-            return "", ""
-        parts = value.split(",", 2)
-        return parts[0], parts[2] if len(parts) > 2 else ""
+        """(state, message) of the presence provider of C{sub}'s hint (CustomPresence:x)."""
+        presence = self.pbx.devicestate.extensionPresence(sub.context, sub.exten)
+        return presence.state, presence.message
 
     # -- NOTIFY --------------------------------------------------------------
 

@@ -66,6 +66,9 @@ func_db = M("func_db", "plugins.func_db.FuncDBModule",
             "Database (astdb) related dialplan functions", DEFAULT)
 func_devstate = M("func_devstate", "plugins.func_devstate.FuncDevstateModule",
                   "Gets or sets a device state in the dialplan", DEFAULT)
+func_presencestate = M("func_presencestate",
+                        "plugins.func_presencestate.FuncPresencestateModule",
+                        "Gets or sets a presence state in the dialplan", DEFAULT)
 func_cdr = M("func_cdr", "plugins.func_cdr.FuncCDRModule",
              "Call Detail Record related dialplan functions (CDR)", DEFAULT)
 app_voicemail = M("app_voicemail", "plugins.app_voicemail.AppVoicemailModule",
