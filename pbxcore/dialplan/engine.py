@@ -391,6 +391,25 @@ class DialplanEngine:
                 if frame.subclass == Control.CONGESTION:
                     return ORIGINATE_CONGESTION
 
+    async def _runOriginateApplication(self, channel, application, data):
+        """Run an originated call's application, then hang the channel up."""
+        channel.owned = True
+        channel.appl = application
+        channel.data = data or ""
+        app = self.pbx.registry("application").get(application)
+        try:
+            if app is None:
+                self.log.error("Originate: no application '{app}'", app=application)
+            else:
+                r = app.execute(channel, self.substitute(channel, data or ""))
+                if r is not None and inspect.isawaitable(r):
+                    await r
+        except (ApplicationHangup, ChannelHungUp):
+            pass
+        except Exception:
+            self.log.failure("Originate: {app}({data}) failed", app=application, data=data)
+        await channel.hangup()
+
     async def originate(self, tech, dest, *, timeout=30.0, context=None, exten=None,
                         priority=1, application=None, data="", callerID=None,
                         variables=(), account="", actionID=None):
@@ -455,22 +474,11 @@ class DialplanEngine:
                                      else None)
             return result
         if application:
-            channel.owned = True
-            channel.appl = application
-            channel.data = data or ""
-            app = pbx.registry("application").get(application)
-            try:
-                if app is None:
-                    self.log.error("Originate: no application '{app}'", app=application)
-                else:
-                    r = app.execute(channel, self.substitute(channel, data or ""))
-                    if r is not None and inspect.isawaitable(r):
-                        await r
-            except (ApplicationHangup, ChannelHungUp):
-                pass
-            except Exception:
-                self.log.failure("Originate: {app}({data}) failed", app=application, data=data)
-            await channel.hangup()
+            # The caller (a synchronous manager Originate) is answered once the
+            # channel is up, as Asterisk does; the application runs on its own.
+            d = defer.ensureDeferred(self._runOriginateApplication(channel, application, data))
+            d.addErrback(lambda f: self.log.failure(
+                "Originate: {app} on {channel} failed", f, app=application, channel=channel.name))
         else:
             channel.priority = int(priority) if str(priority).isdigit() else (
                 self.resolvePriority(channel, channel.context, channel.exten, priority) or 1)
