@@ -265,6 +265,8 @@ def findChannel(pbx, name):
 
 
 def showChannel(pbx, args):
+    from pbxcore.manager.actions import technologyName
+
     channel = findChannel(pbx, args[0])
     if channel is None:
         return f"{args[0]} is not a known channel\n"
@@ -272,7 +274,7 @@ def showChannel(pbx, args):
     caller = getattr(c, "caller", None)
     connected = getattr(c, "connected", None)
     rows = [
-        ("Name", c.name), ("Type", getattr(c, "technology", "")),
+        ("Name", c.name), ("Type", technologyName(c)),
         ("UniqueID", c.uniqueid), ("LinkedID", getattr(c, "linkedid", "")),
         ("Caller ID", getattr(caller, "number", "") or "(N/A)"),
         ("Caller ID Name", getattr(caller, "name", "") or "(N/A)"),

@@ -48,6 +48,14 @@ class Action:
         return f"<Action {self.name}>"
 
 
+def technologyName(channel) -> str:
+    """The technology's name ("SIP", "Local") as Asterisk shows it in Type."""
+    technology = getattr(channel, "technology", None)
+    if technology is None:
+        return ""
+    return technology if isinstance(technology, str) else getattr(technology, "name", "")
+
+
 def required(request, key):
     """The value of a mandatory header, or the error Asterisk gives."""
     value = request.get(key)
@@ -238,7 +246,7 @@ def status(session, request):
         created = getattr(channel, "creationTime", None) or now
         answered = getattr(channel, "answerTime", None)
         fields = channelBlock(channel) + [
-            ("Type", getattr(channel, "technology", "") or ""),
+            ("Type", technologyName(channel)),
             ("DNID", ""),
             ("EffectiveConnectedLineNum", channel.connected.number or "<unknown>"),
             ("EffectiveConnectedLineName", channel.connected.name or "<unknown>"),
