@@ -1,0 +1,241 @@
+"""
+Subscriptions as a user meets them: a real C{twistd -n pbx} with a test
+configuration, SIPp subscribers, the manager over TCP and the remote
+console. Presence follows PRESENCE_STATE() written through the manager, a
+busy lamp follows DEVICE_STATE(Custom:x) written through the manager, and
+ExtensionState, ExtensionStateList, core show hints, sip show subscriptions
+and the refusals (489, 423) hold on the daemon.
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.e2e.sip_subs.support import EXTENSIONS, MODULES, SCENARIOS, SIP_CONF, VOICEMAIL, \
+    freePort
+from tests.pbxprocess import ROOT, PBXProcess, cleanup, makeConfigDir
+
+PATIENCE = 30
+
+HINTS = """exten => 1003,hint,Custom:desk,CustomPresence:1003
+exten => 1003,1,Hangup()
+"""
+
+MANAGER = """[general]
+enabled = yes
+port = 0
+bindaddr = 127.0.0.1
+commandformat = output
+
+[admin]
+secret = s3cret
+permit = 127.0.0.1/255.255.255.255
+read = all
+write = all
+"""
+
+
+class AMI:
+    """A blocking manager client: actions in, messages out, events kept aside."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE)
+        self.buffer = b""
+        self.events = []
+        self.counter = 0
+        self.sock.recv(100)  # the greeting line
+        assert self.action("Login", Username="admin", Secret="s3cret")["Response"] == "Success"
+
+    def _message(self):
+        while b"\r\n\r\n" not in self.buffer:
+            data = self.sock.recv(65536)
+            if not data:
+                raise AssertionError("manager connection closed")
+            self.buffer += data
+        raw, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        message = {}
+        for line in raw.decode("utf-8").split("\r\n"):
+            key, _, value = line.partition(": ")
+            message.setdefault(key, []).append(value)
+        return {k: v[0] if len(v) == 1 else v for k, v in message.items()}
+
+    def action(self, name, until=None, **fields):
+        """Send C{name}; the response (or, with C{until}, every message up to that event)."""
+        self.counter += 1
+        actionID = f"t{self.counter}"
+        lines = [f"Action: {name}", f"ActionID: {actionID}"]
+        lines += [f"{k}: {v}" for k, v in fields.items()]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"))
+        collected = []
+        while True:
+            message = self._message()
+            if message.get("ActionID") != actionID:
+                if "Event" in message:
+                    self.events.append(message)
+                continue
+            collected.append(message)
+            if until is None and "Response" in message:
+                return message
+            if until is not None and message.get("Event") == until:
+                return collected
+
+    def waitEvent(self, name, timeout=PATIENCE, **match):
+        """The first event C{name} whose fields include C{match} (kept or still to come)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self.events:
+                if event.get("Event") == name and all(event.get(k) == v
+                                                      for k, v in match.items()):
+                    self.events.remove(event)
+                    return event
+            self.sock.settimeout(max(deadline - time.monotonic(), 0.01))
+            try:
+                message = self._message()
+            except socket.timeout:
+                raise AssertionError(f"no {name} {match} event; saw {self.events}") from None
+            finally:
+                self.sock.settimeout(PATIENCE)
+            if "Event" in message:
+                self.events.append(message)
+
+    def command(self, line):
+        response = self.action("Command", Command=line)
+        output = response.get("Output", [])
+        return "\n".join(output if isinstance(output, list) else [output])
+
+    def close(self):
+        self.sock.close()
+
+
+def sipp(scenario, port, service, timeout=20):
+    """A SIPp subscriber playing C{scenario} once (a Popen)."""
+    path = shutil.which("sipp")
+    assert path is not None, "sipp is not installed (Debian package sip-tester)"
+    args = [path, "-sf", os.path.join(SCENARIOS, scenario), "-t", "u1", "-i", "127.0.0.1",
+            "-p", str(freePort()), "-m", "1", "-nostdin", "-timeout", f"{timeout}s",
+            "-timeout_error", "-mp", str(freePort()), "-s", service, f"127.0.0.1:{port}"]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            cwd=os.path.dirname(SCENARIOS))
+
+
+def finished(process, what):
+    output, _ = process.communicate(timeout=PATIENCE + 10)
+    assert process.returncode == 0, f"sipp {what} failed:\n{output[-3000:]}"
+
+
+def waitUntil(predicate, what, timeout=PATIENCE):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def daemon():
+    etc = makeConfigDir({
+        "modules.conf": MODULES + "load => manager\nload => func_devstate\n"
+                                  "load => func_presencestate\n",
+        "sip.conf": SIP_CONF.format(bobPort=freePort()),
+        "extensions.conf": EXTENSIONS + HINTS,
+        "voicemail.conf": VOICEMAIL,
+        "manager.conf": MANAGER,
+        "pbx.conf": "[options]\nverbose = 3\n",
+    })
+    process = PBXProcess(etc).start()
+    try:
+        process.waitBooted(60)
+        sipPort = int(process.waitFor(r"SIP listening on udp 127\.0\.0\.1:(\d+)").group(1))
+        amiPort = int(process.waitFor(r"manager listening on 127\.0\.0\.1:(\d+)").group(1))
+        ami = AMI(amiPort)
+        yield process, sipPort, ami
+        ami.close()
+        assert process.stop() == 0, process.output
+        assert "Traceback" not in process.output, process.output
+    finally:
+        process.kill()
+        cleanup(etc)
+
+
+def console(process, line):
+    result = subprocess.run(
+        [sys.executable, "-m", "pbxcore.cli", "-c", process.configDir, "-rx", line],
+        cwd=ROOT, capture_output=True, text=True, timeout=PATIENCE,
+        env=dict(os.environ, PYTHONPATH=ROOT))
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def subscriptionCount(ami):
+    match = re.search(r"(\d+) active SIP subscriptions?", ami.command("sip show subscriptions"))
+    return int(match.group(1)) if match else 0
+
+
+def test_refusalsAndMessageSummaryOnTheDaemon(daemon):
+    process, port, ami = daemon
+    for scenario in ("subscribe_noevent.xml", "subscribe_unknown.xml", "subscribe_brief.xml"):
+        finished(sipp(scenario, port, "1001", timeout=10), scenario)
+    finished(sipp("subscribe_mwi_brief.xml", port, "1001"), "message-summary")
+    # chan_sip does not call the subscription keys unknown
+    assert "unknown key 'subminexpiry'" not in process.output
+
+
+def test_presenceFollowsPresenceStateWrittenThroughTheManager(daemon):
+    process, port, ami = daemon
+    watcher = sipp("subscribe_presence.xml", port, "1003")
+    waitUntil(lambda: subscriptionCount(ami) == 1 or watcher.poll() is not None,
+              "the presence subscription")
+    response = ami.action("Setvar", Variable="PRESENCE_STATE(CustomPresence:1003)",
+                          Value="away,,Out to lunch")
+    assert response["Response"] == "Success", response
+    event = ami.waitEvent("PresenceStatus", Exten="1003")
+    assert (event["Context"], event["Status"], event["Message"]) == \
+        ("phones", "away", "Out to lunch")
+    assert event["Hint"] == "Custom:desk,CustomPresence:1003"
+    response = ami.action("Getvar", Variable="PRESENCE_STATE(CustomPresence:1003,message)")
+    assert response["Value"] == "Out to lunch"
+    response = ami.action("PresenceState", Provider="CustomPresence:1003")
+    assert response["State"] == "away"
+    time.sleep(0.3)  # let the subscriber answer the first NOTIFY before the next
+    ami.action("Setvar", Variable="PRESENCE_STATE(CustomPresence:1003)", Value="dnd")
+    finished(watcher, "presence watcher")
+    hints = console(process, "core show hints")
+    [line] = [l for l in hints.splitlines() if "1003@phones" in l]
+    assert "Custom:desk,CustomPresence:1003" in line and "Presence:dnd" in line, hints
+
+
+def test_busyLampFollowsDeviceStateWrittenThroughTheManager(daemon):
+    process, port, ami = daemon
+    response = ami.action("ExtensionState", Exten="1003", Context="phones")
+    assert (response["Status"], response["StatusText"], response["Hint"]) == \
+        ("0", "Idle", "Custom:desk")
+    watcher = sipp("subscribe_dialog_custom.xml", port, "1003")
+    waitUntil(lambda: subscriptionCount(ami) == 1 or watcher.poll() is not None,
+              "the dialog subscription")
+    listing = ami.command("sip show subscriptions")
+    assert "1003@phones" in listing and "dialog-info+xml" in listing, listing
+    ami.action("Setvar", Variable="DEVICE_STATE(Custom:desk)", Value="INUSE")
+    event = ami.waitEvent("ExtensionStatus", Exten="1003")
+    assert (event["Status"], event["StatusText"]) == ("1", "InUse")
+    assert ami.waitEvent("DeviceStateChange", Device="Custom:desk")["State"] == "INUSE"
+    response = ami.action("ExtensionState", Exten="1003", Context="phones")
+    assert (response["Status"], response["StatusText"]) == ("1", "InUse")
+    messages = ami.action("ExtensionStateList", until="ExtensionStateListComplete")
+    states = {(m["Exten"], m["Context"]): m["StatusText"] for m in messages
+              if m.get("Event") == "ExtensionStatus"}
+    assert states[("1003", "phones")] == "InUse"
+    assert ("1001", "phones") in states and ("1002", "phones") in states
+    hints = console(process, "core show hints")
+    [line] = [l for l in hints.splitlines() if "1003@phones" in l]
+    assert "State:InUse" in line and re.search(r"Watchers +1", line), hints
+    assert "3 hints registered" in hints
+    time.sleep(0.3)  # let the subscriber answer the confirmed NOTIFY first
+    ami.action("Setvar", Variable="DEVICE_STATE(Custom:desk)", Value="NOT_INUSE")
+    finished(watcher, "dialog watcher")
+    assert subscriptionCount(ami) == 0
