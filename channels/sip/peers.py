@@ -100,6 +100,8 @@ PASSIVE_GENERAL_KEYS = frozenset({
     "usereqphone", "contactpermit", "contactdeny", "contactacl", "alwaysauthreject_notice",
     "authfailureevents", "legacy_useroption_parsing", "regcontext", "regextenonqualify",
     "maxcontacts", "nat", "dtmfmode", "context",
+    # read by res_sip_subscriptions (channels.sip.subscriptions)
+    "subminexpiry", "submaxexpiry", "subexpiry",
 })
 
 
