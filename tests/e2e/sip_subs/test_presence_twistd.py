@@ -239,3 +239,26 @@ def test_busyLampFollowsDeviceStateWrittenThroughTheManager(daemon):
     ami.action("Setvar", Variable="DEVICE_STATE(Custom:desk)", Value="NOT_INUSE")
     finished(watcher, "dialog watcher")
     assert subscriptionCount(ami) == 0
+
+
+def test_staleSubscriberIsDropped(daemon):
+    process, port, ami = daemon
+    watcher = sipp("subscribe_stale.xml", port, "1003")
+    waitUntil(lambda: subscriptionCount(ami) == 1 or watcher.poll() is not None,
+              "the dialog subscription")
+    ami.action("Setvar", Variable="DEVICE_STATE(Custom:desk)", Value="BUSY")
+    finished(watcher, "stale watcher")
+    waitUntil(lambda: subscriptionCount(ami) == 0, "the stale subscription to go")
+    assert "dropped: NOTIFY answered 481" in process.output
+
+
+def test_voicemailConsoleAndManagerOnTheDaemon(daemon):
+    process, port, ami = daemon
+    users = console(process, "voicemail show users")
+    assert re.search(r"default +1001 +Watcher", users), users
+    assert "1 voicemail users configured." in users
+    response = ami.action("MailboxCount", Mailbox="1001@default")
+    assert (response["NewMessages"], response["OldMessages"]) == ("0", "0")
+    messages = ami.action("VoicemailUsersList", until="VoicemailUserEntryComplete")
+    [entry] = [m for m in messages if m.get("Event") == "VoicemailUserEntry"]
+    assert (entry["VoiceMailbox"], entry["Fullname"]) == ("1001", "Watcher")
