@@ -17,7 +17,8 @@ pbx_config = M("pbx_config", "plugins.pbx_config.PBXConfigModule",
                "Text extension configuration (extensions.conf)", CORE,
                validators=(("extensions.conf", "pbxcore.dialplan.parser.parseDialplan"),))
 manager = M("manager", "pbxcore.manager.module.ManagerModule",
-            "Asterisk Manager Interface (manager.conf)", CORE)
+            "Asterisk Manager Interface (manager.conf)", CORE,
+            validators=(("manager.conf", "pbxcore.manager.config.fromConfig"),))
 chan_local = M("chan_local", "plugins.chan_local.LocalChannelModule",
                "Local proxy channel driver", CHANNEL_DRIVER)
 chan_sip = M("chan_sip", "channels.sip.module.ChanSIPModule",
