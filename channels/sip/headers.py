@@ -131,6 +131,21 @@ def _checkName(name: str) -> str:
     return name
 
 
+# Names stored as spelt (full names in their usual spelling): no check needed.
+_USUAL_KEYS: dict[str, str] = {
+    name: name.lower()
+    for name in (
+        "Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards", "Contact",
+        "Content-Length", "Content-Type", "Route", "Record-Route", "Allow",
+        "Supported", "Require", "User-Agent", "Server", "Expires", "Accept",
+        "Accept-Encoding", "Accept-Language", "Authorization", "WWW-Authenticate",
+        "Proxy-Authorization", "Proxy-Authenticate", "Date", "Event",
+        "Session-Expires", "Min-SE", "Allow-Events", "Unsupported", "Timestamp",
+        "Refer-To", "Referred-By", "Subscription-State", "Reason", "Warning",
+    )
+}
+
+
 def _checkValue(value: str) -> str:
     if "\r" in value or "\n" in value:
         raise ValueError("a header value may not contain CR or LF")
@@ -231,9 +246,14 @@ class Headers:
 
     def add(self, name: str, value: str) -> None:
         """Append a C{name} line after all others."""
-        name = _checkName(name)
-        self._keys.append(name.lower())
-        self._items.append((name, _checkValue(value)))
+        key = _USUAL_KEYS.get(name)
+        if key is None:
+            name = _checkName(name)
+            key = name.lower()
+        if "\r" in value or "\n" in value:
+            _checkValue(value)
+        self._keys.append(key)
+        self._items.append((name, value))
         self._changed()
 
     def insert(self, index: int, name: str, value: str) -> None:

@@ -22,6 +22,7 @@ from channels.sip.headers import Headers, SIPParseError, splitValues
 from channels.sip.uri import (
     RE_HOST,
     RE_PARAMS,
+    RE_PORT,
     RE_SIPURI,
     RE_SIPURI_GROUPS,
     RE_TOKEN,
@@ -547,7 +548,7 @@ _MISSING = object()
 # validation of a received message in C for everyday traffic.
 _FAST_URI = re.compile(rf"{RE_SIPURI}{RE_PARAMS}")
 _FAST_VIA = re.compile(
-    rf"SIP/2\.0/([A-Za-z]+) ({RE_HOST})(?::([0-9]{{1,4}}))?({RE_PARAMS})"
+    rf"SIP/2\.0/([A-Za-z]+) ({RE_HOST})(?::({RE_PORT}))?({RE_PARAMS})"
 )
 _FAST_NAMEADDR = re.compile(
     rf'(?:"((?:[^"\\\r\n]|\\[^\r\n])*)"|({RE_TOKEN}(?: {RE_TOKEN})*))? ?'
@@ -556,6 +557,23 @@ _FAST_NAMEADDR = re.compile(
 _FAST_ADDRSPEC = re.compile(rf"{RE_SIPURI_GROUPS}({RE_PARAMS})")
 _FAST_CSEQ = re.compile(rf"([0-9]{{1,9}}) ({RE_TOKEN})")
 _UNESCAPE_QUOTED = re.compile(r"\\(.)")
+
+# The same grammars without groups, for validation only, with possessive
+# quantifiers (nothing to give back) and the host as loose as the general
+# parser's (letters, digits, "-", "." and "_"). None of them can match a
+# line break, so several values joined with "\n" are checked by one
+# fullmatch with no ambiguity about where each value ends.
+_CK_TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]++"
+_CK_HOST = r"[A-Za-z0-9\-._]++"
+_CK_PARAMS = rf"(?:;{_CK_TOKEN}(?:=[A-Za-z0-9\-.!%*_+`'~:/\[\]]++)?)*+"
+_CK_URI = rf"sips?:(?:[A-Za-z0-9\-_.!~*'()&=+$/]++@)?{_CK_HOST}(?::{RE_PORT})?"
+RE_CHECK_URI = rf"{_CK_URI}{_CK_PARAMS}"
+RE_CHECK_VIA = rf"SIP/2\.0/[A-Za-z]++ {_CK_HOST}(?::{RE_PORT})?{_CK_PARAMS}"
+RE_CHECK_ADDRESS = (
+    rf'(?:(?:"(?:[^"\\\r\n]|\\[^\r\n])*+"|{_CK_TOKEN}(?: {_CK_TOKEN})*+)? ?'
+    rf"<{_CK_URI}{_CK_PARAMS}>{_CK_PARAMS}|{_CK_URI}{_CK_PARAMS})"
+)
+RE_CHECK_CSEQ = rf"[0-9]{{1,9}} {_CK_TOKEN}"
 
 
 def checkURI(text: str) -> None:
@@ -600,8 +618,6 @@ class Message:
     version: str
     headers: Headers
     body: bytes
-    # (what the wire form was made from, the wire form): see toBytes.
-    _wire: tuple | None = None
 
     # Typed views: parsed on first use, cached in the Headers they come from
     # (which drop them on any change).
@@ -745,26 +761,18 @@ class Message:
         raise NotImplementedError()
 
     def toBytes(self) -> bytes:
-        """
-        The wire form; Content-Length is always written, from the body.
-        The result is kept until the message changes, so that a response
-        resent by a transaction is not serialised again.
-        """
+        """The wire form; Content-Length is always written, from the body."""
         headers = self.headers
         body = self.body
-        key = (self.startLine(), headers, headers.generation, body)
-        cached = self._wire
-        if cached is not None and cached[0] == key:
-            return cached[1]
         keys = headers._keys
         length = str(len(body))
-        if keys.count("content-length") == 1 and headers.first("content-length") == length:
-            head = f"{key[0]}\r\n" + "\r\n".join(map(": ".join, headers._items)) + "\r\n\r\n"
+        if keys.count("content-length") == 1 and headers._items[keys.index("content-length")][1] == length:
+            head = f"{self.startLine()}\r\n" + "\r\n".join(map(": ".join, headers._items)) + "\r\n\r\n"
         else:
-            lines = [key[0]]
+            lines = [self.startLine()]
             wroteLength = False
-            for (name, value), hkey in zip(headers._items, keys):
-                if hkey == "content-length":
+            for (name, value), key in zip(headers._items, keys):
+                if key == "content-length":
                     if not wroteLength:
                         wroteLength = True
                         lines.append(f"Content-Length: {length}")
@@ -774,11 +782,9 @@ class Message:
                 lines.append(f"Content-Length: {length}")
             lines.append("\r\n")
             head = "\r\n".join(lines)
-        data = head.encode("utf-8", "surrogateescape")
         if body:
-            data += body
-        self._wire = (key, data)
-        return data
+            return head.encode("utf-8", "surrogateescape") + body
+        return head.encode("utf-8", "surrogateescape")
 
     def _sameAs(self, other: "Message") -> bool:
         skip = frozenset(("content-length",))
@@ -876,6 +882,21 @@ class Response(Message):
         return f"<Response {self.status} {self.reason} call-id={self.callId!r}>"
 
 
+_RESPONSE_COPY = (("via", "Via"), ("from", "From"), ("to", "To"), ("call-id", "Call-ID"), ("cseq", "CSeq"))
+_RESPONSE_KEYS = frozenset(key for key, _ in _RESPONSE_COPY) | {"timestamp"}
+
+
+def _taggedTo(value: str, toTag: str) -> str:
+    """C{value} with C{;tag=toTag} added unless it has a tag (or is unreadable)."""
+    if "tag" in value.lower():
+        try:
+            if parseNameAddr(value).tag is not None:
+                return value
+        except SIPParseError:
+            return value
+    return f"{value};tag={toTag}"
+
+
 def makeResponse(
     request: Request, status: int, reason: str | None = None, toTag: str | None = None
 ) -> Response:
@@ -886,26 +907,33 @@ def makeResponse(
     Raw values are copied, so this works for a request whose From or To
     could not be parsed (the 400 case).
     """
-    headers = Headers()
     src = request.headers
-    for name, value in src._items:
-        if name.lower() == "via":
-            headers.add("Via", value)
-    for name in ("From", "To", "Call-ID", "CSeq"):
-        for value in src.rawValues(name):
-            if name == "To" and toTag is not None:
-                try:
-                    hasTag = parseNameAddr(value).tag is not None
-                except SIPParseError:
-                    hasTag = True
-                if not hasTag:
-                    value = f"{value};tag={toTag}"
-            headers.add(name, value)
+    keys: list[str] = []
+    items: list[tuple[str, str]] = []
+    found: dict[str, list[str]] = {}
+    for key, item in zip(src._keys, src._items):
+        if key in _RESPONSE_KEYS:
+            values = found.get(key)
+            if values is None:
+                found[key] = [item[1]]
+            else:
+                values.append(item[1])
+    for key, name in _RESPONSE_COPY:
+        values = found.get(key)
+        if values is None:
+            continue
+        for value in values:
+            if toTag is not None and key == "to":
+                value = _taggedTo(value, toTag)
+            keys.append(key)
+            items.append((name, value))
     if status == 100:
-        for value in src.rawValues("Timestamp"):
-            headers.add("Timestamp", value)
-    headers.add("Content-Length", "0")
-    return Response(status, reason, headers)
+        for value in found.get("timestamp", ()):
+            keys.append("timestamp")
+            items.append(("Timestamp", value))
+    keys.append("content-length")
+    items.append(("Content-Length", "0"))
+    return Response(status, reason, Headers._trusted(keys, items))
 
 
 def newBranch() -> str:

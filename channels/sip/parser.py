@@ -14,8 +14,16 @@ for requests, C{requestURI} and C{contacts}) not raising.
 
 from __future__ import annotations
 
+import re
+from itertools import repeat
+from operator import itemgetter
+
 from channels.sip.headers import COMPACT, Headers, SIPParseError
 from channels.sip.message import (
+    RE_CHECK_ADDRESS,
+    RE_CHECK_CSEQ,
+    RE_CHECK_URI,
+    RE_CHECK_VIA,
     Message,
     Request,
     Response,
@@ -42,6 +50,7 @@ _TOKEN = frozenset(
 _REQUIRED = ("via", "from", "to", "call-id", "cseq")
 _REQUIRED_SET = frozenset(_REQUIRED)
 _NONE = (None, None)
+_LEADING = (b"\r\n", b"\n")
 _SINGLE = frozenset(("from", "to", "call-id", "cseq", "max-forwards"))
 
 
@@ -58,27 +67,32 @@ def _checkVersion(version: str, request: Message | None) -> None:
     raise SIPParseError("bad SIP version", 400, request)
 
 
-def _knownNames() -> dict[str, tuple[str, str]]:
-    names = [
-        "Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards", "Contact",
-        "Content-Length", "Content-Type", "Route", "Record-Route", "Allow",
-        "Supported", "Require", "User-Agent", "Server", "Expires", "Accept",
-        "Authorization", "WWW-Authenticate", "Proxy-Authorization",
-        "Proxy-Authenticate", "Date", "Subject", "Event", "Session-Expires",
-        "Min-SE", "Allow-Events", "Content-Disposition", "Unsupported",
-        "Refer-To", "Referred-By", "Replaces", "Privacy", "Timestamp",
-        "P-Asserted-Identity", "Reason", "Warning", "Organization",
-    ]
-    known = {name: (name, name.lower()) for name in names}
-    known.update({name.lower(): (name, name.lower()) for name in names})
-    known.update({"Call-Id": ("Call-Id", "call-id"), "Cseq": ("Cseq", "cseq")})
-    for short, full in COMPACT.items():
-        known[short] = known[short.upper()] = (full, full.lower())
-    return known
+# Header names in their usual spelling: known tokens, stored as spelt.
+_EVERYDAY = frozenset((
+    "Via", "From", "To", "Call-ID", "Call-Id", "CSeq", "Cseq", "Max-Forwards", "Contact",
+    "Content-Length", "Content-Type", "Route", "Record-Route", "Allow",
+    "Supported", "Require", "User-Agent", "Server", "Expires", "Accept",
+    "Accept-Encoding", "Accept-Language", "Authorization", "WWW-Authenticate",
+    "Proxy-Authorization", "Proxy-Authenticate", "Date", "Subject", "Event",
+    "Session-Expires", "Min-SE", "Allow-Events", "Content-Disposition",
+    "Unsupported", "Refer-To", "Referred-By", "Replaces", "Privacy", "Timestamp",
+    "P-Asserted-Identity", "Reason", "Warning", "Organization", "Subscription-State",
+    "Min-Expires", "Proxy-Require", "Content-Encoding", "Content-Language",
+))
+_TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+_COMPACT_KEYS = frozenset(name.lower() for name in COMPACT)
+_FIRST = itemgetter(0)
+_SEPARATOR = itemgetter(1)
+_THIRD = itemgetter(2)
 
 
-# Exact spellings seen on the wire, mapped to (stored name, lookup key).
-_KNOWN: dict[str, tuple[str, str]] = _knownNames()
+def _storedName(name: str) -> tuple[str, str]:
+    """(stored name, lookup key): compact names expand, others stay as spelt."""
+    if len(name) == 1:
+        full = COMPACT.get(name.lower())
+        if full is not None:
+            return full, full.lower()
+    return name, name.lower()
 
 
 def _headerLines(lines: list[str]) -> tuple[list[str], list[tuple[str, str]], str | None]:
@@ -104,15 +118,11 @@ def _headerLines(lines: list[str]) -> tuple[list[str], list[tuple[str, str]], st
         if not colon:
             error = error or "header line without a colon"
             continue
-        known = _KNOWN.get(name)
-        if known is None:
-            name = name.rstrip(" \t")
-            known = _KNOWN.get(name)
-            if known is None:
-                if not name or not _TOKEN.issuperset(name):
-                    error = error or "bad header name"
-                    continue
-                known = (name, name.lower())
+        name = name.rstrip(" \t")
+        if not name or not _TOKEN.issuperset(name):
+            error = error or "bad header name"
+            continue
+        known = _storedName(name)
         keys.append(known[1])
         items.append((known[0], value.strip(" \t")))
     return keys, items, error
@@ -126,24 +136,34 @@ def _parseHead(head: bytes) -> Message:
     """
     text = head.decode("utf-8", "surrogateescape")
     lines = text.split("\r\n")
-    if text.count("\n") != len(lines) - 1 or text.count("\r") != len(lines) - 1:
-        lines = text.replace("\r\n", "\n").split("\n")
-        error = "bare CR in a header" if "\r" in text.replace("\r\n", "") else None
-    else:
-        error = None
     first = lines[0]
     del lines[0]
+    count = len(lines)
     keys = items = None
-    if error is None:
-        # Everyday case: header names spelt as usual. A continuation line
-        # starts with whitespace, so its "name" is never known: folding
-        # takes the general path.
-        triples = [line.partition(":") for line in lines]
-        known = [_KNOWN.get(name) for name, colon, _ in triples if colon]
-        if len(known) == len(triples) and None not in known:
-            keys = [k for _, k in known]
-            items = [(k[0], t[2].strip(" \t")) for k, t in zip(known, triples)]
+    error = None
+    if text.count("\n") == count and text.count("\r") == count:
+        # Everyday form: no bare CR or LF, every line "Name: value" with a
+        # usual or token name (so no folding); these C-level checks prove
+        # it, so nothing runs per line in Python.
+        triples = list(map(str.partition, lines, repeat(":", count)))
+        names = list(map(_FIRST, triples))
+        if "" not in map(_SEPARATOR, triples) and (
+            _EVERYDAY.issuperset(names) or _TOKEN_RE.fullmatch("".join(names))
+        ):
+            keys = list(map(str.lower, names))
+            values = map(str.strip, map(_THIRD, triples), repeat(" \t", count))
+            if _COMPACT_KEYS.isdisjoint(keys):
+                items = list(zip(names, values))
+            else:
+                stored = [_storedName(name) for name in names]
+                keys = [k for _, k in stored]
+                items = [(n, v) for (n, _), v in zip(stored, values)]
     if keys is None:
+        if text.count("\n") != count or text.count("\r") != count:
+            lines = text.replace("\r\n", "\n").split("\n")
+            error = "bare CR in a header" if "\r" in text.replace("\r\n", "") else None
+            first = lines[0]
+            del lines[0]
         keys, items, lineError = _headerLines(lines)
         error = error or lineError
     headers = Headers._trusted(keys, items)
@@ -193,7 +213,51 @@ def validate(message: Message) -> None:
     the Request-URI well formed, and the CSeq method equal to the request
     method. Afterwards those typed views do not raise. Raises
     L{SIPParseError} carrying the request, if it is one.
+
+    Everyday messages (each header once, usual spellings) are accepted by
+    one compiled pattern over the values that matter; anything else, and
+    every error, goes through the full checks.
     """
+    headers = message.headers
+    keys = headers._keys
+    first = dict(zip(keys, headers._items))
+    if len(first) == len(keys) and _REQUIRED_SET <= first.keys():
+        cseq = first["cseq"][1]
+        joined = f"{cseq}\n{first['via'][1]}\n{first['from'][1]}\n{first['to'][1]}"
+        if message.isRequest:
+            contact = first.get("contact")
+            if contact is None:
+                accepted = _CHECK_REQUEST.fullmatch(f"{joined}\n{message.uri}")  # type: ignore[attr-defined]
+            else:
+                accepted = _CHECK_REQUEST_CONTACT.fullmatch(
+                    f"{joined}\n{message.uri}\n{contact[1]}"  # type: ignore[attr-defined]
+                )
+            accepted = accepted is not None and cseq.rpartition(" ")[2] == message.method  # type: ignore[attr-defined]
+        else:
+            accepted = _CHECK_RESPONSE.fullmatch(joined) is not None
+        if accepted and first["call-id"][1]:
+            maxForwards = first.get("max-forwards", _NONE)[1]
+            length = first.get("content-length", _NONE)[1]
+            if (
+                maxForwards is None
+                or (maxForwards.isdigit() and len(maxForwards) <= 3 and int(maxForwards) <= 255)
+            ) and (length is None or (length.isdigit() and len(length) < 10)):
+                return
+    _validateGeneral(message)
+
+
+_CHECK_RESPONSE = re.compile(rf"{RE_CHECK_CSEQ}\n{RE_CHECK_VIA}\n{RE_CHECK_ADDRESS}\n{RE_CHECK_ADDRESS}")
+_CHECK_REQUEST = re.compile(
+    rf"{RE_CHECK_CSEQ}\n{RE_CHECK_VIA}\n{RE_CHECK_ADDRESS}\n{RE_CHECK_ADDRESS}\n{RE_CHECK_URI}"
+)
+_CHECK_REQUEST_CONTACT = re.compile(
+    rf"{RE_CHECK_CSEQ}\n{RE_CHECK_VIA}\n{RE_CHECK_ADDRESS}\n{RE_CHECK_ADDRESS}\n{RE_CHECK_URI}"
+    rf"\n{RE_CHECK_ADDRESS}"
+)
+
+
+def _validateGeneral(message: Message) -> None:
+    """The full checks behind L{validate}, with precise errors."""
     headers = message.headers
     keys = headers._keys
     try:
@@ -262,11 +326,11 @@ def parseMessage(data: bytes, validate: bool = True) -> Request | Response:
     Content-Length are checked (the codec alone, e.g. for a proxy path or a
     benchmark); typed views may then raise L{SIPParseError} when used.
     """
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError("parseMessage takes bytes")
     if type(data) is not bytes:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("parseMessage takes bytes")
         data = bytes(data)
-    if data[:2] == b"\r\n" or data[:1] == b"\n":
+    if data.startswith(_LEADING):
         data = data.lstrip(b"\r\n")
     end = data.find(b"\r\n\r\n")
     if end >= 0:
@@ -286,12 +350,18 @@ def parseMessage(data: bytes, validate: bool = True) -> Request | Response:
     message = _parseHead(data[:end])
     if validate:
         _validate(message)
-    length = message.headers.first("content-length")
-    if length is not None and length.isdigit() and len(length) < 10:
-        length = int(length)
+    headers = message.headers
+    if "content-length" in headers._keys:
+        length = headers._items[headers._keys.index("content-length")][1]
+        if length.isdigit() and len(length) < 10:
+            length = int(length)
+        else:
+            length = message.contentLength
     else:
-        length = message.contentLength
+        length = None
     if length is None:
+        message.body = rest
+    elif length == len(rest):
         message.body = rest
     elif length > len(rest):
         raise SIPParseError(

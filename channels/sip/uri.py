@@ -39,9 +39,11 @@ RE_TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
 RE_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?"
 RE_PVALUE = r"[A-Za-z0-9\-.!%*_+`'~:/\[\]]+"
 RE_PARAMS = rf"(?:;{RE_TOKEN}(?:={RE_PVALUE})?)*"
-RE_SIPURI = rf"sips?:(?:[A-Za-z0-9\-_.!~*'()&=+$/]+@)?{RE_HOST}(?::[0-9]{{1,4}})?"
+# A port the general parser accepts: up to five digits, at most 65535.
+RE_PORT = r"(?:[0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+RE_SIPURI = rf"sips?:(?:[A-Za-z0-9\-_.!~*'()&=+$/]+@)?{RE_HOST}(?::{RE_PORT})?"
 RE_SIPURI_GROUPS = (
-    rf"(sips?):(?:([A-Za-z0-9\-_.!~*'()&=+$/]+)@)?({RE_HOST})(?::([0-9]{{1,4}}))?"
+    rf"(sips?):(?:([A-Za-z0-9\-_.!~*'()&=+$/]+)@)?({RE_HOST})(?::({RE_PORT}))?"
 )
 _FAST_URI = re.compile(rf"{RE_SIPURI_GROUPS}({RE_PARAMS})")
 
