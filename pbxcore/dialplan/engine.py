@@ -17,6 +17,15 @@ from pbxcore.errors import ApplicationHangup, ChannelHungUp, ChannelUnavailable
 from pbxcore.frame import ChannelState, Control, FrameKind, HangupCause
 
 
+def _verboseLevel(pbx) -> int:
+    """The PBX-wide verbose setting (pbx.conf [options] verbose); 0 when unset."""
+    settings = getattr(pbx, "settings", None)
+    try:
+        return int(settings["verbose"]) if settings is not None else 0
+    except (KeyError, TypeError, ValueError):
+        return 0
+
+
 class PBXResult(enum.Enum):
     """What starting the PBX on a channel came to (ast_pbx_result)."""
 
@@ -205,6 +214,7 @@ class DialplanEngine:
         substitute = None
         events = getattr(pbx, "events", None)
         appCache = {}
+        traceSteps = _verboseLevel(pbx) >= 3
         while inHangup or not channel.hangupRequested:
             dialplan = pbx.dialplan
             if dialplan is None:
@@ -245,6 +255,12 @@ class DialplanEngine:
                 if channel.hangupCause is None:
                     channel.hangupCause = HangupCause.NORMAL_CLEARING
                 return
+            if traceSteps:
+                # Asterisk's verbose level 3 trace of each dialplan step.
+                self.log.info('Executing [{exten}@{context}:{priority}] {app}("{channel}", '
+                              '"{data}")', exten=channel.exten, context=channel.context,
+                              priority=channel.priority, app=step.app, channel=channel.name,
+                              data=data)
             channel._jumped = False
             try:
                 result = app.execute(channel, data)
