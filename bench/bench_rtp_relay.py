@@ -11,6 +11,12 @@ relay, and the PBX process's CPU time per call.
     python bench/bench_rtp_relay.py                     # 50 100 200 300 500 calls
     python bench/bench_rtp_relay.py --calls 100 400 --seconds 5 --mode bridge
 
+The phones are a small C program (bench/rtp_phones.c, compiled with the
+system's cc into a temporary directory) so that the load generator costs
+far less than the relay it measures; --generator python uses the Python
+phones instead (no compiler needed, but they fall behind first). The PBX's
+CPU is measured in its own process, the phones' separately.
+
 Modes: 'native' links the two RTP sessions (RTPSession.relayTo, what a
 bridge of two RTP legs does); 'bridge' carries every packet as a frame
 through two channels and the core's two-party Bridge.
@@ -21,11 +27,12 @@ median latency added. Load is bounded: loopback only, fixed duration.
 
 import argparse
 import json
+import shutil
+import tempfile
 import multiprocessing
 import os
 import select
 import socket
-import statistics
 import struct
 import subprocess
 import sys
@@ -211,7 +218,53 @@ def phones(args):
     return sent, received, latencies
 
 
-def run(calls, seconds, mode, workers):
+def buildPhones():
+    """Compile rtp_phones.c; the path of the binary, or None without a C compiler."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        return None
+    out = os.path.join(tempfile.mkdtemp(prefix="txpbx-bench-"), "rtp_phones")
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rtp_phones.c")
+    subprocess.run([cc, "-O2", "-o", out, source], check=True)
+    return out
+
+
+def cPhones(binary, chunks, seconds):
+    """Run one C phone process per chunk of legs; (sent, received, histogram, cpu)."""
+    procs = []
+    for pairs in chunks:
+        ports = [str(p) for pair in pairs for p in pair]
+        procs.append(subprocess.Popen([binary, str(seconds), "500", *ports],
+                                      stdout=subprocess.PIPE))
+    sent = received = 0
+    cpu = 0.0
+    hist = {}
+    for proc in procs:
+        out, _ = proc.communicate(timeout=seconds + 30)
+        result = json.loads(out)
+        sent += result["sent"]
+        received += result["received"]
+        cpu += result["cpu"]
+        for b, n in result["hist"]:
+            hist[b] = hist.get(b, 0) + n
+    return sent, received, hist, cpu
+
+
+def _percentile(hist, fraction):
+    """The latency (ms) at C{fraction} of a histogram of 10 us bins."""
+    total = sum(hist.values())
+    if not total:
+        return float("nan")
+    wanted = fraction * total
+    seen = 0
+    for b in sorted(hist):
+        seen += hist[b]
+        if seen >= wanted:
+            return (b * 10 + 5) / 1000.0
+    return float("nan")
+
+
+def run(calls, seconds, mode, workers, binary=None):
     child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", str(calls),
                               "--mode", mode], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
@@ -222,8 +275,20 @@ def run(calls, seconds, mode, workers):
     child.stdin.write(b"mark\n")
     child.stdin.flush()
     child.stdout.readline()
-    with multiprocessing.Pool(workers) as pool:
-        results = pool.map(phones, chunks)
+    if binary is not None:
+        chunks = [legs[i::workers] for i in range(workers)]
+        sent, received, hist, phonesCpu = cPhones(binary, chunks, seconds)
+    else:
+        with multiprocessing.Pool(workers) as pool:
+            results = pool.map(phones, chunks)
+        sent = sum(r[0] for r in results)
+        received = sum(r[1] for r in results)
+        hist = {}
+        for r in results:
+            for x in r[2]:
+                b = int(x * 100)
+                hist[b] = hist.get(b, 0) + 1
+        phonesCpu = float("nan")
     child.stdin.close()
     report = [line for line in child.stderr.read().decode().splitlines()
               if line.startswith('{"cpu"')]
@@ -231,15 +296,11 @@ def run(calls, seconds, mode, workers):
         raise SystemExit(f"the relay process for {calls} calls did not report its CPU time")
     cpu = json.loads(report[-1])["cpu"]
     child.wait()
-    sent = sum(r[0] for r in results)
-    received = sum(r[1] for r in results)
-    latencies = sorted(x for r in results for x in r[2])
     loss = 100.0 * (sent - received) / sent if sent else 0.0
-    median = statistics.median(latencies) if latencies else float("nan")
-    p99 = latencies[int(len(latencies) * 0.99)] if latencies else float("nan")
     return {"calls": calls, "sent": sent, "received": received, "loss": loss,
-            "median": median, "p99": p99, "cpuPerCall": cpu / (seconds + 1.0) / calls,
-            "cpu": cpu / (seconds + 1.0)}
+            "median": _percentile(hist, 0.5), "p99": _percentile(hist, 0.99),
+            "cpuPerCall": cpu / (seconds + 1.0) / calls, "cpu": cpu / (seconds + 1.0),
+            "phonesCpu": phonesCpu / (seconds + 0.5)}
 
 
 def main():
@@ -247,22 +308,28 @@ def main():
     parser.add_argument("--calls", type=int, nargs="+", default=[50, 100, 200, 300, 500])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--mode", choices=("native", "bridge"), default="native")
-    parser.add_argument("--workers", type=int, default=max(1, min(4, (os.cpu_count() or 2) - 1)))
+    parser.add_argument("--workers", type=int, default=max(1, min(4, (os.cpu_count() or 2) // 2)),
+                        help="load generator processes (default: half the CPUs, 1 to 4)")
+    parser.add_argument("--generator", choices=("c", "python"), default="c")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.mode)
         return
+    binary = buildPhones() if args.generator == "c" else None
+    if args.generator == "c" and binary is None:
+        print("no C compiler: using the Python phones")
     print(f"mode {args.mode}, {args.seconds:g} s per run, 50 packets/s per direction per leg, "
-          f"{args.workers} generator processes")
+          f"{args.workers} {'C' if binary else 'Python'} generator processes, "
+          f"{os.cpu_count()} CPUs")
     print(f"{'calls':>6} {'sent':>8} {'lost %':>7} {'median ms':>10} {'p99 ms':>8} "
-          f"{'PBX CPU':>8} {'CPU ms/s per call':>18}  ok")
+          f"{'PBX CPU':>8} {'CPU ms/s per call':>18} {'phones CPU':>11}  ok")
     for calls in args.calls:
-        r = run(calls, args.seconds, args.mode, args.workers)
+        r = run(calls, args.seconds, args.mode, args.workers, binary)
         ok = r["loss"] <= 0.1 and r["median"] < 1.0
         print(f"{r['calls']:>6} {r['sent']:>8} {r['loss']:>7.3f} {r['median']:>10.3f} "
-              f"{r['p99']:>8.3f} {100 * r['cpu']:>7.1f}% {1000 * r['cpuPerCall']:>18.3f}  "
-              f"{'yes' if ok else 'no'}")
+              f"{r['p99']:>8.3f} {100 * r['cpu']:>7.1f}% {1000 * r['cpuPerCall']:>18.3f} "
+              f"{100 * r['phonesCpu']:>10.1f}%  {'yes' if ok else 'no'}")
         sys.stdout.flush()
 
 

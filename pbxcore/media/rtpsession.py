@@ -42,7 +42,7 @@ from __future__ import annotations
 import os
 import random
 
-from twisted.internet import defer
+from twisted.internet import abstract, defer
 from twisted.internet.error import CannotListenError
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
@@ -244,6 +244,9 @@ class RTPSession:
         self.rtpProtocol = _RTPProtocol(self)
         self.rtcpProtocol = _RTCPProtocol(self)
         self._ports = ()
+        # socket.sendto of the RTP port when the remote is an IP literal:
+        # skips the port's per-write address checks on the relay's hot path.
+        self._sendto = None
         self.outgoing = OutgoingStream(engine.randbits(32) or 1, engine.randbits(16),
                                        engine.randbits(32))
         self.incoming = ReceiverStats()
@@ -284,6 +287,7 @@ class RTPSession:
             raise RuntimeError("RTP session already closed")
         rtpPort, rtcpPort = self.engine._bind(self, interface)
         self._ports = (rtpPort, rtcpPort)
+        self._updateSendto()
         self.engine.sessions.add(self)
         self.localAddress = interface
         self.localPort = rtpPort.getHost().port
@@ -323,6 +327,16 @@ class RTPSession:
         self.remote = (host, port)
         self.remoteRtcp = tuple(rtcpAddress) if rtcpAddress else (host, port + 1)
         self.learned = False
+        self._updateSendto()
+
+    def _updateSendto(self):
+        sock = getattr(self._ports[0], "socket", None) if self._ports else None
+        remote = self.remote
+        if (sock is None or remote is None
+                or not (abstract.isIPAddress(remote[0]) or abstract.isIPv6Address(remote[0]))):
+            self._sendto = None
+        else:
+            self._sendto = sock.sendto
 
     def setHold(self, held):
         """On hold the RTP timeout is C{rtpholdtimeout}."""
@@ -367,6 +381,7 @@ class RTPSession:
                 self.log.debug("RTP: learnt remote address {addr}", addr=addr)
                 self.remote = addr
                 self.remoteRtcp = (addr[0], addr[1] + 1)
+                self._updateSendto()
         now = self.reactor.seconds()
         self._lastReceived = now
         if not self.incoming.update(packet, now):
@@ -434,7 +449,10 @@ class RTPSession:
         if not self._ports or self.remote is None or not self.sending:
             return
         try:
-            self._ports[0].write(packet.toBytes(), self.remote)
+            if self._sendto is not None:
+                self._sendto(packet.toBytes(), self.remote)
+            else:
+                self._ports[0].write(packet.toBytes(), self.remote)
             self.sent += 1
         except OSError as e:
             self.log.debug("RTP send to {remote} failed: {error}", remote=self.remote,
@@ -704,6 +722,7 @@ class RTPSession:
             self._call.cancel()
         self._call = None
         self.relayTarget = None
+        self._sendto = None
         ports, self._ports = self._ports, ()
         self.engine.sessions.discard(self)
         self._changed()
