@@ -148,7 +148,8 @@ def _parseHead(head: bytes) -> Message:
         triples = list(map(str.partition, lines, repeat(":", count)))
         names = list(map(_FIRST, triples))
         if "" not in map(_SEPARATOR, triples) and (
-            _EVERYDAY.issuperset(names) or _TOKEN_RE.fullmatch("".join(names))
+            _EVERYDAY.issuperset(names)
+            or ("" not in names and _TOKEN_RE.fullmatch("".join(names)) is not None)
         ):
             keys = list(map(str.lower, names))
             values = map(str.strip, map(_THIRD, triples), repeat(" \t", count))
