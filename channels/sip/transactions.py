@@ -280,7 +280,9 @@ class TransactionManager:
         the transport can only say where it was going.  Every transaction
         still waiting on that address fails: client transactions without a
         response yet (the TU gets the local 503) and unfinished server
-        transactions whose responses go there.
+        transactions whose responses go there.  A completed non-INVITE
+        server transaction kept only as its response's bytes has nothing
+        left to report and is not told.
         """
         reason = failure.getErrorMessage() if isinstance(failure, Failure) else str(failure)
         now = self._now()
