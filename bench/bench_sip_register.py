@@ -4,16 +4,30 @@ C{twistd pbx} process on 127.0.0.1.
 
 SIPp plays many distinct phones (an injection file of users and passwords):
 REGISTER, 401, REGISTER with credentials ([authentication]), 200. The PBX
-runs with a generated sip.conf of --peers dynamic peers. Afterwards the
-bindings are counted in the SQLite file (they must all be persisted), and
-the resident memory of the PBX process is compared before and after, per
-10,000 registered peers.
+runs with a generated sip.conf of --peers dynamic peers (plus --warmup
+others). Each run starts a fresh daemon, warms it up with --warmup
+registrations of the extra peers (first-use costs: imports, caches, the
+SQLite writer thread), then measures --peers registrations, one per peer.
+Afterwards the bindings are counted in the SQLite file (they must all be
+persisted), and the resident memory of the PBX process is compared before
+and after, per 10,000 registered peers.
 
-    python bench/bench_sip_register.py [--peers 10000] [--rate 5000] [--limit 200]
+    python bench/bench_sip_register.py [--peers 10000] [--runs 3] [--rate 5000]
+        [--limit 200] [--warmup 1000] [--gcthreshold N] [--profile FILE]
 
-Prints SIPp's cumulative rate, successes and failures, the failure share,
-the persisted binding count and memory figures. Load stays on loopback and
-is bounded by --peers registrations.
+Figures per run and the median over runs:
+
+  - SIPp's cumulative rate and the wall-clock rate. The machine may be
+    shared and SIPp runs beside the daemon, so these depend on the load.
+  - The PBX's CPU time: the whole process, and its main (reactor) thread
+    alone. Registrations per reactor CPU-second is what one core would give
+    if the daemon had it to itself; the rest is the SQLite writer thread.
+  - Failures (their share must stay under 0.1 %) and bindings persisted.
+
+--profile FILE runs the measured daemon under cProfile (twistd --profile)
+and writes the statistics to FILE (pstats format) when it stops.
+
+Load stays on loopback and is bounded by --peers and --warmup registrations.
 """
 
 import argparse
@@ -21,6 +35,7 @@ import os
 import re
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -81,51 +96,69 @@ def rssKiB(pid):
     return 0
 
 
-def cpuSeconds(pid):
-    """User plus system CPU time of C{pid} so far."""
-    with open(f"/proc/{pid}/stat") as f:
+def cpuSeconds(path):
+    """User plus system CPU time from a /proc stat file (a process or one of its threads)."""
+    with open(path) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def pbxPid(process):
-    """The twistd process (PBXProcess runs it directly as its child)."""
-    return process.process.pid
+def processCPU(pid):
+    return cpuSeconds(f"/proc/{pid}/stat")
 
 
-class TunedPBXProcess(PBXProcess):
-    """
-    The same daemon with the collector's first generation made larger
-    (gc.set_threshold(50000, 20, 100)): the allocation-heavy SIP path then
-    spends far less time in collections.
-    """
+def reactorCPU(pid):
+    """The main thread's CPU time: the reactor (the thread id of the main thread is the pid)."""
+    return cpuSeconds(f"/proc/{pid}/task/{pid}/stat")
+
+
+class BenchPBXProcess(PBXProcess):
+    """The daemon, optionally under twistd's cProfile support."""
+
+    def __init__(self, configDir, profile=None):
+        super().__init__(configDir)
+        self.profile = profile
 
     def start(self):
-        import subprocess as sp
-
-        code = "import gc; gc.set_threshold(50000, 20, 100); from twisted.scripts.twistd import run; run()"
-        cmd = [self.python, "-c", code, "-n", "--pidfile=", "pbx", "-c", self.configDir]
-        self.process = sp.Popen(cmd, cwd=self.cwd, env=self.env, stdin=sp.DEVNULL,
-                                stdout=sp.PIPE, stderr=sp.STDOUT, text=True)
+        if self.profile is None:
+            return super().start()
         import threading
 
+        cmd = [self.python, "-c", "from twisted.scripts.twistd import run; run()", "-n", "--pidfile=",
+               f"--profile={self.profile}", "--profiler=cprofile", "--savestats", "pbx", "-c", self.configDir]
+        self.process = subprocess.Popen(cmd, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         threading.Thread(target=self._read, daemon=True).start()
         return self
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--peers", type=int, default=10000)
+    parser.add_argument("--peers", type=int, default=10000, help="measured registrations (one per peer)")
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rate", type=int, default=5000, help="SIPp call rate ceiling per second")
     parser.add_argument("--limit", type=int, default=200, help="SIPp concurrent registrations")
+    parser.add_argument("--warmup", type=int, default=1000, help="registrations of other peers first")
+    parser.add_argument("--gcthreshold", type=int, default=None,
+                        help="pbx.conf gcthreshold (default: the daemon's own default)")
+    parser.add_argument("--profile", default=None, help="cProfile the daemon into this pstats file")
     args = parser.parse_args()
     sipp = shutil.which("sipp")
     if sipp is None:
         sys.exit("sipp is not installed (Debian package sip-tester)")
 
     measureBindings(args.peers)
-    for tuned in (False, True):
-        runOnce(args, sipp, tuned)
+    results = []
+    for run in range(args.runs):
+        profile = args.profile if run == 0 else None
+        results.append(runOnce(args, sipp, run + 1, profile))
+    if len(results) > 1:
+        print(f"== median of {len(results)} runs")
+        for key, label, unit in (("wallRate", "wall-clock rate", "registrations/s"),
+                                 ("cpuRate", "per PBX CPU-second", "registrations"),
+                                 ("reactorRate", "per reactor CPU-second", "registrations"),
+                                 ("failures", "failures", "")):
+            print(f"{label:<28} {statistics.median(r[key] for r in results):.0f} {unit}")
 
 
 def measureBindings(count):
@@ -154,69 +187,93 @@ def measureBindings(count):
     print(f"memory per 10,000 registered peers   {used / count * 10000 / 2**20:.1f} MiB (tracemalloc)")
 
 
-def runOnce(args, sipp, tuned):
+def runSIPp(sipp, work, scenario, users, name, port, args):
+    """One SIPp run over C{users}; returns (successes, failures, SIPp's rate, wall seconds)."""
+    inf = os.path.join(work, f"{name}.csv")
+    with open(inf, "w") as f:
+        f.write("SEQUENTIAL\n" + "".join(f"{u};{p}\n" for u, p in users))
+    started = time.monotonic()
+    result = subprocess.run(
+        [sipp, "-sf", scenario, "-inf", inf, "-i", "127.0.0.1", "-p", "0", "-m", str(len(users)),
+         "-r", str(args.rate), "-l", str(args.limit), "-nostdin", "-timeout", "300s",
+         "-trace_stat", "-stf", os.path.join(work, f"{name}-stat.csv"), f"127.0.0.1:{port}"],
+        capture_output=True, text=True, cwd=work)
+    wall = time.monotonic() - started
+    output = result.stdout + result.stderr
+    if os.environ.get("BENCH_DEBUG"):
+        print(output[-4000:])
+    ok = re.search(r"Successful call\s+\|\s+\d+\s+\|\s+(\d+)", output)
+    failed = re.search(r"Failed call\s+\|\s+\d+\s+\|\s+(\d+)", output)
+    rate = re.search(r"Call Rate\s+\|\s+[\d.]+ cps\s+\|\s+([\d.]+) cps", output)
+    successes = int(ok.group(1)) if ok else 0
+    failures = int(failed.group(1)) if failed else len(users) - successes
+    return successes, failures, rate.group(1) if rate else "?", wall
+
+
+def runOnce(args, sipp, run, profile):
     work = tempfile.mkdtemp(prefix="bench-sipreg-")
     users = [(f"u{i:06d}", f"pw{i:06d}") for i in range(args.peers)]
-    peers = "".join(f"[{u}](phone)\nsecret = {p}\n" for u, p in users)
+    warm = [(f"w{i:06d}", f"wpw{i:06d}") for i in range(args.warmup)]
+    peers = "".join(f"[{u}](phone)\nsecret = {p}\n" for u, p in warm + users)
     sipConf = ("[general]\nudpbindaddr = 127.0.0.1:0\nrealm = bench\nauthalgorithms = md5,sha-256\n"
                "maxexpiry = 7200\n[phone](!)\ntype = friend\nhost = dynamic\ncontext = internal\n" + peers)
-    etc = makeConfigDir({"sip.conf": sipConf, "pbx.conf": "[options]\nverbose = 0\n",
+    pbxConf = "[options]\nverbose = 0\n"
+    if args.gcthreshold is not None:
+        pbxConf += f"gcthreshold = {args.gcthreshold}\n"
+    etc = makeConfigDir({"sip.conf": sipConf, "pbx.conf": pbxConf,
                          "modules.conf": "[modules]\nautoload = no\nload => chan_sip\n"})
     scenario = os.path.join(work, "register.xml")
     with open(scenario, "w") as f:
         f.write(SCENARIO)
-    inf = os.path.join(work, "users.csv")
-    with open(inf, "w") as f:
-        f.write("SEQUENTIAL\n" + "".join(f"{u};{p}\n" for u, p in users))
 
-    pbx = (TunedPBXProcess if tuned else PBXProcess)(etc).start()
+    pbx = BenchPBXProcess(etc, profile).start()
     try:
         pbx.waitBooted(timeout=120)
         port = int(pbx.waitFor(r"SIP listening on udp 127\.0\.0\.1:(\d+)").group(1))
+        pid = pbx.process.pid
+        warmFailures = 0
+        if warm:
+            _, warmFailures, _, _ = runSIPp(sipp, work, scenario, warm, "warmup", port, args)
         time.sleep(0.5)
-        before = rssKiB(pbxPid(pbx))
-        cpuBefore = cpuSeconds(pbxPid(pbx))
-        started = time.monotonic()
-        result = subprocess.run(
-            [sipp, "-sf", scenario, "-inf", inf, "-i", "127.0.0.1", "-p", "0", "-m", str(args.peers),
-             "-r", str(args.rate), "-l", str(args.limit), "-nostdin", "-timeout", "300s",
-             "-trace_stat", "-stf", os.path.join(work, "stat.csv"), f"127.0.0.1:{port}"],
-            capture_output=True, text=True, cwd=work)
-        wall = time.monotonic() - started
-        after = rssKiB(pbxPid(pbx))
-        cpu = cpuSeconds(pbxPid(pbx)) - cpuBefore
-        output = result.stdout + result.stderr
+        before = rssKiB(pid)
+        cpuBefore, reactorBefore = processCPU(pid), reactorCPU(pid)
+        successes, failures, rate, wall = runSIPp(sipp, work, scenario, users, "measured", port, args)
+        after = rssKiB(pid)
+        if os.environ.get("BENCH_THREADS"):
+            for tid in sorted(os.listdir(f"/proc/{pid}/task")):
+                print(f"thread {tid}: {cpuSeconds(f'/proc/{pid}/task/{tid}/stat'):.2f} s")
+        cpu = processCPU(pid) - cpuBefore
+        reactor = reactorCPU(pid) - reactorBefore
         if os.environ.get("BENCH_DEBUG"):
-            print(output[-4000:])
             print(pbx.output[-4000:])
-        ok = re.search(r"Successful call\s+\|\s+\d+\s+\|\s+(\d+)", output)
-        failed = re.search(r"Failed call\s+\|\s+\d+\s+\|\s+(\d+)", output)
-        rate = re.search(r"Call Rate\s+\|\s+[\d.]+ cps\s+\|\s+([\d.]+) cps", output)
-        successes = int(ok.group(1)) if ok else 0
-        failures = int(failed.group(1)) if failed else args.peers - successes
     finally:
-        status = pbx.stop(timeout=60)
+        status = pbx.stop(timeout=120)
     dataDir = os.path.join(os.path.dirname(etc), "var", "lib")
     with sqlite3.connect(os.path.join(dataDir, "sip_registrations.sqlite3")) as db:
         try:
-            persisted = db.execute("SELECT COUNT(*) FROM sip_bindings").fetchone()[0]
+            persisted = db.execute("SELECT COUNT(*) FROM sip_bindings WHERE peer LIKE 'u%'").fetchone()[0]
         except sqlite3.Error:
             persisted = 0
     cleanup(etc)
     shutil.rmtree(work, ignore_errors=True)
 
-    print(f"== {'GC tuned (threshold 50000)' if tuned else 'default GC'}")
+    print(f"== run {run}{' (under cProfile: ' + profile + ')' if profile else ''}")
+    print(f"warm-up                      {len(warm)} registrations, {warmFailures} failed")
     print(f"registrations attempted      {args.peers}")
     print(f"successful                   {successes}")
     print(f"failed                       {failures} ({100.0 * failures / max(1, args.peers):.3f} %)")
-    print(f"SIPp cumulative rate         {rate.group(1) if rate else '?'} registrations/s")
+    print(f"SIPp cumulative rate         {rate} registrations/s")
     print(f"wall-clock rate              {successes / wall:.0f} registrations/s ({wall:.1f} s)")
     print(f"PBX CPU time                 {cpu:.2f} s = {successes / max(cpu, 1e-9):.0f} registrations per CPU-second")
+    print(f"reactor thread CPU time      {reactor:.2f} s = {successes / max(reactor, 1e-9):.0f} "
+          "registrations per CPU-second")
     print(f"bindings persisted           {persisted}")
     print(f"PBX RSS before / after       {before / 1024:.1f} MiB / {after / 1024:.1f} MiB")
     print(f"RSS growth per 10,000        {(after - before) / 1024 * 10000 / max(1, successes):.1f} MiB "
           "(bindings plus the transactions still held for Timer J)")
     print(f"PBX exit status              {status}")
+    return {"wallRate": successes / wall, "cpuRate": successes / max(cpu, 1e-9),
+            "reactorRate": successes / max(reactor, 1e-9), "failures": failures}
 
 
 if __name__ == "__main__":

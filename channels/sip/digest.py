@@ -25,7 +25,7 @@ from enum import Enum
 
 __all__ = [
     "ALGORITHMS", "Credentials", "Challenge", "parseDigest", "parseCredentials",
-    "parseChallenge", "formatChallenge", "computeHA1", "computeResponse",
+    "credentialsFromParams", "parseChallenge", "formatChallenge", "computeHA1", "computeResponse",
     "NonceManager", "NonceCheck", "buildAuthorization", "chooseChallenge",
 ]
 
@@ -64,7 +64,11 @@ def computeResponse(
 
 # -- the header syntax --------------------------------------------------------
 
-_PARAM = re.compile(r'[ \t,]*([A-Za-z0-9_-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^,"]*))[ \t]*')
+# The quoted-string alternative is written as an unrolled loop (runs of
+# plain characters between escapes): it matches the same text as
+# (?:[^"\\]|\\.)* at a fraction of the cost.
+_PARAM = re.compile(r'[ \t,]*([A-Za-z0-9_-]+)[ \t]*=[ \t]*(?:"([^"\\]*(?:\\.[^"\\]*)*)"|([^,"]*))[ \t]*')
+_NONCE_COUNT = re.compile(r"[0-9a-fA-F]{8}")
 _ESCAPE = re.compile(r"\\(.)")
 
 
@@ -125,6 +129,11 @@ def parseCredentials(value: str) -> Credentials | None:
     params = parseDigest(value)
     if params is None:
         return None
+    return credentialsFromParams(params)
+
+
+def credentialsFromParams(params: dict[str, str]) -> Credentials | None:
+    """L{parseCredentials} for a value already split by L{parseDigest}."""
     algorithm = normaliseAlgorithm(params.get("algorithm"))
     if algorithm is None:
         return None
@@ -140,7 +149,7 @@ def parseCredentials(value: str) -> Credentials | None:
         qop = qop.lower()
         if qop != "auth" or not nc or not cnonce:
             return None
-        if len(nc) != 8 or any(c not in "0123456789abcdefABCDEF" for c in nc):
+        if _NONCE_COUNT.fullmatch(nc) is None:
             return None
     return Credentials(username, realm, nonce, uri, response.lower(), algorithm, qop, nc, cnonce, params.get("opaque"))
 
@@ -243,12 +252,14 @@ class NonceManager:
         self._key = key
         self.lifetime = lifetime
         self.maxTracked = maxTracked
+        # nonce -> highest nonce-count accepted. The issue time needed to
+        # prune is read back from the nonce itself, so one table is enough.
         self._counts: dict[str, int] = {}
-        self._issuedAt: dict[str, float] = {}
         self._nextPrune = 1024
 
     def _mac(self, body: bytes, realm: str) -> bytes:
-        return hmac.new(self._key, body + realm.encode("utf-8"), hashlib.sha256).digest()[:16]
+        # hmac.digest is the one-shot C path (no HMAC object per nonce).
+        return hmac.digest(self._key, body + realm.encode("utf-8"), "sha256")[:16]
 
     def make(self, now: float, randomBytes: bytes, realm: str) -> str:
         body = struct.pack(">d", now) + randomBytes[:12].ljust(12, b"\0")
@@ -267,6 +278,17 @@ class NonceManager:
             return None
         return struct.unpack(">d", body[:8])[0]
 
+    @staticmethod
+    def _claimedIssue(nonce: str) -> float:
+        """
+        The issue time written in C{nonce}, unverified: only for nonces
+        already accepted (so verified). Anything unreadable counts as oldest.
+        """
+        try:
+            return struct.unpack(">d", base64.urlsafe_b64decode(nonce[:12])[:8])[0]
+        except (ValueError, TypeError, struct.error):
+            return float("-inf")
+
     def check(self, nonce: str, realm: str, nc: str | None, now: float) -> NonceCheck:
         """Whether C{nonce} is good for a request with nonce-count C{nc}; records the count."""
         issued = self.issuedAt(nonce, realm)
@@ -283,7 +305,6 @@ class NonceManager:
     def accept(self, nonce: str, nc: str | None, now: float) -> None:
         """Remember that a request with C{nc} under C{nonce} was accepted."""
         self._counts[nonce] = int(nc, 16) if nc else 0
-        self._issuedAt.setdefault(nonce, now)
         if len(self._counts) >= self._nextPrune:
             # Amortised: prune when the table doubled since the last pass.
             self.prune(now)
@@ -292,15 +313,15 @@ class NonceManager:
     def prune(self, now: float) -> None:
         """Forget counts of nonces old enough to be stale anyway."""
         horizon = now - self.lifetime - 1.0
-        doomed = [n for n, t in self._issuedAt.items() if t < horizon]
-        for n in doomed:
-            self._issuedAt.pop(n, None)
-            self._counts.pop(n, None)
+        claimed = self._claimedIssue
+        issued = {n: claimed(n) for n in self._counts}
+        for n, t in issued.items():
+            if t < horizon:
+                del self._counts[n]
         if len(self._counts) > self.maxTracked:  # still too many: drop the oldest half
-            ordered = sorted(self._issuedAt.items(), key=lambda item: item[1])
-            for n, _ in ordered[: len(ordered) // 2]:
-                self._issuedAt.pop(n, None)
-                self._counts.pop(n, None)
+            ordered = sorted(self._counts, key=issued.__getitem__)
+            for n in ordered[: len(ordered) // 2]:
+                del self._counts[n]
 
     def __len__(self) -> int:
         return len(self._counts)

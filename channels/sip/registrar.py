@@ -169,11 +169,46 @@ def _quoteColumn(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+_BINDING_COLUMNS = ("peer, uri, expires, transport, host, port, useragent, path, "
+                    "callid, cseq, q, registered")
+_ROW_PLACEHOLDERS = "(" + ", ".join("?" * 12) + ")"
+
+#: Rows per multi-row INSERT: powers of two (few distinct statements for
+#: the connection's statement cache), at most 64 rows of 12 values (under
+#: SQLite's historical limit of 999 parameters).
+_MAX_CHUNK = 64
+
+
+def _chunkSize(remaining: int) -> int:
+    size = _MAX_CHUNK
+    while size > remaining:
+        size //= 2
+    return size
+
+
+_INSERTS = {
+    rows: f"INSERT OR REPLACE INTO sip_bindings ({_BINDING_COLUMNS}) VALUES " + ", ".join([_ROW_PLACEHOLDERS] * rows)
+    for rows in (1, 2, 4, 8, 16, 32, 64)
+}
+
+
+def _row(binding: Binding) -> tuple:
+    source = binding.source
+    if source is None:
+        transport = host = port = None
+    else:
+        transport, host, port = source.transport, source.host, source.port
+    return (binding.peer, binding.uri, binding.expires, transport, host, port, binding.userAgent,
+            "\n".join(binding.path), binding.callId, binding.cseq, binding.q, binding.registeredAt)
+
+
 class BindingStore:
     """
     The registrations file. C{open} creates it (and the realtime
-    C{sippeers} table) and returns the stored bindings; changes are queued
-    for the writer thread; C{close} drains the queue.
+    C{sippeers} table) and returns the stored bindings. Changes collect
+    during a reactor turn (the last one per binding wins) and go to the
+    writer thread together at the next; C{flush} and C{close} hand over
+    what is pending at once, and C{close} drains the queue.
     """
 
     log = Logger()
@@ -183,6 +218,8 @@ class BindingStore:
         self._reactor = reactor
         self._writer = None
         self._reader = None
+        self._pending: dict[tuple[str, str], Binding | None] = {}
+        self._pushCall = None
 
     def open(self) -> list[Binding]:
         from pbxcore.astdb import SQLiteWriter
@@ -221,20 +258,53 @@ class BindingStore:
         return out
 
     def save(self, binding: Binding) -> None:
-        if self._writer is None:
-            return
-        source = binding.source
-        self._writer.execute(
-            "INSERT OR REPLACE INTO sip_bindings (peer, uri, expires, transport, host, port, useragent, path, "
-            "callid, cseq, q, registered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (binding.peer, binding.uri, binding.expires,
-             source.transport if source else None, source.host if source else None,
-             source.port if source else None, binding.userAgent, "\n".join(binding.path),
-             binding.callId, binding.cseq, binding.q, binding.registeredAt))
+        """Queue C{binding} to be written (replacing the row of its peer and URI)."""
+        if self._writer is not None:
+            self._pending[(binding.peer, binding.uri)] = binding
+            self._schedule()
 
     def delete(self, peer: str, uri: str) -> None:
+        """Queue the removal of the row of C{peer} and C{uri}."""
         if self._writer is not None:
-            self._writer.execute("DELETE FROM sip_bindings WHERE peer = ? AND uri = ?", (peer, uri))
+            self._pending[(peer, uri)] = None
+            self._schedule()
+
+    def _schedule(self) -> None:
+        if self._pushCall is None:
+            if self._reactor is None:
+                from twisted.internet import reactor
+
+                self._reactor = reactor
+            self._pushCall = self._reactor.callLater(0, self._push)
+
+    def _push(self) -> None:
+        """
+        Hand the changes of this reactor turn to the writer thread: only
+        the last change of each binding, saves as multi-row statements. A
+        busy registrar handles hundreds of REGISTERs per turn, and the
+        writer's cost is per statement and per commit far more than per row.
+        """
+        call, self._pushCall = self._pushCall, None
+        if call is not None and call.active():
+            call.cancel()
+        pending, self._pending = self._pending, {}
+        writer = self._writer
+        if writer is None or not pending:
+            return
+        rows = []
+        for (peer, uri), binding in pending.items():
+            if binding is None:
+                writer.execute("DELETE FROM sip_bindings WHERE peer = ? AND uri = ?", (peer, uri))
+            else:
+                rows.append(_row(binding))
+        start, count = 0, len(rows)
+        while start < count:
+            size = _chunkSize(count - start)
+            params = []
+            for row in rows[start:start + size]:
+                params.extend(row)
+            writer.execute(_INSERTS[size], params)
+            start += size
 
     def realtimePeer(self, name: str) -> dict | None:
         """
@@ -261,11 +331,13 @@ class BindingStore:
     def flush(self):
         from twisted.internet.defer import succeed
 
+        self._push()
         return self._writer.flush() if self._writer is not None else succeed(None)
 
     def close(self):
         from twisted.internet.defer import succeed
 
+        self._push()
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.close()

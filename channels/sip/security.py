@@ -25,11 +25,19 @@ refusal and successful authentication into
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
+import os
+import random
 import re
 from dataclasses import dataclass
 
 from twisted.logger import Logger
+
+from channels.sip.digest import (
+    ALGORITHMS, Challenge, NonceCheck, NonceManager, computeHA1, computeResponse,
+    credentialsFromParams, formatChallenge, parseDigest,
+)
 
 __all__ = ["ACL", "ACLRule", "parseACLRule", "SecurityLog", "formatAddress"]
 
@@ -176,23 +184,28 @@ class SecurityLog:
 
     def event(self, name: str, account: str | None, remote, sessionID: str | None = None, **extra) -> str:
         """Record security event C{name} for C{account} from C{remote}; return its line."""
+        self.counts[name] = self.counts.get(name, 0) + 1
+        severity = self.SEVERITY.get(name, "Error")
+        emit = self.emit
+        if emit is None and severity != "Error":
+            return ""  # nothing to log and nobody to tell
         fields = [
             ("AccountID", account or ""),
             ("SessionID", sessionID or ""),
             ("LocalAddress", self.localAddress),
             ("RemoteAddress", formatAddress(remote)),
         ]
-        fields.extend((k, v) for k, v in extra.items() if v is not None and v != "")
-        self.counts[name] = self.counts.get(name, 0) + 1
-        severity = self.SEVERITY.get(name, "Error")
+        for key, value in extra.items():
+            if value is not None and value != "":
+                fields.append((key, value))
         text = ""
         if severity == "Error":
             # Only failures are logged (one line each, for fail2ban);
             # challenges and successes go to the manager only.
             text = self.line(name, fields)
             self.log.warn("{securityLine}", securityLine=text, securityEvent=name)
-        if self.emit is not None:
-            self.emit(name, [("Severity", severity), ("Service", self.service), ("EventVersion", "1")] + fields, "security")
+        if emit is not None:
+            emit(name, [("Severity", severity), ("Service", self.service), ("EventVersion", "1"), *fields], "security")
         return text
 
 
@@ -215,11 +228,6 @@ class Authenticator:
     log = Logger()
 
     def __init__(self, peers, security: SecurityLog, key: bytes | None = None, randomBytes=None):
-        import os
-        import random
-
-        from channels.sip.digest import NonceManager
-
         self.peers = peers
         self.security = security
         if randomBytes is None:
@@ -229,6 +237,8 @@ class Authenticator:
             randomBytes = lambda n: generator.getrandbits(8 * n).to_bytes(n, "big")  # noqa: E731
         self._random = randomBytes
         self.nonces = NonceManager(key or os.urandom(32), lifetime=peers.config.settings.nonceLifetime)
+        # (realm, algorithms, stale) -> [(text before the nonce, text after)]
+        self._challengeTemplates: dict[tuple, list[tuple[str, str]]] = {}
 
     @property
     def realm(self) -> str:
@@ -236,45 +246,52 @@ class Authenticator:
 
     def challengeHeaders(self, stale: bool = False, algorithms=None) -> list[tuple[str, str]]:
         """One WWW-Authenticate per algorithm, strongest first (RFC 8760)."""
-        from channels.sip.digest import ALGORITHMS, Challenge
+        return self._challenge(stale, algorithms)[0]
 
-        nonce = self.nonces.make(self.peers.now(), self._random(12), self.realm)
-        offered = self.peers.config.settings.authAlgorithms or ALGORITHMS
+    def _challenge(self, stale: bool, algorithms) -> tuple[list[tuple[str, str]], str]:
+        """The WWW-Authenticate headers of a fresh challenge, and its nonce."""
+        settings = self.peers.config.settings
+        realm = settings.realm
+        nonce = self.nonces.make(self.peers.now(), self._random(12), realm)
+        offered = settings.authAlgorithms or ALGORITHMS
         if algorithms is not None:
             offered = [a for a in offered if a in algorithms] or list(algorithms)
-        return [
-            ("WWW-Authenticate", str(Challenge(self.realm, nonce, algorithm, ("auth",), stale)))
-            for algorithm in offered
-        ]
+        key = (realm, tuple(offered), stale)
+        templates = self._challengeTemplates.get(key)
+        if templates is None:
+            # Everything but the nonce is the same for every challenge. A
+            # nonce is base64url: nothing in it needs quoting.
+            if len(self._challengeTemplates) > 32:
+                self._challengeTemplates.clear()
+            templates = self._challengeTemplates[key] = [
+                tuple(formatChallenge(Challenge(realm, "\0", algorithm, ("auth",), stale)).split("\0", 1))
+                for algorithm in offered
+            ]
+        return [("WWW-Authenticate", before + nonce + after) for before, after in templates], nonce
 
     def challenge(self, request, st, account: str | None, stale: bool = False, peer=None) -> None:
         algorithms = ("MD5",) if peer is not None and peer.md5secret and not peer.secret else None
-        headers = self.challengeHeaders(stale, algorithms)
-        self.security.event("ChallengeSent", account, st.source, request.callId,
-                            Challenge=_nonceOf(headers[0][1]))
+        headers, nonce = self._challenge(stale, algorithms)
+        self.security.event("ChallengeSent", account, st.source, request.callId, Challenge=nonce)
         self.peers.stack.userAgent.respond(st, request, 401, "Unauthorized", headers)
 
     def _refuse(self, request, st, status: int, reason: str) -> None:
         self.peers.stack.userAgent.respond(st, request, status, reason)
 
     def _credentials(self, request):
-        from channels.sip.digest import parseCredentials, parseDigest
-
-        found = None
+        """The first digest answer for our realm, and whether a malformed one was seen."""
         malformed = False
+        realm = self.realm
         for raw in request.headers.rawValues("Authorization"):
             params = parseDigest(raw)
-            if params is None:
+            if params is None or params.get("realm") != realm:
                 continue
-            if params.get("realm") != self.realm:
-                continue
-            creds = parseCredentials(raw)
+            creds = credentialsFromParams(params)
             if creds is None:
                 malformed = True
                 continue
-            found = creds
-            break
-        return found, malformed
+            return creds, malformed
+        return None, malformed
 
     def authenticateRequest(self, request, serverTransaction, peerHint=None, expectedUser: str | None = None):
         """
@@ -284,10 +301,6 @@ class Authenticator:
         without a challenge if its ACL allows the source. C{expectedUser},
         when given, must be the peer's name or default user.
         """
-        import hmac as _hmac
-
-        from channels.sip.digest import NonceCheck, computeHA1, computeResponse
-
         st = serverTransaction
         source = st.source
         host = getattr(source, "host", "")
@@ -345,7 +358,7 @@ class Authenticator:
             ha1 = None
         expected = computeResponse(creds.algorithm, ha1, request.method, creds.uri, creds.nonce,
                                    creds.qop, creds.nc, creds.cnonce) if ha1 else ""
-        if not ha1 or not _hmac.compare_digest(expected, creds.response):
+        if not ha1 or not hmac.compare_digest(expected, creds.response):
             self.security.event("InvalidPassword", creds.username, source, callId,
                                 Challenge=creds.nonce, ReceivedChallenge=creds.nonce, ReceivedHash=creds.response)
             self.challenge(request, st, creds.username, peer=peer)
@@ -362,10 +375,3 @@ class Authenticator:
         self.security.event("SuccessfulAuth", peer.name, source, callId, UsingPassword="1")
         return peer
 
-
-def _nonceOf(challenge: str) -> str:
-    start = challenge.find('nonce="')
-    if start < 0:
-        return ""
-    start += 7
-    return challenge[start:challenge.find('"', start)]
