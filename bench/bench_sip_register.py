@@ -188,10 +188,16 @@ def measureBindings(count):
 
 
 def runSIPp(sipp, work, scenario, users, name, port, args):
-    """One SIPp run over C{users}; returns (successes, failures, SIPp's rate, wall seconds)."""
+    """
+    One SIPp run over C{users}; returns (successes, failures, SIPp's rate,
+    wall seconds, SIPp's CPU seconds).
+    """
     inf = os.path.join(work, f"{name}.csv")
     with open(inf, "w") as f:
         f.write("SEQUENTIAL\n" + "".join(f"{u};{p}\n" for u, p in users))
+    import resource
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     result = subprocess.run(
         [sipp, "-sf", scenario, "-inf", inf, "-i", "127.0.0.1", "-p", "0", "-m", str(len(users)),
@@ -199,6 +205,8 @@ def runSIPp(sipp, work, scenario, users, name, port, args):
          "-trace_stat", "-stf", os.path.join(work, f"{name}-stat.csv"), f"127.0.0.1:{port}"],
         capture_output=True, text=True, cwd=work)
     wall = time.monotonic() - started
+    childrenAfter = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sippCPU = (childrenAfter.ru_utime + childrenAfter.ru_stime) - (children.ru_utime + children.ru_stime)
     output = result.stdout + result.stderr
     if os.environ.get("BENCH_DEBUG"):
         print(output[-4000:])
@@ -207,7 +215,7 @@ def runSIPp(sipp, work, scenario, users, name, port, args):
     rate = re.search(r"Call Rate\s+\|\s+[\d.]+ cps\s+\|\s+([\d.]+) cps", output)
     successes = int(ok.group(1)) if ok else 0
     failures = int(failed.group(1)) if failed else len(users) - successes
-    return successes, failures, rate.group(1) if rate else "?", wall
+    return successes, failures, rate.group(1) if rate else "?", wall, sippCPU
 
 
 def runOnce(args, sipp, run, profile):
@@ -233,11 +241,11 @@ def runOnce(args, sipp, run, profile):
         pid = pbx.process.pid
         warmFailures = 0
         if warm:
-            _, warmFailures, _, _ = runSIPp(sipp, work, scenario, warm, "warmup", port, args)
+            _, warmFailures, _, _, _ = runSIPp(sipp, work, scenario, warm, "warmup", port, args)
         time.sleep(0.5)
         before = rssKiB(pid)
         cpuBefore, reactorBefore = processCPU(pid), reactorCPU(pid)
-        successes, failures, rate, wall = runSIPp(sipp, work, scenario, users, "measured", port, args)
+        successes, failures, rate, wall, sippCPU = runSIPp(sipp, work, scenario, users, "measured", port, args)
         after = rssKiB(pid)
         if os.environ.get("BENCH_THREADS"):
             for tid in sorted(os.listdir(f"/proc/{pid}/task")):
@@ -267,6 +275,7 @@ def runOnce(args, sipp, run, profile):
     print(f"PBX CPU time                 {cpu:.2f} s = {successes / max(cpu, 1e-9):.0f} registrations per CPU-second")
     print(f"reactor thread CPU time      {reactor:.2f} s = {successes / max(reactor, 1e-9):.0f} "
           "registrations per CPU-second")
+    print(f"SIPp CPU time                {sippCPU:.2f} s ({100 * sippCPU / wall:.0f} % of a core)")
     print(f"bindings persisted           {persisted}")
     print(f"PBX RSS before / after       {before / 1024:.1f} MiB / {after / 1024:.1f} MiB")
     print(f"RSS growth per 10,000        {(after - before) / 1024 * 10000 / max(1, successes):.1f} MiB "

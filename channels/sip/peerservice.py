@@ -232,7 +232,10 @@ class PeerService(Service):
         if source is None or source.reliable or "force_rport" not in self.config.defaults.nat:
             return
         via = request.topVia
-        if via is None or via.rport is not None and via.rport is not True:
+        if via is None:
+            return
+        rport = via.rport  # parsed on each access: read once
+        if rport is not None and rport is not True:
             return
         from channels.sip.transport import replaceTopVia
 

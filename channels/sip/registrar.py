@@ -37,7 +37,7 @@ from channels.sip.address import Address
 from channels.sip.message import SIPParseError
 
 __all__ = [
-    "Binding", "RegisterOutcome", "processRegister", "LocationService",
+    "Binding", "RegisterOutcome", "processRegister", "httpDate", "LocationService",
     "BindingStore", "Registrar", "STORE_FILENAME",
 ]
 
@@ -82,6 +82,11 @@ class RegisterOutcome:
     bindings: tuple[Binding, ...] | None = None
 
 
+def httpDate(now: float) -> str:
+    """The RFC 1123 date of C{now} that a Date header carries."""
+    return formatdate(now, usegmt=True)
+
+
 def _expiryOf(contact, headerExpires, settings) -> int:
     value = contact.expires
     if value is None:
@@ -91,10 +96,13 @@ def _expiryOf(contact, headerExpires, settings) -> int:
     return value
 
 
-def processRegister(request, peerName: str, current, settings, now: float, source=None, maxContacts: int | None = None) -> RegisterOutcome:
+def processRegister(request, peerName: str, current, settings, now: float, source=None, maxContacts: int | None = None,
+                    date: str | None = None) -> RegisterOutcome:
     """
     Decide a REGISTER for C{peerName} (already authenticated) against its
     C{current} bindings. C{settings} is a L{channels.sip.peers.RegistrarSettings}.
+    C{date} is the Date header's value for C{now} when the caller has it
+    already (see L{httpDate}).
     """
     current = tuple(b for b in current if b.expires > now)
     try:
@@ -104,7 +112,7 @@ def processRegister(request, peerName: str, current, settings, now: float, sourc
         return RegisterOutcome(400, e.reason or "Bad Request")
     callId = request.callId or ""
     cseq = request.cseq.number if request.cseq is not None else 0
-    dateHeader = ("Date", formatdate(now, usegmt=True))
+    dateHeader = ("Date", date if date is not None else httpDate(now))
 
     def ok(bindings):
         headers = [("Contact", b.contactValue(now)) for b in bindings]
@@ -149,6 +157,8 @@ def processRegister(request, peerName: str, current, settings, now: float, sourc
                                     existing.registeredAt if existing is not None else now)
     if len(bindings) > limit:
         return RegisterOutcome(403, "Too Many Contacts")
+    if len(bindings) < 2:
+        return ok(list(bindings.values()))
     ordered = sorted(bindings.values(), key=lambda b: (-(b.q if b.q is not None else 1.0), -b.expires))
     return ok(ordered)
 
@@ -468,6 +478,14 @@ class Registrar:
     def __init__(self, peers):
         self.peers = peers
         self.counts = {"registered": 0, "refused": 0}
+        self._date = (None, "")  # (whole second, its Date header value)
+
+    def _dateOf(self, now: float) -> str:
+        """The Date header value of C{now}, formatted once per second."""
+        second = int(now)
+        if self._date[0] != second:
+            self._date = (second, httpDate(second))
+        return self._date[1]
 
     def __call__(self, request, st):
         self.handleRegister(request, st)
@@ -494,7 +512,7 @@ class Registrar:
         now = peers.now()
         current = peers.location.contacts(peer.name)
         outcome = processRegister(request, peer.name, current, peers.config.settings, now,
-                                  st.source, maxContacts=peer.maxcontacts)
+                                  st.source, maxContacts=peer.maxcontacts, date=self._dateOf(now))
         if outcome.bindings is not None:
             peers.bindingsChanged(peer, outcome.bindings)
             self.counts["registered"] += 1
