@@ -164,26 +164,49 @@ def main():
 def measureBindings(count):
     """
     tracemalloc's count of what C{count} registered peers cost the location
-    service (bindings, their addresses, the expiry heap), in process.
+    service (bindings, their addresses, the expiry heap), in process. The
+    bindings come from parsed REGISTERs through the registrar's decision,
+    so they hold what the daemon's do (strings cut from each message).
     """
+    import gc
     import tracemalloc
 
     from channels.sip.address import Address
-    from channels.sip.registrar import Binding, LocationService
+    from channels.sip.parser import parseMessage
+    from channels.sip.peers import RegistrarSettings
+    from channels.sip.registrar import LocationService, processRegister
 
+    settings = RegistrarSettings(maxexpiry=7200)
     location = LocationService(None)
     now = 1_800_000_000.0
+    messages = []
+    for i in range(count):
+        user, port = f"u{i:06d}", 20000 + i % 40000
+        messages.append(("\r\n".join([
+            "REGISTER sip:127.0.0.1:5060 SIP/2.0",
+            f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-{i}-2;rport",
+            f"From: <sip:{user}@127.0.0.1>;tag={i}t2",
+            f"To: <sip:{user}@127.0.0.1>",
+            f"Call-ID: {i}-{port}@127.0.0.1",
+            "CSeq: 2 REGISTER",
+            f"Contact: <sip:{user}@127.0.0.1:{port}>",
+            "User-Agent: Phone/1.0",
+            "Expires: 3600",
+            "Content-Length: 0", "", ""]).encode(), user, port))
+    gc.collect()
     tracemalloc.start()
     first = tracemalloc.take_snapshot()
-    for i in range(count):
-        user = f"u{i:06d}"
-        source = Address("UDP", "127.0.0.1", 20000 + i % 40000)
-        location.replace(user, (Binding(user, f"sip:{user}@127.0.0.1:{20000 + i % 40000}", now + 3600, source,
-                                        "Phone/1.0", (), f"{i:x}-callid@127.0.0.1", 2, None, now),))
+    for data, user, port in messages:
+        request = parseMessage(data)
+        source = Address("UDP", request.topVia.host, port)
+        outcome = processRegister(request, user, (), settings, now, source)
+        location.replace(user, outcome.bindings)
+        del request, outcome
+    gc.collect()
     second = tracemalloc.take_snapshot()
     tracemalloc.stop()
     used = sum(stat.size_diff for stat in second.compare_to(first, "filename"))
-    print(f"== location service, in process ({count} registered peers)")
+    print(f"== location service, in process ({count} registered peers, {len(location)} bindings)")
     print(f"memory per 10,000 registered peers   {used / count * 10000 / 2**20:.1f} MiB (tracemalloc)")
 
 

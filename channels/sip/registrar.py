@@ -28,6 +28,7 @@ from __future__ import annotations
 import heapq
 import os
 import sqlite3
+import sys
 from dataclasses import dataclass, replace
 from email.utils import formatdate
 
@@ -44,12 +45,13 @@ __all__ = [
 STORE_FILENAME = "sip_registrations.sqlite3"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Binding:
     """
     One registered contact of a peer. C{expires} is absolute (the clock's
     seconds since the epoch); C{source} is where the REGISTER came from
-    (where a NAT'ed phone is reached).
+    (where a NAT'ed phone is reached). Slotted: a registrar holds one per
+    registered phone.
     """
 
     peer: str
@@ -133,7 +135,8 @@ def processRegister(request, peerName: str, current, settings, now: float, sourc
 
     limit = maxContacts if maxContacts is not None else settings.maxcontacts
     bindings = {b.uri: b for b in current}
-    userAgent = request.headers.get("User-Agent") or ""
+    # Phones of one model share one User-Agent string among their bindings.
+    userAgent = sys.intern(request.headers.get("User-Agent") or "")
     path = tuple(request.headers.getall("Path"))
     for contact in contacts:
         if contact.uri is None:
@@ -387,6 +390,8 @@ class LocationService:
 
     def _set(self, peer: str, bindings: tuple[Binding, ...]) -> None:
         key = peer.lower()
+        if key == peer:
+            key = peer  # one string, not two, for the usual lower-case name
         if bindings:
             self._bindings[key] = bindings
             self._names[key] = peer
