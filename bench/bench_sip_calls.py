@@ -1,6 +1,6 @@
 """
 Calls per second through a B2BUA on 127.0.0.1: SIPp UAC -> B2BUA -> SIPp UAS,
-INVITE to BYE (no call duration), at increasing offered rates.
+INVITE to BYE (200 ms of call), at increasing offered rates.
 
     python bench/bench_sip_calls.py [--rates 100,200,400,700,1000] [--seconds 5]
                                     [--no-sippy]
@@ -59,6 +59,66 @@ static = yes
 [bench]
 exten => _X.,1,Dial(SIP/uas)
  same => n,Hangup()
+"""
+
+# SIPp's built-in uac, except that provisional responses are accepted at
+# any point (a B2BUA may relay a 180 after the 200: sippy does) and the call
+# lasts 200 ms (sippy loses BYEs sent right after the ACK).
+UAC_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="INVITE to BYE">
+  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:sipp@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+    ]]>
+  </send>
+  <recv response="100" optional="global"/>
+  <recv response="180" optional="global"/>
+  <recv response="183" optional="global"/>
+  <recv response="200" rrs="true"/>
+  <send>
+    <![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <pause milliseconds="200"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200"/>
+</scenario>
 """
 
 MODULES = """[modules]
@@ -155,11 +215,11 @@ def startUAS(port):
 _COUNTER = re.compile(r"^\s*(Successful call|Failed call)\s*\|\s*\d+\s*\|\s*(\d+)", re.M)
 
 
-def runUAC(target, rate, calls, limit):
+def runUAC(scenario, target, rate, calls, limit):
     """One SIPp UAC run; returns (successful, failed, wall seconds)."""
     started = time.monotonic()
     proc = subprocess.run(
-        ["sipp", "-sn", "uac", "-s", "1000", "-i", "127.0.0.1", "-p", "0", "-r", str(rate),
+        ["sipp", "-sf", scenario, "-s", "1000", "-i", "127.0.0.1", "-p", "0", "-r", str(rate),
          "-m", str(calls), "-l", str(limit), "-d", "0", "-nostdin", "-timeout", "60s",
          "-recv_timeout", "10000", "-mp", str(freePort()), "-max_recv_loops", "10000",
          "-max_sched_loops", "10000", f"127.0.0.1:{target}"],
@@ -172,14 +232,14 @@ def runUAC(target, rate, calls, limit):
     return ok, failed, wall
 
 
-def measure(name, pid, port, rates, seconds):
+def measure(name, pid, port, rates, seconds, scenario):
     print(f"\n{name}: SIPp uac -> 127.0.0.1:{port} -> SIPp uas")
     print(f"  {'offered/s':>9} {'calls':>6} {'ok':>6} {'failed':>6} {'achieved/s':>10} {'CPU ms/call':>11}")
     best = 0
     for rate in rates:
         calls = int(rate * seconds)
         before = cpuSeconds(pid)
-        ok, failed, wall = runUAC(port, rate, calls, limit=max(200, rate * 2))
+        ok, failed, wall = runUAC(scenario, port, rate, calls, limit=max(200, rate * 2))
         cpu = cpuSeconds(pid) - before
         achieved = ok / wall if wall else 0.0
         perCall = 1000.0 * cpu / ok if ok else float("nan")
@@ -213,6 +273,9 @@ def main():
     rates = [int(r) for r in options.rates.split(",")]
     base = tempfile.mkdtemp(prefix="txpbx-bench-calls-")
     procs = []
+    scenario = os.path.join(base, "uac.xml")
+    with open(scenario, "w") as f:
+        f.write(UAC_SCENARIO)
     try:
         uasPort = freePort()
         uas = startUAS(uasPort)
@@ -221,7 +284,7 @@ def main():
         pbx = startTxpbx(base, port, uasPort)
         procs.append(pbx)
         waitForUDP(port)
-        results = {"txpbx": measure("txpbx", pbx.pid, port, rates, options.seconds)}
+        results = {"txpbx": measure("txpbx", pbx.pid, port, rates, options.seconds, scenario)}
         stop(pbx)
         if not options.no_sippy:
             python = sippyPython(base)
@@ -229,7 +292,7 @@ def main():
             sippy = startSippy(python, base, sport, uasPort)
             procs.append(sippy)
             time.sleep(1.0)
-            results["sippy"] = measure("sippy b2bua_simple", sippy.pid, sport, rates, options.seconds)
+            results["sippy"] = measure("sippy b2bua_simple", sippy.pid, sport, rates, options.seconds, scenario)
             stop(sippy)
         print()
         for name, best in results.items():
