@@ -103,6 +103,19 @@ def cpuSeconds(path):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def runQueueSeconds(pid):
+    """
+    How long the reactor thread was ready to run but waited for a CPU
+    (/proc schedstat): high when the machine is shared, and then the
+    wall-clock rate says more about the neighbours than about the PBX.
+    """
+    try:
+        with open(f"/proc/{pid}/task/{pid}/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def processCPU(pid):
     return cpuSeconds(f"/proc/{pid}/stat")
 
@@ -267,7 +280,7 @@ def runOnce(args, sipp, run, profile):
             _, warmFailures, _, _, _ = runSIPp(sipp, work, scenario, warm, "warmup", port, args)
         time.sleep(0.5)
         before = rssKiB(pid)
-        cpuBefore, reactorBefore = processCPU(pid), reactorCPU(pid)
+        cpuBefore, reactorBefore, waitBefore = processCPU(pid), reactorCPU(pid), runQueueSeconds(pid)
         successes, failures, rate, wall, sippCPU = runSIPp(sipp, work, scenario, users, "measured", port, args)
         after = rssKiB(pid)
         if os.environ.get("BENCH_THREADS"):
@@ -275,6 +288,7 @@ def runOnce(args, sipp, run, profile):
                 print(f"thread {tid}: {cpuSeconds(f'/proc/{pid}/task/{tid}/stat'):.2f} s")
         cpu = processCPU(pid) - cpuBefore
         reactor = reactorCPU(pid) - reactorBefore
+        waited = runQueueSeconds(pid) - waitBefore
         if os.environ.get("BENCH_DEBUG"):
             print(pbx.output[-4000:])
     finally:
@@ -298,6 +312,8 @@ def runOnce(args, sipp, run, profile):
     print(f"PBX CPU time                 {cpu:.2f} s = {successes / max(cpu, 1e-9):.0f} registrations per CPU-second")
     print(f"reactor thread CPU time      {reactor:.2f} s = {successes / max(reactor, 1e-9):.0f} "
           "registrations per CPU-second")
+    print(f"reactor busy / waiting       {100 * reactor / wall:.0f} % of the run on a CPU, "
+          f"{100 * waited / wall:.0f} % ready but waiting for one")
     print(f"SIPp CPU time                {sippCPU:.2f} s ({100 * sippCPU / wall:.0f} % of a core)")
     print(f"bindings persisted           {persisted}")
     print(f"PBX RSS before / after       {before / 1024:.1f} MiB / {after / 1024:.1f} MiB")
