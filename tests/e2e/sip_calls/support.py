@@ -137,6 +137,24 @@ def startPBX(testCase, bobPort=5999, carolPort=5998, davePort=5997, dialTimeout=
     return pbx, stack.listening[0].getHost().port
 
 
+@defer.inlineCallbacks
+def waitBound(port, timeout=10.0):
+    """Wait until something (a SIPp callee) has bound UDP 127.0.0.1:port."""
+    from twisted.internet import task
+
+    deadline = reactor.seconds() + timeout
+    while reactor.seconds() < deadline:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return
+        finally:
+            s.close()
+        yield task.deferLater(reactor, 0.05, lambda: None)
+    raise AssertionError(f"nothing bound 127.0.0.1:{port} within {timeout}s")
+
+
 def sippPath() -> str:
     path = shutil.which("sipp")
     if path is None:

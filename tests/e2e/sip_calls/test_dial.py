@@ -5,7 +5,7 @@ Two-leg calls: SIPp caller -> txpbx Dial(SIP/bob) -> SIPp callee as bob.
 from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
 
-from tests.e2e.sip_calls.support import check, freePort, sipp, startPBX
+from tests.e2e.sip_calls.support import check, freePort, sipp, startPBX, waitBound
 
 
 class DialTests(unittest.TestCase):
@@ -24,7 +24,7 @@ class DialTests(unittest.TestCase):
     @defer.inlineCallbacks
     def twoLegs(self, callerScenario, calleeScenario):
         callee = self.callee(calleeScenario)
-        yield task.deferLater(reactor, 0.3, lambda: None)  # let SIPp bind its port
+        yield waitBound(self.bobPort)
         caller = yield sipp(callerScenario, self.port, service="bob")
         callee = yield callee
         check(self, caller, callerScenario)
@@ -66,7 +66,7 @@ class DialTests(unittest.TestCase):
         """bob has call-limit=1: a second call while the first is up gets 486."""
         yield self.start()
         callee = self.callee("uas_answer_long.xml")
-        yield task.deferLater(reactor, 0.3, lambda: None)
+        yield waitBound(self.bobPort)
         first = sipp("uac_call_long.xml", self.port, service="bob")
         for _ in range(100):
             if any(c.name.startswith("SIP/bob-") and c.isUp for c in self.pbx.channels):
@@ -85,7 +85,7 @@ class DialTests(unittest.TestCase):
         davePort = freePort()
         self.pbx, self.port = yield startPBX(self, bobPort=self.bobPort, davePort=davePort)
         callee = sipp("uas_auth.xml", localPort=davePort)
-        yield task.deferLater(reactor, 0.3, lambda: None)
+        yield waitBound(davePort)
         caller = yield sipp("uac_call.xml", self.port, service="dave")
         check(self, caller, "caller")
         check(self, (yield callee), "challenging callee")

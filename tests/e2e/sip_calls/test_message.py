@@ -6,7 +6,7 @@ MESSAGE(body) and MESSAGE(from) and sends a reply to carol with MessageSend.
 from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
 
-from tests.e2e.sip_calls.support import check, freePort, sipp, startPBX
+from tests.e2e.sip_calls.support import check, freePort, sipp, startPBX, waitBound
 
 
 class MessageTests(unittest.TestCase):
@@ -17,7 +17,7 @@ class MessageTests(unittest.TestCase):
         carolPort = freePort()
         pbx, port = yield startPBX(self, carolPort=carolPort)
         carol = sipp("uas_message.xml", localPort=carolPort)
-        yield task.deferLater(reactor, 0.3, lambda: None)
+        yield waitBound(carolPort)
         sender = yield sipp("uac_message.xml", port, service="msg")
         check(self, sender, "sender")
         check(self, (yield carol), "carol")

@@ -3,10 +3,10 @@ REFER blind transfer: A calls B through the PBX, B REFERs A to C (carol);
 B gets 202 and the NOTIFYs, A ends up talking to C.
 """
 
-from twisted.internet import defer, reactor, task
+from twisted.internet import defer
 from twisted.trial import unittest
 
-from tests.e2e.sip_calls.support import check, freePort, sipp, startPBX
+from tests.e2e.sip_calls.support import check, freePort, sipp, startPBX, waitBound
 
 
 class BlindTransferTests(unittest.TestCase):
@@ -20,7 +20,8 @@ class BlindTransferTests(unittest.TestCase):
         pbx.events.subscribe(events.append)
         bob = sipp("uas_refer.xml", localPort=bobPort)
         carol = sipp("uas_answer.xml", localPort=carolPort)
-        yield task.deferLater(reactor, 0.3, lambda: None)
+        yield waitBound(bobPort)
+        yield waitBound(carolPort)
         alice = yield sipp("uac_call_long.xml", port, service="bob")
         check(self, alice, "caller A")
         check(self, (yield bob), "transferor B")
