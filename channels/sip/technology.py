@@ -606,11 +606,12 @@ class SIPTechnology:
 
 def installCalls(pbx, stack, registrar, reactor=None):
     """
-    Wire calls into a loaded chan_sip: the supplement and SDP-handler
-    registries (for later modules), the session manager, the INVITE handler
-    and the "SIP" technology. Everything goes through C{registrar}.
+    Wire calls into a loaded chan_sip: the supplement, SDP-handler and
+    out-of-dialog service registries (for later modules), the session
+    manager, the INVITE and MESSAGE handlers and the "SIP" technology.
+    Everything goes through C{registrar}.
     """
-    from channels.sip.interfaces import ISDPHandler, ISessionSupplement
+    from channels.sip.interfaces import ISDPHandler, ISessionSupplement, ISIPService
     from channels.sip.session import SessionManager
     from pbxcore.registry import OrderedRegistry
 
@@ -619,6 +620,15 @@ def installCalls(pbx, stack, registrar, reactor=None):
     supplements = registrar.provide(
         "sip.supplement", OrderedRegistry("sip.supplement", ISessionSupplement, priorityAttribute="priority"))
     handlers = registrar.provide("sip.sdphandler", OrderedRegistry("sip.sdphandler", ISDPHandler))
+    services = registrar.provide(
+        "sip.service", OrderedRegistry("sip.service", ISIPService, priorityAttribute="priority"))
+    stack.userAgent.services = services
+
+    def withdrawServices():
+        if stack.userAgent.services is services:
+            stack.userAgent.services = None
+
+    registrar.addCleanup(withdrawServices)
     sessions = SessionManager(stack, supplements, handlers, reactor=reactor)
     registrar.addCleanup(sessions.install())
     technology = SIPTechnology(pbx, stack, sessions, registrar, reactor=sessions.reactor)

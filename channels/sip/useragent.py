@@ -84,6 +84,8 @@ class UserAgent:
         self._handlers: dict[str, Callable] = {}
         self._dialogHandlers: list[Callable] = []
         self._cancelHandlers: list[Callable] = []
+        #: The "sip.service" registry (ISIPService, out-of-dialog hooks) once calls are loaded.
+        self.services = None
         self._capabilities = None
         for method in ("OPTIONS", "INVITE", "REGISTER", "BYE"):
             self._handlers[method] = getattr(self, "sip_" + method)
@@ -230,6 +232,11 @@ class UserAgent:
             unsupported = [tag for tag in _optionTags(require) if tag not in self.supported]
             if unsupported:
                 return self.respond(st, request, 420, "Bad Extension", [("Unsupported", ", ".join(unsupported))])
+        services = self.services
+        if services is not None and len(services):
+            for service in services.snapshot():
+                if method in service.methods and service.requestReceived(request, st):
+                    return
         handler(request, st)
 
     # -- default handlers ------------------------------------------------

@@ -33,3 +33,35 @@ class MessageTests(unittest.TestCase):
         code, output = yield sipp("uac_message.xml", port, service="nosuch")
         self.assertNotEqual(code, 0)
         self.assertIn("404", output)
+
+
+class ServiceTests(unittest.TestCase):
+    timeout = 60
+
+    @defer.inlineCallbacks
+    def test_serviceAnswersMessageBeforeTheDialplan(self):
+        """An ISIPService in "sip.service" sees out-of-dialog MESSAGEs first."""
+        from channels.sip.interfaces import SIPService
+
+        class Refuser(SIPService):
+            name = "refuser"
+            methods = ("MESSAGE",)
+
+            def __init__(self, ua):
+                self.ua = ua
+                self.seen = []
+
+            def requestReceived(self, request, st):
+                self.seen.append(request.body)
+                self.ua.respond(st, request, 403, "Not Today")
+                return True
+
+        pbx, port = yield startPBX(self)
+        stack = pbx.loader.modules["chan_sip"].module.stack
+        service = Refuser(stack.userAgent)
+        pbx.registry("sip.service").add(service)
+        code, output = yield sipp("uac_message.xml", port, service="msg")
+        self.assertNotEqual(code, 0)
+        self.assertIn("403", output)
+        self.assertEqual(len(service.seen), 1)
+        self.assertNotIn("MSGSTATUS", pbx.globals)
