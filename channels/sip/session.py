@@ -265,7 +265,7 @@ class InviteSession:
         if status > 100 and request.method in ("INVITE", "SUBSCRIBE", "REFER", "UPDATE") and status < 300:
             h.add("Contact", self.contact())
         if status < 300 and request.method == "INVITE":
-            h.add("Allow", ", ".join(self.manager.allowedMethods()))
+            h.add("Allow", self.manager.ALLOW)
         ua = self.manager.userAgent
         if ua is not None and ua.userAgent:
             h.add("Server", ua.userAgent)
@@ -551,7 +551,7 @@ class InviteSession:
         h.add("Contact", self.contact())
         h.add("Call-ID", self.callId)
         h.add("CSeq", "102 INVITE")
-        h.add("Allow", ", ".join(self.manager.allowedMethods()))
+        h.add("Allow", self.manager.ALLOW)
         name = self.manager.userAgentName()
         if name:
             h.add("User-Agent", name)
@@ -889,6 +889,7 @@ class SessionManager:
         self.sdpHandlerRegistry = sdpHandlers
         self.sessions: dict[tuple[str, str], InviteSession] = {}
         self._byTransaction: dict[int, InviteSession] = {}
+        self._local: dict = {}
         self._undo = []
 
     @property
@@ -906,8 +907,11 @@ class SessionManager:
     def userAgentName(self):
         return self.stack.userAgent.userAgent
 
+    ALLOWED = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "MESSAGE", "REFER", "NOTIFY", "UPDATE")
+    ALLOW = ", ".join(ALLOWED)
+
     def allowedMethods(self):
-        return ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "MESSAGE", "REFER", "NOTIFY", "UPDATE"]
+        return list(self.ALLOWED)
 
     def capabilityHeaders(self):
         return self.stack.userAgent.capabilityHeaders()
@@ -944,14 +948,15 @@ class SessionManager:
     def add(self, session):
         self.sessions[(session.callId, session.localTag)] = session
         if session.role == "uas" and session.inviteTransaction is not None:
-            self._byTransaction[id(session.inviteTransaction)] = session
+            session._transactionKey = id(session.inviteTransaction)
+            self._byTransaction[session._transactionKey] = session
 
     def remove(self, session):
         if self.sessions.get((session.callId, session.localTag)) is session:
             del self.sessions[(session.callId, session.localTag)]
-        for key, value in list(self._byTransaction.items()):
-            if value is session:
-                del self._byTransaction[key]
+        key = getattr(session, "_transactionKey", None)
+        if key is not None and self._byTransaction.get(key) is session:
+            del self._byTransaction[key]
 
     def find(self, callId, localTag):
         return self.sessions.get((callId, localTag))
@@ -983,6 +988,16 @@ class SessionManager:
     # -- addresses -------------------------------------------------------------------------
 
     def localAddress(self, destination):
+        """Our (host, port) towards C{destination}, cached per transport and host."""
+        key = (destination.transport, destination.host)
+        cached = self._local.get(key)
+        if cached is None:
+            cached = self._local[key] = self._localAddress(destination)
+            if len(self._local) > 1024:
+                self._local.clear()
+        return cached
+
+    def _localAddress(self, destination):
         peers = getattr(self.stack, "peers", None)
         if peers is not None:
             return peers.localAddress(destination)
