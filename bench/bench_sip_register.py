@@ -22,10 +22,19 @@ Figures per run and the median over runs:
   - The PBX's CPU time: the whole process, and its main (reactor) thread
     alone. Registrations per reactor CPU-second is what one core would give
     if the daemon had it to itself; the rest is the SQLite writer thread.
+  - How much of the run the reactor spent on a CPU and how much it was
+    ready but waiting for one (the neighbours' share of the machine), and
+    SIPp's own CPU time.
   - Failures (their share must stay under 0.1 %) and bindings persisted.
+  - Memory: the location service's cost per 10,000 peers measured in
+    process with tracemalloc (bindings made from parsed REGISTERs), and the
+    daemon's RSS growth, which also holds what is only transient (final
+    responses kept for Timer J, nonce-counts until the nonces go stale).
 
---profile FILE runs the measured daemon under cProfile (twistd --profile)
-and writes the statistics to FILE (pstats format) when it stops.
+--profile FILE runs the first daemon under cProfile (twistd --profile) and
+writes the statistics to FILE (pstats format) when it stops. With
+BENCH_THREADS=1 the CPU time of each of the daemon's threads is printed;
+with BENCH_DEBUG=1 the tail of SIPp's and the daemon's output.
 
 Load stays on loopback and is bounded by --peers and --warmup registrations.
 """
