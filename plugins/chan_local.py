@@ -20,17 +20,40 @@ log = Logger(namespace="plugins.chan_local")
 
 
 class LocalPair:
-    """The two halves of one Local channel."""
+    """
+    The two halves of one Local channel.
 
-    def __init__(self, exten, context, options):
+    Frames cross from one half to the other on the next reactor turn, in
+    order: delivered in the same turn, two applications that answer every
+    frame they read (Echo facing Echo) would bounce one frame between them
+    forever without ever giving the reactor back.
+    """
+
+    def __init__(self, exten, context, options, reactor):
         self.exten = exten
         self.context = context
         self.options = options
+        self.reactor = reactor
         self.one = None
         self.two = None
+        self._pending = []
+        self._flushCall = None
 
     def other(self, channel):
         return self.two if channel is self.one else self.one
+
+    def deliver(self, channel, frame):
+        """Queue C{frame} for the half that is not C{channel}."""
+        self._pending.append((self.other(channel), frame))
+        if self._flushCall is None:
+            self._flushCall = self.reactor.callLater(0, self._flush)
+
+    def _flush(self):
+        self._flushCall = None
+        pending, self._pending = self._pending, []
+        for target, frame in pending:
+            if not target.hangupRequested:
+                target.frameReceived(frame)
 
 
 @implementer(IChannelDriver)
@@ -68,9 +91,7 @@ class LocalDriver:
             other.hungUp(cause if cause is not None else HangupCause.NORMAL_CLEARING)
 
     def writeFrame(self, channel, frame):
-        other = self.pair.other(channel)
-        if not other.hangupRequested:
-            other.frameReceived(frame)
+        self.pair.deliver(channel, frame)
 
     def indicate(self, channel, control, data=None):
         other = self.pair.other(channel)
@@ -82,19 +103,13 @@ class LocalDriver:
         other.controlReceived(control, data)
 
     def sendDigitBegin(self, channel, digit):
-        other = self.pair.other(channel)
-        if not other.hangupRequested:
-            other.frameReceived(dtmfFrame(digit, end=False))
+        self.pair.deliver(channel, dtmfFrame(digit, end=False))
 
     def sendDigitEnd(self, channel, digit, durationMs):
-        other = self.pair.other(channel)
-        if not other.hangupRequested:
-            other.frameReceived(dtmfFrame(digit, True, durationMs))
+        self.pair.deliver(channel, dtmfFrame(digit, True, durationMs))
 
     def sendText(self, channel, text):
-        other = self.pair.other(channel)
-        if not other.hangupRequested:
-            other.frameReceived(textFrame(text))
+        self.pair.deliver(channel, textFrame(text))
 
     def transfer(self, channel, dest):
         raise NotImplementedError("Local channels do not transfer")
@@ -128,7 +143,7 @@ class LocalTechnology:
                      exten=exten, context=context)
             raise ChannelUnavailable(HangupCause.NO_ROUTE_DESTINATION,
                                      f"no extension {exten}@{context}")
-        pair = LocalPair(exten, context, options)
+        pair = LocalPair(exten, context, options, pbx.reactor)
         base = f"Local/{exten}@{context}-{pbx.channels.nextSequence()}"
         formats = self.capabilities
         pair.one = Channel(pbx, base + ";1", self, LocalDriver(pair), requestor=requestor,

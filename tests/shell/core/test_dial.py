@@ -6,6 +6,19 @@ from pbxcore.frame import ChannelState, Control, HangupCause, dtmfFrame, voiceFr
 
 from .support import call, makePBX
 
+
+def reactorTurn(clock):
+    """
+    Run the calls that are due now, as one turn of a real reactor does
+    (Clock.advance(0) would also run the ones they schedule for now).
+    """
+    due = [c for c in clock.getDelayedCalls() if c.getTime() <= clock.seconds()]
+    for c in due:
+        if c.active():
+            clock.calls.remove(c)
+            c.called = 1
+            c.func(*c.args, **c.kw)
+
 DIALPLAN = """
 [default]
 exten => 1,1,Dial(${TARGET},${TIMEOUT},${OPTS})
@@ -137,13 +150,49 @@ exten => inner,1,Set(SEEN=${TOP})
         self.assertEqual(two.linkedid, caller.linkedid)
         self.assertTrue(caller.isUp and one.isUp and two.isUp)
         caller.frameReceived(voiceFrame("ulaw", b"\x01" * 160))
+        # Frames cross a Local pair on the next reactor turn, each way.
+        pbx.reactor.advance(0)
+        pbx.reactor.advance(0)
         self.assertEqual(caller.driver.written[-1].data, b"\x01" * 160)
         caller.frameReceived(dtmfFrame("#"))
+        pbx.reactor.advance(0)
         # Echo ended on '#': ;2 falls off the end, the hangup crosses to the caller.
         self.assertTrue(two.isHungUp and one.isHungUp and caller.isHungUp)
         self.assertEqual(caller.getVariable("DIALSTATUS"), "ANSWER")
         self.assertEqual(len(pbx.channels), 0)
         self.assertEqual(pbx.registrar("LocalChannelModule").useCount, 0)
+
+    def test_echoFacingEchoGivesTheReactorBack(self):
+        """
+        Two Echo applications on the halves of one Local pair bounce a frame
+        between them: each crossing takes a reactor turn, so the PBX keeps
+        serving instead of looping inside one turn.
+        """
+        pbx, tech = makePBX(test=self, dialplan="""
+[default]
+exten => 100,1,Answer()
+ same => n,Echo()
+""")
+        from twisted.internet.defer import ensureDeferred
+        ensureDeferred(pbx.engine.originate("Local", "100@default", context="default",
+                                            exten="100"))
+        one = [c for c in pbx.channels if c.name.endswith(";1")][0]
+        two = [c for c in pbx.channels if c.name.endswith(";2")][0]
+        self.assertTrue(one.isUp and two.isUp)
+        one.driver.writeFrame(one, voiceFrame("ulaw", b"\x05" * 160))
+        crossings = []
+        two.notifyOnHangup(lambda *a: None)
+        original = two.frameReceived
+        two.frameReceived = lambda frame: (crossings.append(frame), original(frame))
+        for _ in range(6):
+            reactorTurn(pbx.reactor)
+        # The frame keeps bouncing, one crossing each way per turn: it
+        # reached ;2 three times in six turns, and each turn ended.
+        self.assertEqual(len(crossings), 3)
+        one.softHangup(HangupCause.NORMAL_CLEARING)
+        for _ in range(4):
+            reactorTurn(pbx.reactor)
+        self.assertEqual(len(pbx.channels), 0)
 
     def test_localBusyAndUnknownExtension(self):
         pbx, tech = makePBX(test=self, dialplan="""
