@@ -31,9 +31,12 @@ def test_helpDocumentsOptions():
 def test_sampleConfigBootsAndStopsOnSIGTERM():
     pbx = PBXProcess(os.path.join(ROOT, "etc")).start()
     try:
-        pbx.waitBooted(60)
-        # The sample loads the bundled modules.
-        assert "loaded module pbx_config" in pbx.output
+        booted = pbx.waitFor(r"PBX fully booted \((\d+) modules loaded, (\d+) declined\)", 60)
+        # The sample loads every bundled module and declines none.
+        assert int(booted.group(1)) >= 30, pbx.output
+        assert booted.group(2) == "0", pbx.output
+        for name in ("pbx_config", "chan_sip", "res_sdp_rtp", "manager", "app_voicemail"):
+            assert f"loaded module {name}" in pbx.output
         status = pbx.stop()
     finally:
         pbx.kill()

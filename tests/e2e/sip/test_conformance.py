@@ -21,6 +21,7 @@ from channels.sip.config import BindAddress
 from channels.sip.headers import splitValues
 from channels.sip.message import parseVia
 from tests.e2e.sip.support import listenClient, startStack
+from tests.pbxprocess import PBXProcess, cleanup, makeConfigDir
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "data", "conformance")
 
@@ -102,6 +103,40 @@ class ConformanceTests(unittest.TestCase):
     @defer.inlineCallbacks
     def test_everyMessage(self):
         yield self.startOn5060()
+        yield self.sendEveryMessage()
+
+    @defer.inlineCallbacks
+    def test_everyMessageToTwistdPbx(self):
+        """
+        The same run against the product as users start it: a real
+        C{twistd -n pbx} with chan_sip, its registrar, sessions and dialplan.
+        """
+        etc = makeConfigDir({
+            "modules.conf": "[modules]\nautoload = yes\nnoload => manager\n",
+            "sip.conf": "[general]\nudpbindaddr = 127.0.0.1:5060\ntcpenable = no\n"
+                        "context = default\nallowguest = no\n"
+                        "[alice]\ntype = friend\nhost = dynamic\nsecret = s3cret\n",
+            "extensions.conf": "[default]\nexten => 100,1,Answer()\n same => n,Hangup()\n",
+        })
+        self.addCleanup(cleanup, etc)
+        for attempt in range(40):
+            pbx = PBXProcess(etc).start()
+            self.addCleanup(pbx.kill)
+            try:
+                pbx.waitBooted(60)
+                break
+            except AssertionError:
+                # 127.0.0.1:5060 may still be held by the previous test.
+                pbx.kill()
+                if attempt == 39 or "5060" not in pbx.output:
+                    raise
+                yield deferLater(reactor, 0.25, lambda: None)
+        yield self.sendEveryMessage()
+        self.assertEqual(pbx.stop(), 0, pbx.output)
+        self.assertNotIn("Traceback", pbx.output)
+
+    @defer.inlineCallbacks
+    def sendEveryMessage(self):
         clients = {}
         seen = []
         failures = []
@@ -120,7 +155,10 @@ class ConformanceTests(unittest.TestCase):
             client.transport.write(data, ("127.0.0.1", 5060))
             callId, probeData = probe(port)
             client.transport.write(probeData, ("127.0.0.1", 5060))
-            answer = yield client.waitForCallId(callId)
+            try:
+                answer = yield client.waitForCallId(callId)
+            except AssertionError:
+                raise AssertionError(f"no answer to the OPTIONS sent after {row['file']}")
             if answer.status != 200:
                 failures.append(f"{row['file']}: the OPTIONS after it got {answer.status}")
             window = client.received[start:]
