@@ -35,6 +35,9 @@ from pbxcore.errors import ModuleDeclined
 from pbxcore.interfaces import IModule
 
 COOKIE = "res_sip_session_timers"
+#: How many 422s an outgoing INVITE answers by asking again (RFC 4028 section 7.4).
+RETRY_COOKIE = "res_sip_session_timers.422"
+MAX_422_RETRIES = 2
 #: RFC 4028 section 4: the smallest Min-SE anyone may ask for.
 RFC_MIN_SE = 90
 #: Hang up on RECOVERY_ON_TIMER_EXPIRE when the session expires.
@@ -191,12 +194,24 @@ class SessionTimerSupplement(SessionSupplement):
         method = request.method
         if method == "INVITE" and session.role == "uas" and session.state == "incoming":
             return self._initialInvite(session, request)
+        if method not in ("INVITE", "UPDATE"):
+            return False
+        requested = parseSessionExpires(request.headers.get("Session-Expires"))
+        if requested is not None and session.state == "confirmed":
+            settings = self._settings(session)
+            if settings.mode != "refuse" and requested.interval < settings.minSE:
+                # RFC 4028 section 8.1: a refresh asking for less than our
+                # Min-SE is refused; the session keeps its current interval.
+                self.log.info("{method} {callId}: Session-Expires {got} below our Min-SE {min}: 422",
+                              method=method, callId=request.callId, got=requested.interval,
+                              min=settings.minSE)
+                session.respond(request, 422, "Session Interval Too Small",
+                                headers=[("Min-SE", str(settings.minSE))])
+                return True
         state = session.getCookie(COOKIE)
-        if state is not None and method in ("INVITE", "UPDATE"):
-            requested = parseSessionExpires(request.headers.get("Session-Expires"))
+        if state is not None:
             if requested is not None:
-                # Below our Min-SE in a refresh: keep the call, use our minimum.
-                state.interval = max(requested.interval, self._settings(session).minSE)
+                state.interval = requested.interval
                 farEnd = "uac" if state.role == "uas" else "uas"
                 if requested.refresher == "uac":
                     state.refresher = farEnd
@@ -225,7 +240,13 @@ class SessionTimerSupplement(SessionSupplement):
 
     def incomingResponse(self, session, response):
         cseq = response.cseq
-        if cseq is None or not 200 <= response.status < 300:
+        if cseq is None:
+            return
+        if (response.status == 422 and cseq.method == "INVITE" and session.role == "uac"
+                and session.state in ("calling", "early")):
+            self._retryAfter422(session, response)
+            return
+        if not 200 <= response.status < 300:
             return
         if cseq.method == "INVITE" and session.role == "uac" and session.getCookie(COOKIE) is None:
             got = parseSessionExpires(response.headers.get("Session-Expires"))
@@ -235,6 +256,33 @@ class SessionTimerSupplement(SessionSupplement):
                                allow=response.headers.get("Allow") or "")
             session.addCookie(COOKIE, state, _cancel)
             self._arm(session, state)
+
+    def _retryAfter422(self, session, response):
+        """
+        RFC 4028 section 7.4: the far end wants a longer interval; send the
+        INVITE again with its Min-SE and a Session-Expires at least that.
+        """
+        settings = self._settings(session)
+        wanted = parseMinSE(response.headers.get("Min-SE"))
+        if settings.mode == "refuse" or wanted is None:
+            return
+        invite = session.invite
+        sent = parseSessionExpires(invite.headers.get("Session-Expires"))
+        sentMinSE = parseMinSE(invite.headers.get("Min-SE")) or 0
+        if sent is not None and wanted <= sent.interval:
+            return  # retrying would ask for what was just refused
+        retries = session.getCookie(RETRY_COOKIE, 0)
+        if retries >= MAX_422_RETRIES:
+            return
+        session.addCookie(RETRY_COOKIE, retries + 1)
+        minSE = max(wanted, sentMinSE)
+        interval = max(sent.interval if sent is not None else settings.expires, minSE)
+        self.log.info("INVITE {callId}: 422 asks for Min-SE {min}: sending it again",
+                      callId=session.callId, min=minSE)
+        try:
+            session.resendInvite(headers=[("Session-Expires", str(interval)), ("Min-SE", str(minSE))])
+        except Exception:
+            self.log.failure("re-sending INVITE {callId} after 422", callId=session.callId)
 
     # -- outgoing ---------------------------------------------------------------
 
@@ -246,8 +294,11 @@ class SessionTimerSupplement(SessionSupplement):
             return
         _addTimerTo(request, "Supported")
         if settings.mode == "originate":
-            request.headers.set("Session-Expires", str(settings.expires))
-            request.headers.set("Min-SE", str(settings.minSE))
+            # An INVITE sent again after a 422 already carries raised values.
+            if request.headers.get("Session-Expires") is None:
+                request.headers.set("Session-Expires", str(settings.expires))
+            if request.headers.get("Min-SE") is None:
+                request.headers.set("Min-SE", str(settings.minSE))
 
     def outgoingResponse(self, session, response):
         state = session.getCookie(COOKIE)

@@ -167,7 +167,10 @@ class InviteSession:
         self._authTried = False
         self._credentials = None
         self._begun = False
-        self._current = None  # (request, server transaction) being dispatched
+        # id(request) -> (request, server transaction) for requests not yet
+        # answered with a final response, so whoever answers one (the
+        # session, a claiming supplement, the owner) uses its own transaction.
+        self._serverTransactions: dict[int, tuple[Request, object]] = {}
         self.localTag = newTag()
         self.callId = None
         self.createdAt = manager.reactor.seconds()
@@ -182,8 +185,13 @@ class InviteSession:
         return wanted is None or (method is not None and wanted.upper() == method.upper())
 
     def _each(self, name, method, *args):
+        """
+        Call C{name} on the supplements for C{method}; lifecycle hooks
+        (C{method} None) go to every supplement of the snapshot, whatever
+        method it filters requests and responses on.
+        """
         for supplement in self.supplements:
-            if not self._applies(supplement, method):
+            if method is not None and not self._applies(supplement, method):
                 continue
             try:
                 getattr(supplement, name)(self, *args)
@@ -258,8 +266,26 @@ class InviteSession:
     def contact(self):
         return self.manager.contactFor(self.destination)
 
+    def serverTransaction(self, request):
+        """
+        The server transaction of C{request}, a request this session received
+        and has not answered finally yet (None otherwise).
+        """
+        entry = self._serverTransactions.get(id(request))
+        if entry is not None and entry[0] is request:
+            return entry[1]
+        return None
+
+    def _track(self, request, st):
+        if st is not None and request.method != "ACK":
+            self._serverTransactions[id(request)] = (request, st)
+
     def respond(self, request, status, reason=None, headers=(), body=b"", contentType=None, st=None):
-        """Answer C{request} (through its server transaction C{st}, the INVITE's by default)."""
+        """
+        Answer C{request} on its own server transaction: C{st} when given,
+        else the one it arrived on (so a supplement that claimed an in-dialog
+        request answers that request, not the INVITE), else the INVITE's.
+        """
         response = makeResponse(request, status, reason, toTag=self.localTag if status > 100 else None)
         h = response.headers
         if status > 100 and request.method in ("INVITE", "SUBSCRIBE", "REFER", "UPDATE") and status < 300:
@@ -277,8 +303,12 @@ class InviteSession:
             response.body = body
         self._each("outgoingResponse", request.method, response)
         if st is None:
-            current = self._current
-            st = current[1] if current is not None and current[0] is request else self.inviteTransaction
+            entry = self._serverTransactions.get(id(request))
+            st = entry[1] if entry is not None and entry[0] is request else self.inviteTransaction
+        if status >= 200:
+            entry = self._serverTransactions.get(id(request))
+            if entry is not None and entry[0] is request:
+                del self._serverTransactions[id(request)]
         st.respond(response)
         return response
 
@@ -433,7 +463,7 @@ class InviteSession:
         """
         self.invite = request
         self.inviteTransaction = st
-        self._current = (request, st)
+        self._track(request, st)
         self.callId = request.callId
         self.dialog = Dialog.asUAS(request, self.localTag)
         self.dialog.remoteSeq = request.cseq.number
@@ -578,7 +608,10 @@ class InviteSession:
         status = response.status
         if self.state == "terminated" and not (200 <= status < 300):
             return
+        invite = self.invite
         self._incomingResponse(response)
+        if self.invite is not invite and status >= 300:
+            return  # a supplement sent the INVITE again (resendInvite): not a failure yet
         if status < 200:
             if status == 100 or self._cancelled:
                 return
@@ -650,15 +683,39 @@ class InviteSession:
             return False
         self._authTried = True
         user, secret = self._credentials
+        value = buildAuthorization(challenge, "INVITE", self.invite.uri, user, secret, newTag())
+        header = "Authorization" if response.status == 401 else "Proxy-Authorization"
+        self.resendInvite(headers=[(header, value)])
+        return True
+
+    def resendInvite(self, headers=(), remove=()):
+        """
+        Send our unanswered INVITE again on a new client transaction (new
+        branch, CSeq one higher, same Call-ID and From tag), with each
+        C{(name, value)} of C{headers} replacing the headers of that name and
+        the headers named in C{remove} dropped. This is how a UAC answers a
+        failure it can repair: a digest challenge, or a 422 with a higher
+        Min-SE (RFC 4028 section 7.4). Called from a supplement's
+        C{incomingResponse} for a failure, the session does not end on that
+        failure. Returns the new INVITE.
+        """
+        if self.role != "uac" or self.state not in ("calling", "early") or self._cancelled:
+            raise SessionError(f"cannot re-send the INVITE of a {self.role} session in state {self.state}")
         old = self.invite
         h = old.headers.copy()
         via = h.get("Via")
         h.set("Via", via.split(";branch=")[0] + f";branch={newBranch()};rport")
         h.set("CSeq", f"{old.cseq.number + 1} INVITE")
-        value = buildAuthorization(challenge, "INVITE", old.uri, user, secret, newTag())
-        h.set("Authorization" if response.status == 401 else "Proxy-Authorization", value)
-        self._sendInvite(Request("INVITE", old.uri, h, old.body))
-        return True
+        for name in remove:
+            h.remove(name)
+        for name, value in headers:
+            h.set(name, value)
+        # The failed attempt's early dialog (if any) is gone with it.
+        self.dialog = None
+        self.state = "calling"
+        invite = Request("INVITE", old.uri, h, old.body)
+        self._sendInvite(invite)
+        return invite
 
     def cancel(self):
         """Give up an unanswered outgoing call (CANCEL; BYE if a 200 crosses it)."""
@@ -731,14 +788,13 @@ class InviteSession:
 
     def requestReceived(self, request, st):
         method = request.method
-        if st is not None:
-            self._current = (request, st)
         if method == "ACK":
             self.ackReceived(request)
             return
         if not self.dialog.acceptRemoteCSeq(request):
             self.respond(request, 500, "Out of Order", st=st, headers=[("Retry-After", "1")])
             return
+        self._track(request, st)
         if self._incomingRequest(request):
             return
         handler = getattr(self, "sip_" + method, None)
