@@ -6,34 +6,13 @@ is loaded by a real C{twistd -n pbx} process.
 """
 
 import os
-import shutil
-import subprocess
-import sys
-import venv
 
 import pytest
 
 from tests.pbxprocess import ROOT, PBXProcess, cleanup, makeConfigDir
+from tests.wheels import makeVenv, run
 
 HELLO = os.path.join(ROOT, "tests", "data", "thirdparty", "txpbx_hello")
-
-
-def run(cmd, **kw):
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
-    assert result.returncode == 0, f"{cmd} failed:\n{result.stdout}\n{result.stderr}"
-    return result
-
-
-def buildWheel(source, outdir):
-    # A private copy: building in place would leave build/ and egg-info behind.
-    work = os.path.join(os.path.dirname(outdir), "src-" + os.path.basename(source))
-    shutil.copytree(source, work, ignore=shutil.ignore_patterns(
-        "__pycache__", "*.egg-info", "build", "dist", ".git", "var", "dropin.cache",
-        ".hypothesis", ".pytest_cache", "_trial_temp*"))
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "-w", outdir, work])
-    wheels = [f for f in os.listdir(outdir) if f.endswith(".whl")]
-    return wheels
 
 
 @pytest.fixture(scope="module")
@@ -43,18 +22,11 @@ def environment(tmp_path_factory):
     their dependencies (Twisted with TLS, zope.interface) from the package index.
     """
     top = tmp_path_factory.mktemp("pkg")
-    wheels = str(top / "wheels")
-    os.makedirs(wheels)
-    buildWheel(ROOT, wheels)
-    buildWheel(HELLO, wheels)
-    names = sorted(n for n in os.listdir(wheels) if n.endswith(".whl"))
+    python = makeVenv(str(top), ROOT, HELLO)
+    names = os.listdir(top / "wheels")
     assert any(n.startswith("txpbx-") for n in names), names
     assert any(n.startswith("txpbx_hello-") for n in names), names
-    env = str(top / "venv")
-    venv.EnvBuilder(with_pip=True).create(env)
-    python = os.path.join(env, "bin", "python")
-    run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         *[os.path.join(wheels, n) for n in names]])
+    env = os.path.dirname(os.path.dirname(python))
     return {"python": python, "bin": os.path.join(env, "bin"), "top": str(top)}
 
 

@@ -5,14 +5,13 @@ distribution installed from their wheels.
 """
 
 import os
-import shutil
 import socket
+import shutil
 import subprocess
-import sys
 import time
-import venv
 
 from tests.pbxprocess import ROOT
+from tests.wheels import makeVenv  # noqa: F401 (used by the extension tests)
 
 SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
 EXAMPLE = os.path.join(ROOT, "examples", "txpbx_example")
@@ -44,36 +43,6 @@ useragent = txpbx-ext
 disallow = all
 allow = ulaw,alaw
 """
-
-
-def run(cmd, **kw):
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
-    assert result.returncode == 0, f"{cmd} failed:\n{result.stdout}\n{result.stderr}"
-    return result
-
-
-def buildWheel(source, outdir):
-    """A wheel of the project at C{source}, built from a private copy."""
-    work = os.path.join(os.path.dirname(outdir), "src-" + os.path.basename(source))
-    shutil.copytree(source, work, ignore=shutil.ignore_patterns(
-        "__pycache__", "*.egg-info", "build", "dist", ".git", "var", "dropin.cache",
-        ".hypothesis", ".pytest_cache", "_trial_temp*", "examples", "tests.*"))
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "-w", outdir, work])
-
-
-def makeVenv(top, *projects):
-    """A fresh venv in C{top} with the wheels of C{projects} installed."""
-    wheels = os.path.join(top, "wheels")
-    os.makedirs(wheels)
-    for project in projects:
-        buildWheel(project, wheels)
-    env = os.path.join(top, "venv")
-    venv.EnvBuilder(with_pip=True).create(env)
-    python = os.path.join(env, "bin", "python")
-    run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         *[os.path.join(wheels, n) for n in sorted(os.listdir(wheels))]])
-    return python
 
 
 class Console:
