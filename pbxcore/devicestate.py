@@ -287,6 +287,12 @@ class _LiveChannel:
     device: str
     state: int
     onHold: bool = False
+    key: str = ""               # device.lower(), computed once
+    deviceState: DeviceState = DeviceState.INUSE   # what this channel says about its device
+
+    def __post_init__(self):
+        self.key = self.device.lower()
+        self.deviceState = channelToDeviceState(self.state, self.onHold)
 
 
 def _intOr(value, default):
@@ -310,6 +316,10 @@ class DeviceStateEngine:
         self.pbx = pbx
         self._channels = {}  # channel name -> _LiveChannel
         self._byDevice = {}  # device key (lower) -> {channel name: _LiveChannel}
+        # device key -> {DeviceState: number of live channels saying it}, kept
+        # up to date on every channel event so a device's state costs the
+        # few distinct states of its channels, not a walk over all of them.
+        self._counts = {}
         self._states = {}  # device key (lower) -> (device, DeviceState)
         self._extStates = {}  # (context lower, exten) -> ExtensionState
         self._watchers = {}  # (context lower, exten) -> list of callbacks
@@ -369,7 +379,7 @@ class DeviceStateEngine:
         if not slash:
             return DeviceState.INVALID
         key = device.lower()
-        live = list(self._byDevice.get(key, {}).values())
+        live = self._counts.get(key)
         techState = self._technologyState(tech, resource)
         if techState is not None and techState not in (DeviceState.UNKNOWN,
                                                        DeviceState.NOT_INUSE):
@@ -377,8 +387,7 @@ class DeviceStateEngine:
                                          DeviceState.INVALID):
                 return techState
         if live:
-            return aggregateDeviceStates(
-                channelToDeviceState(c.state, c.onHold) for c in live)
+            return aggregateDeviceStates(live)
         if techState is None:
             if self._hasTechnologyRegistry():
                 return DeviceState.INVALID
@@ -657,19 +666,44 @@ class DeviceStateEngine:
 
     # -- the event bus -----------------------------------------------------
 
+    def _count(self, live, delta):
+        counts = self._counts.setdefault(live.key, {})
+        n = counts.get(live.deviceState, 0) + delta
+        if n > 0:
+            counts[live.deviceState] = n
+        else:
+            counts.pop(live.deviceState, None)
+            if not counts:
+                del self._counts[live.key]
+
+    def _setChannelState(self, live, state, onHold):
+        """A live channel's state or hold changed: move it between the counts."""
+        live.state = state
+        live.onHold = onHold
+        deviceState = channelToDeviceState(state, onHold)
+        if deviceState != live.deviceState:
+            self._count(live, -1)
+            live.deviceState = deviceState
+            self._count(live, 1)
+
     def _addChannel(self, name, live):
+        previous = self._removeChannel(name)
+        if previous is not None:
+            self.log.debug("channel {name} announced twice", name=name)
         self._channels[name] = live
-        self._byDevice.setdefault(live.device.lower(), {})[name] = live
+        self._byDevice.setdefault(live.key, {})[name] = live
+        self._count(live, 1)
 
     def _removeChannel(self, name):
         live = self._channels.pop(name, None)
         if live is not None:
-            key = live.device.lower()
+            key = live.key
             members = self._byDevice.get(key)
             if members is not None:
                 members.pop(name, None)
                 if not members:
                     del self._byDevice[key]
+            self._count(live, -1)
         return live
 
     def _eventReceived(self, event):
@@ -684,13 +718,14 @@ class DeviceStateEngine:
         elif name == "Newstate":
             live = self._channels.get(event.get("Channel"))
             if live is not None:
-                live.state = _intOr(event.get("ChannelState"), live.state)
-                self._refresh(event.get("Channel"))
+                self._setChannelState(live, _intOr(event.get("ChannelState"), live.state),
+                                      live.onHold)
+                self.deviceStateChanged(live.device)
         elif name in ("Hold", "Unhold"):
             live = self._channels.get(event.get("Channel"))
             if live is not None:
-                live.onHold = name == "Hold"
-                self._refresh(event.get("Channel"))
+                self._setChannelState(live, live.state, name == "Hold")
+                self.deviceStateChanged(live.device)
         elif name == "Hangup":
             live = self._removeChannel(event.get("Channel"))
             if live is not None:

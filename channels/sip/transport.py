@@ -242,8 +242,23 @@ def stampVia(request, host: str, port: int) -> None:
 class SIPDatagramProtocol(protocol.DatagramProtocol):
     """One UDP socket; everything is handed to the controller."""
 
+    #: Receive buffer asked of the kernel (capped by net.core.rmem_max): a
+    #: busy reactor turn must not cost datagrams that the far end then has
+    #: to retransmit 500 ms later.
+    receiveBuffer = 4 * 1024 * 1024
+
     def __init__(self, layer: "SIPTransportLayer"):
         self.layer = layer
+
+    def startProtocol(self):
+        sock = getattr(self.transport, "socket", None)
+        if sock is None:
+            return
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receiveBuffer)
+        except OSError as e:
+            self.layer.log.warn("SIP UDP socket: cannot raise the receive buffer: {error}",
+                                error=str(e))
 
     def datagramReceived(self, data, addr):
         self.layer.datagramReceived(data, addr, self)

@@ -188,6 +188,9 @@ class RTPEngine:
 
 
 class _RTPProtocol(DatagramProtocol):
+    # Two sockets a call: no "Starting/Stopping protocol" log lines for them.
+    noisy = False
+
     def __init__(self, session):
         self.session = session
 
@@ -196,6 +199,8 @@ class _RTPProtocol(DatagramProtocol):
 
 
 class _RTCPProtocol(DatagramProtocol):
+    noisy = False
+
     def __init__(self, session):
         self.session = session
 
