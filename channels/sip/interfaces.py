@@ -23,7 +23,10 @@ class ISessionSupplement(Interface):
     Sees every request and response of the INVITE sessions it applies to.
     """
 
-    method = Attribute("The SIP method this supplement handles, or None for all.")
+    method = Attribute(
+        "The SIP method whose requests and responses this supplement sees, or None "
+        "for all. The lifecycle hooks (sessionBegin, sessionEnd, sessionDestroy) "
+        "reach every supplement of the session whatever its method.")
     priority = Attribute("Lower runs first (Asterisk's AST_SIP_SUPPLEMENT_PRIORITY_*).")
 
     def sessionBegin(session):
@@ -38,12 +41,19 @@ class ISessionSupplement(Interface):
     def incomingRequest(session, request):
         """
         A request arrived in the session. Return True to claim it: the chain
-        and the session's own handling stop, and the claimer must answer it
-        (C{session.respond(request, status)}).
+        and the session's own handling stop, and the claimer must answer it,
+        now or later, with C{session.respond(request, status)}, which uses
+        the request's own server transaction
+        (C{session.serverTransaction(request)}).
         """
 
     def incomingResponse(session, response):
-        """A response to a request the session sent arrived."""
+        """
+        A response to a request the session sent arrived. For a failure to
+        an unanswered outgoing INVITE a supplement may call
+        C{session.resendInvite(headers)} (a 422 answered with a higher
+        Min-SE, say); the session then waits for the new attempt.
+        """
 
     def outgoingRequest(session, request):
         """A request is about to be sent; headers may be edited."""
