@@ -58,21 +58,11 @@ class ConfigError(Exception):
 
     C{str()} is C{"file:line: message"}, C{"file: message"} when there is no
     line (a file that cannot be read), or just the message when there is no
-    file.  The canonical call is C{ConfigError(message, filename, line)};
-    C{ConfigError(filename, line, message)} is accepted too: the argument
-    that is an C{int} (or C{None}) tells which one is the line.
+    file.
     """
 
-    def __init__(self, *args, message=None, filename=None, line=None):
-        if len(args) == 3 and _isLine(args[1]) and not _isLine(args[2]):
-            filename, line, message = args
-        elif args:
-            padded = list(args) + [None] * (3 - len(args))
-            message, filename, line = (
-                padded[0] if message is None else message,
-                padded[1] if filename is None else filename,
-                padded[2] if line is None else line,
-            )
+    def __init__(self, message: str, filename: Optional[str] = None,
+                 line: Optional[int] = None):
         self.message: str = "" if message is None else str(message)
         self.filename: Optional[str] = filename
         self.line: Optional[int] = line
@@ -91,10 +81,6 @@ class ConfigError(Exception):
 
 def _rebuildError(message, filename, line):
     return ConfigError(message, filename, line)
-
-
-def _isLine(value) -> bool:
-    return value is None or (isinstance(value, int) and not isinstance(value, bool))
 
 
 @dataclass(frozen=True)

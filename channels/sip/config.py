@@ -108,7 +108,7 @@ def _escape(value: str) -> str:
 
 
 def _error(entry, message: str) -> ConfigError:
-    return ConfigError(entry.filename, entry.line, message)
+    return ConfigError(message, entry.filename, entry.line)
 
 
 def parseHostPort(value: str, defaultPort: int) -> tuple[str, int]:

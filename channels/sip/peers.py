@@ -240,7 +240,7 @@ class SIPConfig:
 
 
 def _error(entry: Entry, message: str) -> ConfigError:
-    return ConfigError(entry.filename, entry.line, message)
+    return ConfigError(message, entry.filename, entry.line)
 
 
 def _bool(entry: Entry) -> bool:
@@ -610,9 +610,9 @@ def parseSIPConf(config) -> SIPConfig:
             continue
         if lowered in peers:
             first = peers[lowered]
-            raise ConfigError(sec.filename, sec.line, f"[{sec.name}] is already defined at {first.filename}:{first.line}")
+            raise ConfigError(f"[{sec.name}] is already defined at {first.filename}:{first.line}", sec.filename, sec.line)
         if not any(e.key.strip().lower() == "type" for e in sec.entries):
-            raise ConfigError(sec.filename, sec.line, f"[{sec.name}] has no type= (friend, peer or user)")
+            raise ConfigError(f"[{sec.name}] has no type= (friend, peer or user)", sec.filename, sec.line)
         peer, peerWarnings = buildPeer(sec.name, sec.entries, defaults, sec.filename, sec.line)
         warnings.extend(peerWarnings)
         if peer.type == "peer" and peer.dynamic and not peer.hasSecret():
@@ -643,7 +643,7 @@ def peerFromRow(row: dict, defaults: Peer | None, source: str = "realtime") -> P
     """
     name = str(row.get("name") or "").strip()
     if not name:
-        raise ConfigError(source, 0, "sippeers row without a name")
+        raise ConfigError("sippeers row without a name", source)
     entries = []
     for key in REALTIME_KEYS:
         value = row.get(key)

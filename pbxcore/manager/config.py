@@ -171,7 +171,7 @@ class ManagerSettings:
 
 
 def _error(entry, message: str) -> conffile.ConfigError:
-    return conffile.ConfigError(entry.filename, entry.line, message)
+    return conffile.ConfigError(message, entry.filename, entry.line)
 
 
 def _int(entry, low: int = 0, high: int | None = None) -> int:

@@ -707,15 +707,9 @@ class TestConfigError:
         assert (error.message, error.filename, error.line) == ("bad value", "sip.conf", 12)
         assert str(error) == "sip.conf:12: bad value"
 
-    def test_filenameFirst(self):
-        error = ConfigError("sip.conf", 12, "bad value")
-        assert (error.message, error.filename, error.line) == ("bad value", "sip.conf", 12)
-        assert str(error) == "sip.conf:12: bad value"
-
     def test_noLine(self):
         assert str(ConfigError("missing", "etc", None)) == "etc: missing"
-        assert str(ConfigError("etc", None, "missing")) == "etc: missing"
-        assert str(ConfigError("etc", 0, "missing")) == "etc: missing"
+        assert str(ConfigError("missing", "etc", 0)) == "etc: missing"
 
     def test_messageOnly(self):
         error = ConfigError("no configuration")
