@@ -8,17 +8,25 @@ from dataclasses import dataclass, field
 RELIABLE = frozenset({"TCP", "TLS", "WS", "WSS", "SCTP"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Address:
     """
     A transport address. C{connection} is the stream connection a message
     arrived on (None for UDP): responses go back on it while it is open.
+
+    C{route} is the transport's memo for the request that arrived from this
+    address: its stamped top Via value and where RFC 3261 §18.2.2 sends the
+    responses that carry it, so that answering does not parse the Via again.
+    Like C{connection} it takes no part in comparison or hashing.
+
+    Every binding and transaction holds one: slots keep it small.
     """
 
     transport: str
     host: str
     port: int
     connection: object = field(default=None, compare=False, hash=False, repr=False)
+    route: tuple | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def reliable(self) -> bool:

@@ -101,6 +101,9 @@ class ServerTransaction:
         # Set when the manager keeps only the final response's bytes: the
         # machine is no longer driven, and Timer J ends it at this time.
         self._lingerUntil: Optional[float] = None
+        # (response, bytes) of the last final response sent, so that keeping
+        # it for Timer J does not serialise it again.
+        self._finalBytes: Optional[tuple[Any, bytes]] = None
 
     @property
     def state(self) -> State:
@@ -225,6 +228,9 @@ class TransactionManager:
         self._sequence = itertools.count()
         self._call: Any = None
         self._callAt: Optional[float] = None
+        # A transport that sends bytes serialised here lets a final response
+        # be serialised once for the wire and for Timer J.
+        self._sendResponseBytes = getattr(transport, "sendResponseBytes", None)
 
     # --- inspection ---------------------------------------------------------
 
@@ -463,7 +469,7 @@ class TransactionManager:
                 ):
                     queue.extend(handle.machine.becameReliable(self._now()))
             elif isinstance(effect, SendResponse):
-                queue.extend(self._send(handle, self._transport.sendResponse, effect.response, effect.destination))
+                queue.extend(self._sendResponse(handle, effect.response, effect.destination))
             elif isinstance(effect, Deliver):
                 self._deliver(handle, effect.message)
             elif isinstance(effect, TimedOut):
@@ -478,6 +484,24 @@ class TransactionManager:
         """Send; a synchronous TransportError turns into the machine's effects."""
         try:
             result = send(message, destination)
+        except TransportError as e:
+            return handle.machine.transportError(self._now(), str(e) or "transport error")
+        if isinstance(result, Deferred):
+            result.addErrback(self._sendFailed, handle)
+        return []
+
+    def _sendResponse(self, handle: Any, response: Any, destination: Any) -> list:
+        """
+        Send a response; a final one of a non-INVITE server transaction is
+        serialised here and its bytes kept for L{_absorb}.
+        """
+        sendBytes = self._sendResponseBytes
+        if sendBytes is None or response.status < 200 or not isinstance(handle.machine, NonInviteServerTransaction):
+            return self._send(handle, self._transport.sendResponse, response, destination)
+        data = response.toBytes()
+        handle._finalBytes = (response, data)
+        try:
+            result = sendBytes(response, data, destination)
         except TransportError as e:
             return handle.machine.transportError(self._now(), str(e) or "transport error")
         if isinstance(result, Deferred):
@@ -580,10 +604,13 @@ class TransactionManager:
         response = handle.machine.finalResponse
         if deadline is None or response is None or self._servers.get(handle.key) is not handle:
             return False
+        kept = handle._finalBytes
+        data = kept[1] if kept is not None and kept[0] is response else response.toBytes()
+        handle._finalBytes = None
         del self._servers[handle.key]
         handle._deadline = None
         handle._lingerUntil = deadline
-        self._absorbing[handle.key] = (deadline, response.toBytes())
+        self._absorbing[handle.key] = (deadline, data)
         heapq.heappush(self._heap, (deadline, next(self._sequence), None, handle.key))
         self._schedule(deadline)
         return True
@@ -591,8 +618,12 @@ class TransactionManager:
     def _resend(self, data: bytes, source: Any) -> None:
         """Answer a retransmission absorbed after the transaction completed."""
         response = parseMessage(data, validate=False)
+        sendBytes = self._sendResponseBytes
         try:
-            result = self._transport.sendResponse(response, source)
+            if sendBytes is not None:
+                result = sendBytes(response, data, source)
+            else:
+                result = self._transport.sendResponse(response, source)
         except TransportError as e:
             self.log.warn("Could not resend a response to {source}: {error}",
                           source=str(source), error=str(e))

@@ -25,11 +25,12 @@ Colons inside values (IPv6 interfaces) are escaped with a backslash.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import ipaddress
 import re
 import socket
 
-from twisted.internet import defer, protocol
+from twisted.internet import defer, error, protocol
 from twisted.internet.interfaces import IHandshakeListener
 from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
@@ -39,7 +40,7 @@ from zope.interface import implementer
 from channels.sip import parser as sipparser
 from channels.sip.address import Address
 from channels.sip.headers import splitValues
-from channels.sip.message import SIPParseError, makeResponse, newTag
+from channels.sip.message import SIPParseError, makeResponse, newTag, parseVia
 from channels.sip.transactions import TransportError
 
 # RFC 3261 §18.1.1: a request within 200 bytes of a 1500-byte path MTU goes
@@ -157,6 +158,11 @@ def _routeRaw(raw: str, arrival: str):
     if simple is None:
         return None
     host, port, params = simple
+    return _routeParsed(host, port, params, arrival)
+
+
+def _routeParsed(host: str, port, params, arrival: str):
+    """L{routeResponse} from the pieces of a simple Via (see L{_simpleVia})."""
     received = maddr = rport = None
     for name, value in params:
         lname = name.lower()
@@ -208,35 +214,56 @@ def stampVia(request, host: str, port: int) -> None:
     not the packet's source address, fill a valueless C{rport} (and then
     always add C{received}).
     """
+    _stamp(request, host, port, "UDP")
+
+
+def _stamp(request, host: str, port: int, arrival: str):
+    """
+    L{stampVia}, returning what answering needs when the top Via is simple:
+    (the stamped Via value, the response route or None when the route is
+    the packet's source itself). None for any other Via.
+    """
     headers = request.headers
     raw = headers.get("Via")
     if raw is None:
-        return
+        return None
     simple = _simpleVia(raw) if headers.count("Via") == 1 else None
     if simple is not None:
-        viaHost, _, params = simple
-        bareRport = any(v is None and n.lower() == "rport" for n, v in params)
-        if not bareRport and _sameHost(viaHost, host):
-            return
-        out = [raw[: raw.index(";")] if params else raw]
-        for name, value in params:
-            lname = name.lower()
-            if lname == "received":
-                continue
-            if lname == "rport" and value is None:
-                value = str(port)
-            out.append(name if value is None else f"{name}={value}")
-        out.append(f"received={host}")
-        headers.set("Via", ";".join(out))
-        return
+        viaHost, viaPort, params = simple
+        bareRport = False
+        for n, v in params:
+            if v is None and n.lower() == "rport":
+                bareRport = True
+                break
+        if bareRport or not _sameHost(viaHost, host):
+            out = [raw[: raw.index(";")] if params else raw]
+            stamped = []
+            for name, value in params:
+                lname = name.lower()
+                if lname == "received":
+                    continue
+                if lname == "rport" and value is None:
+                    value = str(port)
+                stamped.append((name, value))
+                out.append(name if value is None else f"{name}={value}")
+            out.append(f"received={host}")
+            stamped.append(("received", host))
+            raw = ";".join(out)
+            headers.set("Via", raw)
+            params = stamped
+        route = _routeParsed(viaHost, viaPort, params, arrival)
+        if route[1] == host and route[2] == port and route[0] == arrival:
+            route = None
+        return raw, route
     via = request.topVia
     if via is None:
-        return
+        return None
     rport = via.rport
     if rport is True:
         replaceTopVia(request, via.withParams(received=host, rport=str(port)))
     elif not _sameHost(via.host, host):
         replaceTopVia(request, via.withParams(received=host))
+    return None
 
 
 class SIPDatagramProtocol(protocol.DatagramProtocol):
@@ -249,16 +276,23 @@ class SIPDatagramProtocol(protocol.DatagramProtocol):
 
     def __init__(self, layer: "SIPTransportLayer"):
         self.layer = layer
+        # The socket's own sendto once listening: sending to an IP literal
+        # skips the port's per-write address checks (see _sendDatagram).
+        self.sendto = None
 
     def startProtocol(self):
         sock = getattr(self.transport, "socket", None)
         if sock is None:
             return
+        self.sendto = sock.sendto
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receiveBuffer)
         except OSError as e:
             self.layer.log.warn("SIP UDP socket: cannot raise the receive buffer: {error}",
                                 error=str(e))
+
+    def stopProtocol(self):
+        self.sendto = None
 
     def datagramReceived(self, data, addr):
         self.layer.datagramReceived(data, addr, self)
@@ -369,6 +403,8 @@ class SIPTransportLayer:
         self._connections: dict[tuple, SIPStreamProtocol] = {}
         self._pending: dict[tuple, defer.Deferred] = {}
         self._streams: set[SIPStreamProtocol] = set()
+        #: Datagrams lost to a full socket send buffer.
+        self.udpSendDrops = 0
 
     # -- listening -------------------------------------------------------
 
@@ -438,13 +474,15 @@ class SIPTransportLayer:
             if data.strip(b"\r\n\x00 "):
                 self._parseError(e, Address("UDP", host, port))
             return  # else a keep-alive (RFC 5626 CRLF or a NUL)
-        source = Address("UDP", host, port)
         if message.isRequest:
             try:
-                stampVia(message, host, port)
+                route = _stamp(message, host, port, "UDP")
             except SIPParseError as e:
-                self._parseError(e, source)
+                self._parseError(e, Address("UDP", host, port))
                 return
+            source = Address("UDP", host, port, None, route)
+        else:
+            source = Address("UDP", host, port)
         self.receiver.messageReceived(message, source)
 
     def streamDataReceived(self, conn: SIPStreamProtocol, data: bytes):
@@ -605,13 +643,27 @@ class SIPTransportLayer:
 
     def sendResponse(self, response, source: Address):
         """Send C{response} back by its top Via (RFC 3261 §18.2.2)."""
-        data = response.toBytes()
+        return self.sendResponseBytes(response, response.toBytes(), source)
+
+    def sendResponseBytes(self, response, data: bytes, source: Address):
+        """
+        L{sendResponse} for a caller that already serialised C{response} as
+        C{data} (and keeps those bytes, e.g. to answer retransmissions).
+        """
         conn = source.connection
-        if source.reliable and conn is not None and getattr(conn, "connected", False):
+        if conn is not None and source.reliable and getattr(conn, "connected", False):
             conn.write(data)
             return None
         raw = response.headers.get("Via")
-        route = _routeRaw(raw, source.transport) if raw is not None and "," not in raw else None
+        memo = source.route
+        if memo is not None and raw == memo[0]:
+            # The request's Via, stamped on arrival: its route is known.
+            route = memo[1]
+            if route is None:
+                # Back to where the request came from: an IP literal.
+                return self._sendBytes(data, source.transport.upper(), source.host, source.port, source)
+        else:
+            route = _routeRaw(raw, source.transport) if raw is not None and "," not in raw else None
         if route is None:
             try:
                 via = response.topVia
@@ -631,11 +683,7 @@ class SIPTransportLayer:
 
     def _sendBytes(self, data: bytes, transport: str, host: str, port: int, destination: Address, serverName=None):
         if transport == "UDP":
-            udp = self._udpFor(host)
-            try:
-                udp.transport.write(data, (host, port))
-            except OSError as e:
-                raise TransportError(f"UDP send to {host}:{port} failed: {e}") from e
+            self._sendDatagram(data, host, port)
             return None
         if transport not in ("TCP", "TLS"):
             raise TransportError(f"cannot send over {transport}")
@@ -646,6 +694,40 @@ class SIPTransportLayer:
         d = self.connect(transport, host, port, serverName or (destination.host if not isIPLiteral(destination.host) else host))
         d.addCallback(lambda c: c.write(data))
         return d
+
+    def _sendDatagram(self, data: bytes, host: str, port: int) -> None:
+        """
+        One datagram to an IP literal, straight through the socket's sendto
+        when listening (the port's write would check the address again on
+        every call). Errors are read as the port's write reads them: a
+        refusal reported for an earlier datagram is ignored, a full buffer
+        loses this datagram as the network could (the transaction layer
+        retransmits), anything else is a L{TransportError}.
+        """
+        udp = self._udpFor(host)
+        sendto = udp.sendto
+        try:
+            if sendto is not None:
+                sendto(data, (host, port))
+            else:
+                udp.transport.write(data, (host, port))
+        except OSError as e:
+            code = e.errno
+            if code == errno.EINTR:
+                self._sendDatagram(data, host, port)
+            elif code == errno.ECONNREFUSED:
+                return
+            elif code in (errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS):
+                self.udpSendDrops += 1
+                if self.udpSendDrops % 1000 == 1:
+                    self.log.warn("SIP UDP send buffer full: datagram to {host}:{port} dropped ({count} so far)",
+                                  host=host, port=port, count=self.udpSendDrops)
+            elif code == errno.EMSGSIZE:
+                raise TransportError(f"UDP send to {host}:{port} failed: message too long ({len(data)} bytes)") from e
+            else:
+                raise TransportError(f"UDP send to {host}:{port} failed: {e}") from e
+        except (error.MessageLengthError, error.InvalidAddressError) as e:
+            raise TransportError(f"UDP send to {host}:{port} failed: {e}") from e
 
     def _udpFor(self, host: str) -> SIPDatagramProtocol:
         if not self._udp:
