@@ -17,7 +17,8 @@ class Address:
     C{route} is the transport's memo for the request that arrived from this
     address: its stamped top Via value and where RFC 3261 §18.2.2 sends the
     responses that carry it, so that answering does not parse the Via again.
-    Like C{connection} it takes no part in comparison or hashing.
+    Like C{connection} it takes no part in comparison or hashing, and it is
+    only a cache: without it a response is routed by its Via as usual.
 
     Every binding and transaction holds one: slots keep it small.
     """
@@ -35,3 +36,11 @@ class Address:
     def __str__(self) -> str:
         host = f"[{self.host}]" if ":" in self.host and not self.host.startswith("[") else self.host
         return f"{self.transport.lower()}:{host}:{self.port}"
+
+    def forgetRoute(self) -> None:
+        """
+        Drop the route memo once nothing will answer from this address any
+        more: whatever keeps the address (a registration binding) does not
+        keep the request's Via alive with it.
+        """
+        object.__setattr__(self, "route", None)

@@ -607,6 +607,9 @@ class TransactionManager:
         kept = handle._finalBytes
         data = kept[1] if kept is not None and kept[0] is response else response.toBytes()
         handle._finalBytes = None
+        forget = getattr(handle.source, "forgetRoute", None)
+        if forget is not None:
+            forget()  # retransmissions arrive with a memo of their own
         del self._servers[handle.key]
         handle._deadline = None
         handle._lingerUntil = deadline

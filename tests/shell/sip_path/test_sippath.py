@@ -266,6 +266,8 @@ class SerialisedOnceTests(unittest.TestCase):
         self.assertIs(sent, response)
         [(_, kept)] = manager._absorbing.values()
         self.assertIs(kept, data)
+        # Whoever keeps the source (a binding) does not keep the Via memo.
+        self.assertIsNone(source.route)
         # A retransmission is answered with the same bytes.
         manager.messageReceived(request, source)
         self.assertEqual(transport.sent[-1][1], data)
@@ -284,3 +286,9 @@ class AddressTests(unittest.TestCase):
         self.assertEqual(hash(a), hash(b))
         self.assertEqual(str(a), "udp:127.0.0.1:5060")
         self.assertEqual(repr(a), "Address(transport='UDP', host='127.0.0.1', port=5060)")
+
+    def test_routeForgotten(self):
+        a = Address("UDP", "127.0.0.1", 5060, None, ("v", None))
+        a.forgetRoute()
+        self.assertIsNone(a.route)
+        self.assertEqual(a, Address("UDP", "127.0.0.1", 5060))
