@@ -233,6 +233,11 @@ class CDRBuilder:
     event (usually none; a Hangup finishes its leg's record).
     """
 
+    #: The events a record is built from (one C{_on<Name>} handler each).
+    EVENTS = ("Newchannel", "Newstate", "NewCallerid", "NewAccountCode", "NewExten",
+              "DialBegin", "DialEnd", "BridgeEnter", "BridgeLeave", "BridgeDestroy",
+              "Rename", "Hangup")
+
     def __init__(self, unanswered: bool = False, congestion: bool = False,
                  amaflags: str = "DOCUMENTATION"):
         self.unanswered = unanswered
@@ -586,7 +591,7 @@ class CDREngine:
             connection.close()
             raise
         self._writer = SQLiteWriter(connection, "cdr", self._reactor)
-        self._unsubscribe = self.pbx.events.subscribe(self._eventReceived)
+        self._unsubscribe = self.pbx.events.subscribe(self._eventReceived, CDRBuilder.EVENTS)
         self.log.info("CDRs logged to {path}", path=self.path)
         return succeed(None)
 
@@ -627,8 +632,6 @@ class CDREngine:
         return None
 
     def _eventReceived(self, event):
-        if event.name == "Cdr":
-            return
         for record in self.builder.feed(event, self._now()):
             self._post(record)
 

@@ -87,12 +87,6 @@ def channelFields(channel, prefix=""):
     ]
 
 
-def _wantsEvents(pbx):
-    """Whether anybody listens: lets hot paths skip building event fields."""
-    events = getattr(pbx, "events", None)
-    return events is None or len(events) > 0
-
-
 def _stripInherit(name):
     """A variable's plain name and its inheritance level (0, 1 '_' or 2 '__')."""
     if name.startswith("__"):
@@ -182,7 +176,7 @@ class Channel:
 
     def _emit(self, name, extra, category):
         events = self._events
-        if events is not None and not len(events):
+        if events is not None and not events.wants(name):
             return
         fields = channelFields(self)
         if extra:

@@ -312,6 +312,9 @@ class DeviceStateEngine:
 
     log = Logger()
 
+    #: The channel events the device states are computed from.
+    EVENTS = ("Newchannel", "Newstate", "Hold", "Unhold", "Hangup", "Rename")
+
     def __init__(self, pbx):
         self.pbx = pbx
         self._channels = {}  # channel name -> _LiveChannel
@@ -326,7 +329,7 @@ class DeviceStateEngine:
         self._hintIndex = None  # device key -> set of (context, exten)
         self._hintIndexFor = None
         self._presenceWatchers = {}  # (context, exten) -> list of callbacks
-        self._unsubscribe = pbx.events.subscribe(self._eventReceived)
+        self._unsubscribe = pbx.events.subscribe(self._eventReceived, self.EVENTS)
 
     def register(self, registrar):
         """Register the device-state console commands through C{registrar}."""

@@ -111,8 +111,12 @@ class IRegistrar(Interface):
     def addService(service):
         """Run an IService while the module is loaded (started if running)."""
 
-    def subscribe(callback):
-        """Receive every core event (L{pbxcore.events.Event}) while loaded."""
+    def subscribe(callback, names=None, when=None):
+        """
+        Receive core events (L{pbxcore.events.Event}) while loaded: those
+        called C{names} (all when None), while C{when()} is true. Naming the
+        events lets the core skip building the ones nobody wants.
+        """
 
     def addCleanup(f, *args, **kwargs):
         """Call C{f} on unload, in reverse order with the rest."""

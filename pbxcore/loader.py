@@ -233,8 +233,8 @@ class Registrar:
         self._undo.append((f"service {service!r}", service.disownServiceParent))
         return service
 
-    def subscribe(self, callback):
-        unsubscribe = self.pbx.events.subscribe(callback)
+    def subscribe(self, callback, names=None, when=None):
+        unsubscribe = self.pbx.events.subscribe(callback, names, when)
         self._undo.append((f"subscription {callback!r}", unsubscribe))
         return unsubscribe
 

@@ -60,8 +60,8 @@ class FakeRegistrar:
         self._undo.append(lambda: None)
         return service
 
-    def subscribe(self, callback):
-        unsubscribe = self.pbx.events.subscribe(callback)
+    def subscribe(self, callback, names=None, when=None):
+        unsubscribe = self.pbx.events.subscribe(callback, names, when)
         self._undo.append(unsubscribe)
         return unsubscribe
 

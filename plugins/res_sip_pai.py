@@ -131,7 +131,7 @@ class SIPPAIModule:
             raise ModuleDeclined("res_sip_pai needs chan_sip")
         self.pbx = pbx
         registrar.register("sip.supplement", PrivacySupplement())
-        registrar.subscribe(self._event)
+        registrar.subscribe(self._event, ("Newchannel",))
 
     def _event(self, event):
         """A new SIP channel whose INVITE asked for privacy: restrict its presentation."""

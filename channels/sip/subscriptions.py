@@ -178,7 +178,7 @@ class SubscriptionManager:
         ua = self.stack.userAgent
         registrar.addCleanup(ua.registerMethod("SUBSCRIBE", self.sip_SUBSCRIBE))
         registrar.addCleanup(ua.registerDialogHandler(self.dialogRequest))
-        registrar.subscribe(self._eventReceived)
+        registrar.subscribe(self._eventReceived, ("PeerStatus", "MessageWaiting"))
         self.stack.subscriptions = self
         registrar.addCleanup(self._uninstall)
         from channels.sip.mwi import UnsolicitedMWI

@@ -111,7 +111,8 @@ class ManagerModule:
             raise ModuleDeclined("manager.conf: tlsenable = yes needs tlscertfile")
         reactor = pbx.reactor
         self.factory = ManagerFactory(pbx, settings, reactor)
-        registrar.subscribe(self.factory.broadcast)
+        factory = self.factory
+        registrar.subscribe(factory.broadcast, when=lambda: bool(factory.sessions))
         for action in coreActions():
             registrar.register("manageraction", action)
         for command in managerCommands(self):

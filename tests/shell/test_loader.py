@@ -400,3 +400,35 @@ class ValidatorTests(unittest.SynchronousTestCase):
         self.assertIn("w.conf:3: widgets are not allowed", str(cm.exception))
         # Not selected: not validated.
         validateModuleConfigs(etc, {"w": d}, ModuleSelection(noload={"w"}))
+
+
+class EventBusTests(unittest.SynchronousTestCase):
+    def test_namedSubscriptionsAndWants(self):
+        bus = EventBus()
+        seen, calls = [], []
+        bus.subscribe(lambda e: seen.append(("named", e.name)), names=("Newchannel",))
+        self.assertTrue(bus.wants("Newchannel"))
+        self.assertFalse(bus.wants("VarSet"))
+        # Nobody wants it: nothing is built or published.
+        self.assertIsNone(bus.emit("VarSet", {"Variable": "x"}))
+        active = []
+        unsubscribe = bus.subscribe(lambda e: calls.append(e.name), when=lambda: bool(active))
+        self.assertFalse(bus.wants("VarSet"))
+        active.append(1)
+        self.assertTrue(bus.wants("VarSet"))
+        bus.emit("VarSet", {"Variable": "x"})
+        bus.emit("Newchannel", {"Channel": "Local/1@x-1;1"})
+        self.assertEqual(calls, ["VarSet", "Newchannel"])
+        self.assertEqual(seen, [("named", "Newchannel")])
+        unsubscribe()
+        self.assertFalse(bus.wants("VarSet"))
+        self.assertTrue(bus.wants("Newchannel"))
+
+    def test_failingSubscriberDoesNotStopOthers(self):
+        bus = EventBus()
+        seen = []
+        bus.subscribe(lambda e: 1 / 0)
+        bus.subscribe(lambda e: seen.append(e.get("key")))
+        bus.emit("X", [("Key", "v")])
+        self.assertEqual(seen, ["v"])
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
