@@ -16,21 +16,8 @@ import time
 
 import pytest
 
+from tests.ami import MANAGER_CONF, PATIENCE
 from tests.pbxprocess import ROOT, PBXProcess, cleanup, makeConfigDir
-
-MANAGER_CONF = """\
-[general]
-enabled = yes
-port = 0
-bindaddr = 127.0.0.1
-
-[admin]
-secret = pw
-deny = 0.0.0.0/0.0.0.0
-permit = 127.0.0.1/255.255.255.255
-read = all
-write = all
-"""
 
 EXTENSIONS = """\
 [default]
@@ -54,11 +41,6 @@ load => app_echo
 
 # pyst2 still calls Event.isSet().
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-#: Upper bound for anything we wait on, so a broken server fails the test
-#: instead of hanging it; never an assertion about speed.
-PATIENCE = 30
-
 
 @pytest.fixture(scope="module")
 def pbx():

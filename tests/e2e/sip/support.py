@@ -4,15 +4,14 @@ a UDP client that collects answers, and SIPp runs.
 """
 
 import os
-import shutil
 import uuid
 
 from twisted.internet import defer, protocol, reactor
-from twisted.internet.utils import getProcessOutputAndValue
 
 from channels.sip.config import BindAddress, SIPGeneral
 from channels.sip.module import SIPStack
 from channels.sip.parser import parseMessage
+from tests import sipp
 
 SCENARIOS = os.path.join(os.path.dirname(__file__), "scenarios")
 
@@ -94,28 +93,8 @@ def listenClient(testCase, host="127.0.0.1", port=0) -> UDPClient:
     return client
 
 
-def sippPath() -> str:
-    path = shutil.which("sipp")
-    if path is None:
-        raise AssertionError("sipp is not installed (Debian package sip-tester); these tests need it")
-    return path
-
-
-def freeUDPPort() -> int:
-    """A currently free UDP port on 127.0.0.1 (SIPp would otherwise try 5060 first)."""
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@defer.inlineCallbacks
 def runSipp(scenario: str, transport: str, port: int, calls: int = 1, extra=(), cwd=None):
-    """Run SIPp as a client against 127.0.0.1:port; return (code, output)."""
-    args = [
-        "-sf", os.path.join(SCENARIOS, scenario), "-t", transport, "-i", "127.0.0.1", "-p", str(freeUDPPort()),
-        "-m", str(calls), "-nostdin", "-timeout", "20s", "-timeout_error", *extra, f"127.0.0.1:{port}",
-    ]
-    out, err, code = yield getProcessOutputAndValue(sippPath(), args, env=dict(os.environ), path=cwd)
-    return code, (out + err).decode("utf-8", "replace")
+    """Run SIPp as a client against 127.0.0.1:port; a Deferred of (code, output)."""
+    return sipp.runDeferred(sipp.sippArgs(
+        os.path.join(SCENARIOS, scenario), port, transport=transport, localPort=sipp.freePort(),
+        calls=calls, mediaPort=False, extra=extra), cwd=cwd)

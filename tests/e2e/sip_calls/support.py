@@ -4,13 +4,12 @@ res_sdp_rtp, Dial, Echo) and SIPp instances playing callers and callees.
 """
 
 import os
-import shutil
-import socket
-import tempfile
 
-from twisted.internet import defer, protocol, reactor
+from twisted.internet import defer
 
-from pbxcore.service import PBXService
+from tests import inprocess
+from tests import sipp as sippRun
+from tests.sipp import check, freePort, waitBound  # noqa: F401 (the call tests import them here)
 
 SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
 
@@ -103,22 +102,9 @@ exten => carol,1,Dial(SIP/carol,10)
 """
 
 
-def freePort() -> int:
-    """A UDP port nothing listens on now (for SIPp callees with a fixed port)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @defer.inlineCallbacks
 def startPBX(testCase, bobPort=5999, carolPort=5998, davePort=5997, dialTimeout=10, extra=None):
     """A running PBX on loopback; returns (pbx, sipPort)."""
-    base = tempfile.mkdtemp(prefix="txpbx-sipcalls-")
-    testCase.addCleanup(shutil.rmtree, base, True)
-    etc = os.path.join(base, "etc")
-    os.makedirs(etc)
     files = {
         "modules.conf": MODULES,
         "sip.conf": SIP_CONF.format(bobPort=bobPort, carolPort=carolPort, davePort=davePort),
@@ -126,74 +112,17 @@ def startPBX(testCase, bobPort=5999, carolPort=5998, davePort=5997, dialTimeout=
         "pbx.conf": "[options]\nverbose = 0\n",
     }
     files.update(extra or {})
-    for name, text in files.items():
-        with open(os.path.join(etc, name), "w") as f:
-            f.write(text)
-    pbx = PBXService(etc)
-    pbx.startService()
-    testCase.addCleanup(pbx.stopService)
-    yield pbx.booted
-    stack = pbx.loader.modules["chan_sip"].module.stack
-    return pbx, stack.listening[0].getHost().port
-
-
-@defer.inlineCallbacks
-def waitBound(port, timeout=10.0):
-    """Wait until something (a SIPp callee) has bound UDP 127.0.0.1:port."""
-    from twisted.internet import task
-
-    deadline = reactor.seconds() + timeout
-    while reactor.seconds() < deadline:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return
-        finally:
-            s.close()
-        yield task.deferLater(reactor, 0.05, lambda: None)
-    raise AssertionError(f"nothing bound 127.0.0.1:{port} within {timeout}s")
-
-
-def sippPath() -> str:
-    path = shutil.which("sipp")
-    if path is None:
-        raise AssertionError("sipp is not installed (Debian package sip-tester); these tests need it")
-    return path
-
-
-class _Collect(protocol.ProcessProtocol):
-    def __init__(self, done):
-        self.done = done
-        self.output = []
-
-    def outReceived(self, data):
-        self.output.append(data)
-
-    errReceived = outReceived
-
-    def processEnded(self, reason):
-        code = getattr(reason.value, "exitCode", None)
-        self.done.callback((code, b"".join(self.output).decode("utf-8", "replace")))
+    _, etc = inprocess.makeEtc(testCase, files, prefix="txpbx-sipcalls-")
+    pbx = yield inprocess.startPBX(testCase, etc)
+    return pbx, inprocess.sipPort(pbx)
 
 
 def sipp(scenario, port=None, localPort=0, calls=1, service=None, extra=(), timeout=20):
     """
-    Start SIPp with C{scenario}; a Deferred firing with (exit code, output).
-    Without C{port} it is a callee waiting on C{localPort}.
+    Start SIPp with C{scenario} (a name in this folder's scenarios, or a
+    path); a Deferred firing with (exit code, output). Without C{port} it
+    is a callee waiting on C{localPort}.
     """
-    args = [sippPath(), "-sf", os.path.join(SCENARIOS, scenario), "-t", "u1", "-i", "127.0.0.1",
-            "-p", str(localPort), "-m", str(calls), "-nostdin", "-timeout", f"{timeout}s",
-            "-timeout_error", "-mp", str(freePort()), *extra]
-    if service is not None:
-        args += ["-s", service]
-    if port is not None:
-        args.append(f"127.0.0.1:{port}")
-    done = defer.Deferred()
-    reactor.spawnProcess(_Collect(done), args[0], args, env=dict(os.environ))
-    return done
-
-
-def check(testCase, result, what):
-    code, output = result
-    testCase.assertEqual(code, 0, f"sipp {what} failed:\n{output[-4000:]}")
+    return sippRun.runDeferred(sippRun.sippArgs(
+        os.path.join(SCENARIOS, scenario), port, service=service, localPort=localPort,
+        calls=calls, timeout=timeout, extra=extra))

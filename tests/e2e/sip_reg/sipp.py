@@ -1,15 +1,16 @@
 """SIPp runs and REGISTER scenario variants for the registrar tests."""
 
 import os
-import shutil
-import subprocess
 import tempfile
 from xml.sax.saxutils import escape
+
+from tests import sipp as sippRun
+from tests.sipp import freePort as freeUDPPort
 
 SCENARIOS = os.path.join(os.path.dirname(__file__), "scenarios")
 
 # Liveness bound only: a hung SIPp fails the test instead of blocking CI.
-SIPP_TIMEOUT = "15s"
+SIPP_TIMEOUT = 15
 
 _VARIANT = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
@@ -78,34 +79,25 @@ def variant(status, headers=(), checks=()):
     return path
 
 
-def freeUDPPort():
-    """A UDP port on 127.0.0.1 that was free a moment ago."""
-    import socket
-
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def sipp(scenario, port, user, password, authUser=None, calls=1, extra=(), localPort=None):
     """
     Run SIPp (UDP client on 127.0.0.1) and return (exit code, output).
     C{localPort} pins SIPp's own port, so successive runs register the same
     Contact (SIPp otherwise takes 5060 when it is free, any port when not).
     """
-    if localPort is None:
-        localPort = freeUDPPort()
-    binary = shutil.which("sipp")
-    assert binary is not None, "sipp is not installed (Debian package sip-tester); these tests need it"
     path = scenario if os.path.isabs(scenario) else os.path.join(SCENARIOS, scenario)
-    args = [binary, "-sf", path, "-s", user, "-au", authUser or user, "-ap", password,
-            "-i", "127.0.0.1", "-p", str(localPort), "-m", str(calls), "-nostdin",
-            "-timeout", SIPP_TIMEOUT, "-timeout_error", *extra, f"127.0.0.1:{port}"]
+    args = sippRun.sippArgs(
+        path, port, service=user, localPort=localPort or freeUDPPort(), calls=calls,
+        timeout=SIPP_TIMEOUT, extra=["-au", authUser or user, "-ap", password, *extra])
     try:
-        result = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        code, output = sippRun.run(args, timeout=60)
     finally:
         if os.path.basename(path).startswith("sipreg-"):
             os.unlink(path)  # a one-use variant
-    return result.returncode, result.stdout[-2500:] + result.stderr[-2500:]
+    return code, output[-5000:]
+
+
+def uas(scenario, port, timeout=30):
+    """A SIPp server playing C{scenario} once on 127.0.0.1:C{port} (a Popen)."""
+    return sippRun.spawn(sippRun.sippArgs(
+        os.path.join(SCENARIOS, scenario), localPort=port, timeout=timeout, extra=["-nd"]))

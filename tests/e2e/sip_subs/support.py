@@ -4,13 +4,12 @@ SIPp runs against it (subscribers, callers, callees).
 """
 
 import os
-import shutil
-import socket
-import tempfile
 
-from twisted.internet import defer, protocol, reactor
+from twisted.internet import defer, reactor, task
 
-from pbxcore.service import PBXService
+from tests import inprocess
+from tests import sipp as sippRun
+from tests.sipp import check, freePort  # noqa: F401 (the subscription tests import them here)
 
 SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
 
@@ -84,21 +83,10 @@ maxsilence = 5
 """
 
 
-def freePort() -> int:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @defer.inlineCallbacks
 def startPBX(testCase, bobPort=None, extra=None):
     """A running PBX on loopback; returns (pbx, SIP port)."""
-    base = tempfile.mkdtemp(prefix="txpbx-subs-")
-    testCase.addCleanup(shutil.rmtree, base, True)
-    etc = os.path.join(base, "etc")
-    os.makedirs(etc)
+    base, etc = inprocess.makeEtc(testCase, prefix="txpbx-subs-")
     files = {
         "modules.conf": MODULES,
         "sip.conf": SIP_CONF.format(bobPort=bobPort or freePort()),
@@ -108,67 +96,24 @@ def startPBX(testCase, bobPort=None, extra=None):
                     f"astdatadir = {base}/data\n",
     }
     files.update(extra or {})
-    for name, text in files.items():
-        with open(os.path.join(etc, name), "w") as f:
-            f.write(text)
-    pbx = PBXService(etc)
-    pbx.startService()
-    testCase.addCleanup(pbx.stopService)
-    yield pbx.booted
-    stack = pbx.loader.modules["chan_sip"].module.stack
-    return pbx, stack.listening[0].getHost().port
-
-
-class _Collect(protocol.ProcessProtocol):
-    def __init__(self, done):
-        self.done = done
-        self.output = []
-
-    def outReceived(self, data):
-        self.output.append(data)
-
-    errReceived = outReceived
-
-    def processEnded(self, reason):
-        code = getattr(reason.value, "exitCode", None)
-        self.done.callback((code, b"".join(self.output).decode("utf-8", "replace")))
+    inprocess.writeFiles(etc, files)
+    pbx = yield inprocess.startPBX(testCase, etc)
+    return pbx, inprocess.sipPort(pbx)
 
 
 def sipp(scenario, port=None, localPort=0, service=None, extra=(), timeout=20):
     """SIPp playing C{scenario} once; a Deferred of (exit code, output)."""
-    path = shutil.which("sipp")
-    if path is None:
-        raise AssertionError("sipp is not installed (Debian package sip-tester)")
-    args = [path, "-sf", os.path.join(SCENARIOS, scenario), "-t", "u1", "-i", "127.0.0.1",
-            "-p", str(localPort or freePort()), "-m", "1", "-nostdin",
-            "-timeout", f"{timeout}s", "-timeout_error", "-mp", str(freePort()), *extra]
-    if service is not None:
-        args += ["-s", service]
-    if port is not None:
-        args.append(f"127.0.0.1:{port}")
-    done = defer.Deferred()
-    reactor.spawnProcess(_Collect(done), args[0], args, env=dict(os.environ))
-    return done
-
-
-def check(testCase, result, what):
-    code, output = result
-    testCase.assertEqual(code, 0, f"sipp {what} failed:\n{output[:1500]}\n...\n{output[-2500:]}")
+    return sippRun.runDeferred(sippRun.sippArgs(
+        os.path.join(SCENARIOS, scenario), port, service=service,
+        localPort=localPort or freePort(), timeout=timeout, extra=extra))
 
 
 def sleep(seconds):
-    from twisted.internet import task
-
     return task.deferLater(reactor, seconds, lambda: None)
 
 
 def scenarioWithTone(testCase, scenario, tonePath):
     """A copy of C{scenario} (in a temporary folder) streaming C{tonePath} as RTP."""
-    folder = tempfile.mkdtemp(prefix="txpbx-subs-sipp-")
-    testCase.addCleanup(shutil.rmtree, folder, True)
     with open(os.path.join(SCENARIOS, scenario)) as f:
         text = f.read().replace("@TONE@", tonePath)
-    path = os.path.join(folder, scenario)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    return sippRun.writeScenario(text, scenario, testCase)

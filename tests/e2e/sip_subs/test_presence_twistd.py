@@ -9,132 +9,34 @@ and the refusals (489, 423) hold on the daemon.
 
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
+from tests import sipp as sippRun
+from tests.ami import AMI, PATIENCE, managerConf, waitUntil
 from tests.e2e.sip_subs.support import EXTENSIONS, MODULES, SCENARIOS, SIP_CONF, VOICEMAIL, \
     freePort
 from tests.pbxprocess import ROOT, PBXProcess, cleanup, makeConfigDir
-
-PATIENCE = 30
 
 HINTS = """exten => 1003,hint,Custom:desk,CustomPresence:1003
 exten => 1003,1,Hangup()
 """
 
-MANAGER = """[general]
-enabled = yes
-port = 0
-bindaddr = 127.0.0.1
-commandformat = output
-
-[admin]
-secret = s3cret
-permit = 127.0.0.1/255.255.255.255
-read = all
-write = all
-"""
-
-
-class AMI:
-    """A blocking manager client: actions in, messages out, events kept aside."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE)
-        self.buffer = b""
-        self.events = []
-        self.counter = 0
-        self.sock.recv(100)  # the greeting line
-        assert self.action("Login", Username="admin", Secret="s3cret")["Response"] == "Success"
-
-    def _message(self):
-        while b"\r\n\r\n" not in self.buffer:
-            data = self.sock.recv(65536)
-            if not data:
-                raise AssertionError("manager connection closed")
-            self.buffer += data
-        raw, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-        message = {}
-        for line in raw.decode("utf-8").split("\r\n"):
-            key, _, value = line.partition(": ")
-            message.setdefault(key, []).append(value)
-        return {k: v[0] if len(v) == 1 else v for k, v in message.items()}
-
-    def action(self, name, until=None, **fields):
-        """Send C{name}; the response (or, with C{until}, every message up to that event)."""
-        self.counter += 1
-        actionID = f"t{self.counter}"
-        lines = [f"Action: {name}", f"ActionID: {actionID}"]
-        lines += [f"{k}: {v}" for k, v in fields.items()]
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"))
-        collected = []
-        while True:
-            message = self._message()
-            if message.get("ActionID") != actionID:
-                if "Event" in message:
-                    self.events.append(message)
-                continue
-            collected.append(message)
-            if until is None and "Response" in message:
-                return message
-            if until is not None and message.get("Event") == until:
-                return collected
-
-    def waitEvent(self, name, timeout=PATIENCE, **match):
-        """The first event C{name} whose fields include C{match} (kept or still to come)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for event in self.events:
-                if event.get("Event") == name and all(event.get(k) == v
-                                                      for k, v in match.items()):
-                    self.events.remove(event)
-                    return event
-            self.sock.settimeout(max(deadline - time.monotonic(), 0.01))
-            try:
-                message = self._message()
-            except socket.timeout:
-                raise AssertionError(f"no {name} {match} event; saw {self.events}") from None
-            finally:
-                self.sock.settimeout(PATIENCE)
-            if "Event" in message:
-                self.events.append(message)
-
-    def command(self, line):
-        response = self.action("Command", Command=line)
-        output = response.get("Output", [])
-        return "\n".join(output if isinstance(output, list) else [output])
-
-    def close(self):
-        self.sock.close()
+MANAGER = managerConf(secret="s3cret", general="commandformat = output\n")
 
 
 def sipp(scenario, port, service, timeout=20):
     """A SIPp subscriber playing C{scenario} once (a Popen)."""
-    path = shutil.which("sipp")
-    assert path is not None, "sipp is not installed (Debian package sip-tester)"
-    args = [path, "-sf", os.path.join(SCENARIOS, scenario), "-t", "u1", "-i", "127.0.0.1",
-            "-p", str(freePort()), "-m", "1", "-nostdin", "-timeout", f"{timeout}s",
-            "-timeout_error", "-mp", str(freePort()), "-s", service, f"127.0.0.1:{port}"]
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            cwd=os.path.dirname(SCENARIOS))
+    return sippRun.spawn(sippRun.sippArgs(
+        os.path.join(SCENARIOS, scenario), port, service=service, localPort=freePort(),
+        timeout=timeout), cwd=os.path.dirname(SCENARIOS))
 
 
 def finished(process, what):
-    output, _ = process.communicate(timeout=PATIENCE + 10)
-    assert process.returncode == 0, f"sipp {what} failed:\n{output[-3000:]}"
-
-
-def waitUntil(predicate, what, timeout=PATIENCE):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    sippRun.finished(process, what, timeout=PATIENCE + 10)
 
 
 @pytest.fixture
@@ -153,7 +55,7 @@ def daemon():
         process.waitBooted(60)
         sipPort = int(process.waitFor(r"SIP listening on udp 127\.0\.0\.1:(\d+)").group(1))
         amiPort = int(process.waitFor(r"manager listening on 127\.0\.0\.1:(\d+)").group(1))
-        ami = AMI(amiPort)
+        ami = AMI(amiPort, secret="s3cret")
         yield process, sipPort, ami
         ami.close()
         assert process.stop() == 0, process.output
