@@ -22,11 +22,13 @@ from typing import Optional
 
 __all__ = [
     "RTPError", "RTPPacket", "parseRTP", "isRTCP", "OutgoingStream", "ReceiverStats",
-    "RTP_VERSION", "STATIC_FORMATS", "randomSSRC",
+    "RTP_VERSION", "STATIC_FORMATS", "randomSSRC", "FIXED_HEADER",
 ]
 
 RTP_VERSION = 2
-_HEADER = struct.Struct("!BBHII")
+#: The fixed 12-byte header: first byte, marker/payload type, sequence,
+#: timestamp, SSRC (what a relay reads and patches in place).
+FIXED_HEADER = _HEADER = struct.Struct("!BBHII")
 
 #: Samples the outgoing timestamps may lag the clock before they resynchronise
 #: (80 ms at 8 kHz, as Asterisk allows).
@@ -226,27 +228,35 @@ class OutgoingStream:
         shifted onto this stream's timeline; a new incoming source (SSRC)
         or a marked packet is spliced on after the last packet sent.
         """
-        source = packet.ssrc
-        if source != self._relaySource or packet.marker:
-            if source != self._relaySource:
-                self._marker = True
-            sequence, timestamp, marker = self.next(samples, now, len(packet.payload))
-            self._relaySource = source
-            self._relayOffset = (timestamp - packet.timestamp) & 0xFFFFFFFF
-        else:
-            marker = self._marker
-            self._marker = False
-            timestamp = (packet.timestamp + self._relayOffset) & 0xFFFFFFFF
-            self.sequence = (self.sequence + 1) & 0xFFFF
-            sequence = self.sequence
-            self.timestamp = timestamp
-            self._lastSent = now
-            self._lastSamples = samples
-            self.packets += 1
-            self.octets += len(packet.payload)
+        sequence, timestamp, marker = self.relayHeader(
+            packet.ssrc, packet.timestamp, packet.marker, samples, len(packet.payload), now)
         return RTPPacket(packet.payloadType if payloadType is None else payloadType,
-                         sequence, timestamp, self.ssrc, packet.payload,
-                         marker or packet.marker)
+                         sequence, timestamp, self.ssrc, packet.payload, marker)
+
+    def relayHeader(self, ssrc: int, timestamp: int, marker: bool, samples: int,
+                    payloadBytes: int, now: float) -> tuple[int, int, bool]:
+        """
+        L{relay} on the header fields alone: (sequence, timestamp, marker) for
+        the packet from another leg, so a relay can patch the header of the
+        datagram it received instead of building a packet.
+        """
+        if ssrc != self._relaySource or marker:
+            if ssrc != self._relaySource:
+                self._marker = True
+            sequence, ours, mark = self.next(samples, now, payloadBytes)
+            self._relaySource = ssrc
+            self._relayOffset = (ours - timestamp) & 0xFFFFFFFF
+            return sequence, ours, mark or marker
+        mark = self._marker
+        self._marker = False
+        ours = (timestamp + self._relayOffset) & 0xFFFFFFFF
+        sequence = self.sequence = (self.sequence + 1) & 0xFFFF
+        self.timestamp = ours
+        self._lastSent = now
+        self._lastSamples = samples
+        self.packets += 1
+        self.octets += payloadBytes
+        return sequence, ours, mark
 
 
 _RTP_SEQ_MOD = 1 << 16
@@ -293,11 +303,16 @@ class ReceiverStats:
         Account for an arriving packet; False when it should be dropped
         (still on probation, a duplicate, or far out of order).
         """
-        seq = packet.sequence
-        if self.ssrc != packet.ssrc:
+        return self.arrive(packet.sequence, packet.timestamp, packet.ssrc,
+                           len(packet.payload), now)
+
+    def arrive(self, seq: int, timestamp: int, ssrc: int, payloadBytes: int,
+               now: float) -> bool:
+        """L{update} on the header fields alone (no packet object needed)."""
+        if self.ssrc != ssrc:
             # A new source (the far end restarted, or a new stream):
             # validate it from scratch.
-            self.ssrc = packet.ssrc
+            self.ssrc = ssrc
             self._init(seq)
             self.maxSeq = (seq - 1) & 0xFFFF
             self.probation = _MIN_SEQUENTIAL
@@ -309,7 +324,7 @@ class ReceiverStats:
                 self.maxSeq = seq
                 if self.probation == 0:
                     self._init(seq)
-                    self._arrived(packet, now)
+                    self._arrived(timestamp, payloadBytes, now)
                     return True
             else:
                 self.probation = _MIN_SEQUENTIAL - 1
@@ -331,16 +346,16 @@ class ReceiverStats:
                 self.badSeq = (seq + 1) & 0xFFFF
                 return False
         # else: a late or duplicate packet within the misorder window.
-        self._arrived(packet, now)
+        self._arrived(timestamp, payloadBytes, now)
         return True
 
-    def _arrived(self, packet: RTPPacket, now: float) -> None:
+    def _arrived(self, timestamp: int, payloadBytes: int, now: float) -> None:
         self.received += 1
-        self.octets += len(packet.payload)
-        arrival = int(round(now * self.clockRate))
-        transit = (arrival - packet.timestamp) & 0xFFFFFFFF
-        if self.transit is not None:
-            d = transit - self.transit
+        self.octets += payloadBytes
+        transit = (round(now * self.clockRate) - timestamp) & 0xFFFFFFFF
+        previous = self.transit
+        if previous is not None:
+            d = transit - previous
             if d > 0x7FFFFFFF:
                 d -= 1 << 32
             elif d < -0x7FFFFFFF:

@@ -39,10 +39,13 @@ One timer per session (C{callLater}) serves RTCP, DTMF and the RTP timeout.
 
 from __future__ import annotations
 
+import errno
 import os
 import random
+import select
 
-from twisted.internet import abstract, defer
+from twisted.internet import abstract, defer, udp
+from twisted.internet.interfaces import IReactorFDSet
 from twisted.internet.error import CannotListenError
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
@@ -51,7 +54,9 @@ from pbxcore.config import isTrue, parseFile
 from pbxcore.frame import Frame, FrameKind, HangupCause, SAMPLE_RATES
 from pbxcore.media import g711, rtcp
 from pbxcore.media.dtmf import DTMFReceiver, DTMFSender
-from pbxcore.media.rtp import OutgoingStream, ReceiverStats, RTPError, RTPPacket, parseRTP
+from pbxcore.media.rtp import (
+    FIXED_HEADER, OutgoingStream, ReceiverStats, RTPError, RTPPacket, parseRTP,
+)
 
 __all__ = ["RTPSettings", "RTPEngine", "RTPSession", "PortRangeExhausted"]
 
@@ -120,6 +125,107 @@ class RTPSettings:
         return cls.fromConfig(parseFile(path))
 
 
+class _SharedReader:
+    """
+    Reads the RTP sockets of an engine through one epoll set that the
+    reactor watches as a single reader.
+
+    A relayed call receives a packet every 20 ms on each leg, so nearly
+    every reactor wake-up finds one datagram per ready socket: one reader
+    for all of them saves the reactor's per-socket dispatch (logging
+    context, the read loop's second C{recvfrom} that ends in EAGAIN) on
+    every packet. Each ready socket gives one datagram per round; one still
+    holding more stays ready (level-triggered) for the next reactor turn, so
+    timers and other sockets are never starved.
+    """
+
+    log = Logger()
+
+    #: The largest datagram read, as Twisted's UDP port.
+    maxPacketSize = 8192
+
+    def __init__(self, reactor):
+        self.reactor = reactor
+        self._poll = None
+        self._handlers = {}
+
+    @staticmethod
+    def usable(reactor):
+        return hasattr(select, "epoll") and IReactorFDSet.providedBy(reactor)
+
+    def fileno(self):
+        return self._poll.fileno() if self._poll is not None else -1
+
+    def logPrefix(self):
+        return "RTP"
+
+    def add(self, port, handler):
+        """Read C{port} (a listening C{udp.Port}) here; datagrams go to C{handler}."""
+        sock = port.socket
+        fd = sock.fileno()
+        port.stopReading()
+        if self._poll is None:
+            self._poll = select.epoll()
+            self.reactor.addReader(self)
+        self._poll.register(fd, select.EPOLLIN)
+        self._handlers[fd] = (sock.recvfrom, handler, port)
+
+    def remove(self, port):
+        """Stop reading C{port}; call before it closes (its descriptor is reused)."""
+        sock = getattr(port, "socket", None)
+        fd = sock.fileno() if sock is not None else None
+        entry = self._handlers.get(fd)
+        if entry is None or entry[2] is not port:
+            # Its socket is already closed: find it by the port.
+            fd = next((k for k, v in self._handlers.items() if v[2] is port), None)
+            if fd is None:
+                return
+        del self._handlers[fd]
+        if self._poll is not None:
+            try:
+                self._poll.unregister(fd)
+            except OSError:
+                pass        # already closed: epoll forgot it by itself
+            if not self._handlers:
+                self._stop()
+
+    def _stop(self):
+        self.reactor.removeReader(self)
+        self._poll.close()
+        self._poll = None
+
+    def doRead(self):
+        handlers = self._handlers
+        size = self.maxPacketSize
+        for fd, _ in self._poll.poll(0, len(handlers) or 1):
+            entry = handlers.get(fd)
+            if entry is None:
+                continue
+            try:
+                data, addr = entry[0](size)
+            except BlockingIOError:
+                continue
+            except OSError as e:
+                # ICMP port unreachable for an earlier send and the like:
+                # the socket stays usable, as Twisted's UDP port treats it.
+                if e.errno not in (errno.ECONNREFUSED, errno.EINTR, errno.ENOBUFS):
+                    self.log.error("RTP: reading port {port} failed: {error}",
+                                   port=entry[2].getHost().port, error=str(e))
+                continue
+            if len(addr) > 2:
+                addr = addr[:2]
+            try:
+                entry[1](data, addr)
+            except Exception:
+                self.log.failure("RTP: handling a datagram from {addr} failed", addr=addr)
+
+    def connectionLost(self, reason):
+        """The reactor dropped this reader (shutdown): sockets stay as they are."""
+        if self._poll is not None:
+            self._poll.close()
+            self._poll = None
+
+
 class RTPEngine:
     """
     The PBX-wide RTP state: the settings and the port allocator. Ports are
@@ -129,10 +235,14 @@ class RTPEngine:
 
     log = Logger()
 
-    def __init__(self, settings=None, reactor=None, randbits=None):
+    def __init__(self, settings=None, reactor=None, randbits=None, sharedReader=True):
         if reactor is None:
             from twisted.internet import reactor
         self.reactor = reactor
+        # One epoll set for every RTP socket (where the platform and reactor
+        # allow); False: each RTP socket is a reader of its own.
+        self.reader = (_SharedReader(reactor)
+                       if sharedReader and _SharedReader.usable(reactor) else None)
         self.settings = settings or RTPSettings()
         self.sessions = set()
         self._random = random.SystemRandom()
@@ -181,8 +291,14 @@ class RTPEngine:
                 rtcpPort = self.reactor.listenUDP(port + 1, session.rtcpProtocol,
                                                   interface=interface)
             except CannotListenError:
+                # The RTP port closes on the next reactor turn and keeps its
+                # protocol until then: the next pair gets fresh protocols.
                 rtpPort.stopListening()
+                session.rtpProtocol = _RTPProtocol(session)
+                session.rtcpProtocol = _RTCPProtocol(session)
                 continue
+            if self.reader is not None and isinstance(rtpPort, udp.Port):
+                self.reader.add(rtpPort, session.rtpDatagram)
             return rtpPort, rtcpPort
         raise PortRangeExhausted(interface, start, end)
 
@@ -374,53 +490,76 @@ class RTPSession:
         if self.closed:
             return
         self.received += 1
-        try:
-            packet = parseRTP(data)
-        except RTPError:
-            self.dropped += 1
-            return
-        if self.symmetric and not self.learned:
-            # comedia: media goes back where the far end's media comes from.
-            self.learned = True
-            if addr != self.remote:
-                self.log.debug("RTP: learnt remote address {addr}", addr=addr)
-                self.remote = addr
-                self.remoteRtcp = (addr[0], addr[1] + 1)
-                self._updateSendto()
-        now = self.reactor.seconds()
-        self._lastReceived = now
-        if not self.incoming.update(packet, now):
-            # Probation or duplicate: still audio worth playing unless a duplicate.
-            if self.incoming.probation == 0:
+        packet = None
+        if len(data) > 12 and data[0] == 0x80:
+            # The usual packet (version 2; no CSRC, extension or padding):
+            # its header is read in place and no packet object is built
+            # unless a slower path below needs one.
+            _, second, seq, timestamp, ssrc = FIXED_HEADER.unpack_from(data)
+            size = len(data) - 12
+        else:
+            try:
+                packet = parseRTP(data)
+            except RTPError:
                 self.dropped += 1
                 return
-        pt = packet.payloadType
-        if pt == self.dtmfPayload and self.dtmfPayload is not None:
-            target = self.relayTarget
-            native = (target is not None and self.relayEvents
-                      and target.dtmfPayload is not None)
-            if native:
-                target._relayEvent(packet, now)
-            for event in self.dtmfReceiver.receive(packet.timestamp, packet.payload, now):
-                if not native:
-                    # Not relayed as events: DTMF frames for the core (the
-                    # bridge passes them on as digits, INFO for such a peer).
-                    self._deliver(Frame(FrameKind.DTMF_END if event.end else FrameKind.DTMF_BEGIN,
-                                        event.digit, b"", 0, event.durationMs))
-            self._rearm()
+            second = packet.payloadType | (0x80 if packet.marker else 0)
+            seq, timestamp, ssrc = packet.sequence, packet.timestamp, packet.ssrc
+            size = len(packet.payload)
+        if self.symmetric and not self.learned:
+            self._learn(addr)
+        now = self.reactor.seconds()
+        self._lastReceived = now
+        incoming = self.incoming
+        if not incoming.arrive(seq, timestamp, ssrc, size, now):
+            # Probation or duplicate: still audio worth playing unless a duplicate.
+            if incoming.probation == 0:
+                self.dropped += 1
+                return
+        pt = second & 0x7F
+        if pt == self.dtmfPayload:
+            self._eventReceived(packet or parseRTP(data), now)
             return
         fmt = self.payloads.get(pt)
-        if fmt is None or not packet.payload:
+        if fmt is None or not size:
             self.dropped += 1
             return
         target = self.relayTarget
         if target is not None:
-            target._relayVoice(packet, fmt, now)
+            if packet is None and fmt == target.sendFormat:
+                target._relayDatagram(data, timestamp, ssrc, second > 127, size, now)
+            else:
+                target._relayVoice(packet or parseRTP(data), fmt, now)
             return
-        samples = len(packet.payload) if fmt != "slin" else len(packet.payload) // 2
+        payload = data[12:] if packet is None else packet.payload
+        samples = size if fmt != "slin" else size // 2
         self.voiceFrames += 1
-        self._deliver(Frame(FrameKind.VOICE, fmt, packet.payload, samples,
-                            samples * 1000 // SAMPLE_RATES.get(fmt, 8000), packet.timestamp))
+        self._deliver(Frame(FrameKind.VOICE, fmt, payload, samples,
+                            samples * 1000 // SAMPLE_RATES.get(fmt, 8000), timestamp))
+
+    def _learn(self, addr):
+        """comedia: media goes back where the far end's media comes from."""
+        self.learned = True
+        if addr != self.remote:
+            self.log.debug("RTP: learnt remote address {addr}", addr=addr)
+            self.remote = addr
+            self.remoteRtcp = (addr[0], addr[1] + 1)
+            self._updateSendto()
+
+    def _eventReceived(self, packet, now):
+        """A telephone-event packet: relayed as an event, or DTMF frames."""
+        target = self.relayTarget
+        native = (target is not None and self.relayEvents
+                  and target.dtmfPayload is not None)
+        if native:
+            target._relayEvent(packet, now)
+        for event in self.dtmfReceiver.receive(packet.timestamp, packet.payload, now):
+            if not native:
+                # Not relayed as events: DTMF frames for the core (the
+                # bridge passes them on as digits, INFO for such a peer).
+                self._deliver(Frame(FrameKind.DTMF_END if event.end else FrameKind.DTMF_BEGIN,
+                                    event.digit, b"", 0, event.durationMs))
+        self._rearm()
 
     def _deliver(self, frame):
         if self.onFrame is not None:
@@ -453,11 +592,14 @@ class RTPSession:
     def _send(self, packet: RTPPacket):
         if not self._ports or self.remote is None or not self.sending:
             return
+        self._sendBytes(packet.toBytes())
+
+    def _sendBytes(self, data):
         try:
             if self._sendto is not None:
-                self._sendto(packet.toBytes(), self.remote)
+                self._sendto(data, self.remote)
             else:
-                self._ports[0].write(packet.toBytes(), self.remote)
+                self._ports[0].write(data, self.remote)
             self.sent += 1
         except OSError as e:
             self.log.debug("RTP send to {remote} failed: {error}", remote=self.remote,
@@ -504,6 +646,21 @@ class RTPSession:
                                packet.ssrc, payload, packet.marker)
         samples = len(payload) // (2 if target == "slin" else 1)
         self._send(self.outgoing.relay(packet, samples, now, self.sendPayloadType))
+
+    def _relayDatagram(self, data, timestamp, ssrc, marker, size, now):
+        """
+        A packet of the bridged leg in this leg's format: the received
+        datagram goes out again with this leg's payload type, SSRC,
+        sequence number and timestamp patched into a copy of its header.
+        """
+        seq, timestamp, marker = self.outgoing.relayHeader(
+            ssrc, timestamp, marker, size // 2 if self.sendFormat == "slin" else size, size, now)
+        if not self._ports or self.remote is None or not self.sending:
+            return
+        out = bytearray(data)
+        FIXED_HEADER.pack_into(out, 0, 0x80, (0x80 if marker else 0) | (self.sendPayloadType & 0x7F),
+                          seq, timestamp, self.outgoing.ssrc)
+        self._sendBytes(out)
 
     def _relayEvent(self, packet, now):
         """A telephone-event packet of the bridged leg, forwarded as an event."""
@@ -729,6 +886,8 @@ class RTPSession:
         self.relayTarget = None
         self._sendto = None
         ports, self._ports = self._ports, ()
+        if ports and self.engine.reader is not None:
+            self.engine.reader.remove(ports[0])
         self.engine.sessions.discard(self)
         self._changed()
         self.observers = []
