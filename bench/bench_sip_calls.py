@@ -35,6 +35,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
+from tests import scenarios  # noqa: E402
+from tests.inprocess import modulesConf  # noqa: E402
+from tests.sipp import freePort  # noqa: E402
+
 SIPPY_VERSION = "2.5.0"
 
 #: A rate counts as sustained only when the calls also completed at (nearly)
@@ -69,78 +73,9 @@ exten => _X.,1,Dial(SIP/uas)
 # SIPp's built-in uac, except that provisional responses are accepted at
 # any point (a B2BUA may relay a 180 after the 200: sippy does) and the call
 # lasts 200 ms (sippy loses BYEs sent right after the ACK).
-UAC_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="INVITE to BYE">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:sipp@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
+UAC_SCENARIO = scenarios.caller(user="sipp", end="bye", optional="global", pause=200)
 
-      v=0
-      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-    ]]>
-  </send>
-  <recv response="100" optional="global"/>
-  <recv response="180" optional="global"/>
-  <recv response="183" optional="global"/>
-  <recv response="200" rrs="true"/>
-  <send>
-    <![CDATA[
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <pause milliseconds="200"/>
-  <send retrans="500">
-    <![CDATA[
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv response="200"/>
-</scenario>
-"""
-
-MODULES = """[modules]
-autoload = no
-load => pbx_config
-load => chan_sip
-load => res_sdp_rtp
-load => app_dial
-"""
-
-
-def freePort():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+MODULES = modulesConf("pbx_config", "chan_sip", "res_sdp_rtp", "app_dial")
 
 
 def cpuSeconds(pid):

@@ -27,6 +27,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+from tests.sipp import freePort  # noqa: E402  (SIPp tries 5060 first when given no port)
 
 SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="OPTIONS benchmark">
@@ -47,13 +50,6 @@ SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
   <recv response="200"/>
 </scenario>
 """
-
-
-def freePort(kind=socket.SOCK_DGRAM):
-    # SIPp tries 5060 first when given no port; stay off it.
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _setKey(text, key, value):

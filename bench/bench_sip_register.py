@@ -54,47 +54,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
+from tests import scenarios  # noqa: E402
 from tests.pbxprocess import PBXProcess, cleanup, makeConfigDir  # noqa: E402
 
-SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="REGISTER with digest, one user per call">
-  <send retrans="500">
-    <![CDATA[
-
-      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-      From: <sip:[field0]@[remote_ip]>;tag=[pid]t[call_number]
-      To: <sip:[field0]@[remote_ip]>
-      Call-ID: [call_id]
-      CSeq: 1 REGISTER
-      Contact: <sip:[field0]@[local_ip]:[local_port]>
-      Expires: 3600
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="401" auth="true"/>
-  <send retrans="500">
-    <![CDATA[
-
-      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-      From: <sip:[field0]@[remote_ip]>;tag=[pid]t[call_number]
-      To: <sip:[field0]@[remote_ip]>
-      Call-ID: [call_id]
-      CSeq: 2 REGISTER
-      Contact: <sip:[field0]@[local_ip]:[local_port]>
-      [authentication username="[field0]" password="[field1]"]
-      Expires: 3600
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200"/>
-</scenario>
-"""
+SCENARIO = scenarios.register(
+    user="[field0]", headers=["Contact: <sip:[field0]@[local_ip]:[local_port]>", "Expires: 3600"],
+    authentication='[authentication username="[field0]" password="[field1]"]')
 
 
 def rssKiB(pid):

@@ -9,7 +9,11 @@ import tempfile
 
 from twisted.internet import defer
 
-from pbxcore.service import PBXService
+
+def modulesConf(*names, autoload=False):
+    """A modules.conf loading exactly C{names} (in that order), autoload off."""
+    return "[modules]\nautoload = {}\n{}".format(
+        "yes" if autoload else "no", "".join(f"load => {name}\n" for name in names))
 
 
 def makeEtc(testCase, files=(), prefix="txpbx-e2e-"):
@@ -35,6 +39,8 @@ def writeFiles(folder, files):
 @defer.inlineCallbacks
 def startPBX(testCase, etc):
     """Start a PBXService on C{etc}, stopped when C{testCase} ends; fires once booted."""
+    from pbxcore.service import PBXService
+
     pbx = PBXService(etc)
     pbx.startService()
     testCase.addCleanup(pbx.stopService)

@@ -10,21 +10,13 @@ import time
 from twisted.internet import defer, threads
 from twisted.trial import unittest
 
-from tests.e2e.ext import scenarios
+from tests import scenarios
+from tests.inprocess import modulesConf
 from tests.e2e.sip_calls.support import check, freePort, sipp, startPBX
 
-MODULES = """[modules]
-autoload = no
-load => pbx_config
-load => chan_sip
-load => res_sdp_rtp
-load => app_dial
-load => app_echo
-load => res_sip_diversion
-load => res_sip_pai
-load => res_sip_header
-load => res_sip_session_timers
-"""
+MODULES = modulesConf(
+    "pbx_config", "chan_sip", "res_sdp_rtp", "app_dial", "app_echo", "res_sip_diversion",
+    "res_sip_pai", "res_sip_header", "res_sip_session_timers")
 
 SIP_CONF = """[general]
 context = calls

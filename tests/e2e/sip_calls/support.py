@@ -8,20 +8,14 @@ import os
 from twisted.internet import defer
 
 from tests import inprocess
+from tests.inprocess import modulesConf
 from tests import sipp as sippRun
 from tests.sipp import check, freePort, waitBound  # noqa: F401 (the call tests import them here)
 
 SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
 
-MODULES = """[modules]
-autoload = no
-load => pbx_config
-load => chan_sip
-load => res_sdp_rtp
-load => app_dial
-load => app_echo
-load => app_message
-"""
+MODULES = modulesConf(
+    "pbx_config", "chan_sip", "res_sdp_rtp", "app_dial", "app_echo", "app_message")
 
 SIP_CONF = """[general]
 context = guest

@@ -4,6 +4,7 @@ import os
 import tempfile
 from xml.sax.saxutils import escape
 
+from tests import scenarios
 from tests import sipp as sippRun
 from tests.sipp import freePort as freeUDPPort
 
@@ -12,59 +13,12 @@ SCENARIOS = os.path.join(os.path.dirname(__file__), "scenarios")
 # Liveness bound only: a hung SIPp fails the test instead of blocking CI.
 SIPP_TIMEOUT = 15
 
-_VARIANT = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="REGISTER variant">
-  <send retrans="500">
-    <![CDATA[
-
-      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-      From: <sip:[service]@[remote_ip]>;tag=[pid]t[call_number]
-      To: <sip:[service]@[remote_ip]>
-      Call-ID: [call_id]
-      CSeq: 1 REGISTER
-{headers}
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-
-  <recv response="401" auth="true"/>
-
-  <send retrans="500">
-    <![CDATA[
-
-      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-      From: <sip:[service]@[remote_ip]>;tag=[pid]t[call_number]
-      To: <sip:[service]@[remote_ip]>
-      Call-ID: [call_id]
-      CSeq: 2 REGISTER
-{headers}
-      [authentication]
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-
-  <recv response="{status}">
-    <action>
-{checks}
-    </action>
-  </recv>
-</scenario>
-"""
-
 
 def variant(status, headers=(), checks=()):
     """
     A REGISTER, 401, authenticated REGISTER scenario ending with C{status};
     C{checks} are (regexp, header or None for the whole message, inverse).
     """
-    headerText = "\n".join(f"      {h}" for h in headers)
     lines = []
     for i, (regexp, header, inverse) in enumerate(checks):
         where = f'search_in="hdr" header="{header}"' if header else 'search_in="msg"'
@@ -72,7 +26,8 @@ def variant(status, headers=(), checks=()):
         regexp = escape(regexp, {'"': "&quot;"})
         lines.append(f'      <ereg regexp="{regexp}" {where} {check} assign_to="v{i}"/>')
         lines.append(f'      <log message="check {i}: [$v{i}]"/>')
-    text = _VARIANT.format(headers=headerText, status=status, checks="\n".join(lines) or "      <log message=\"done\"/>")
+    action = "\n    <action>\n" + "\n".join(lines) + "\n    </action>\n  " if lines else ""
+    text = scenarios.register(status, headers, action)
     fd, path = tempfile.mkstemp(suffix=".xml", prefix="sipreg-")
     with os.fdopen(fd, "w") as f:
         f.write(text)

@@ -8,20 +8,14 @@ import os
 from twisted.internet import defer, reactor, task
 
 from tests import inprocess
+from tests.inprocess import modulesConf
 from tests import sipp as sippRun
 from tests.sipp import check, freePort  # noqa: F401 (the subscription tests import them here)
 
 SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
 
-MODULES = """[modules]
-autoload = no
-load => pbx_config
-load => chan_sip
-load => res_sdp_rtp
-load => app_dial
-load => app_voicemail
-load => res_sip_subscriptions
-"""
+MODULES = modulesConf(
+    "pbx_config", "chan_sip", "res_sdp_rtp", "app_dial", "app_voicemail", "res_sip_subscriptions")
 
 SIP_CONF = """[general]
 context = guest

@@ -1,6 +1,6 @@
 """
-SIPp scenarios for the bundled supplements, written from templates so that
-each test states the headers it sends and the headers it expects on the wire.
+SIPp scenarios written from templates, so that each test (or benchmark)
+states the headers it sends and the headers it expects on the wire.
 
 C{caller(headers, checks, ...)}: INVITE with C{headers}; C{checks} (header,
 regular expression) must hold on the final response; then either the far
@@ -8,11 +8,14 @@ end's BYE is awaited (C{end="wait"}) or the caller hangs up.
 
 C{callee(checks)}: answers an INVITE whose headers satisfy C{checks}, then
 hangs up.
+
+C{register(status, ...)}: REGISTER, the 401 challenge, the authenticated
+REGISTER, then the final response C{status}.
 """
 
-import os
-import tempfile
 from xml.sax.saxutils import quoteattr
+
+from tests.sipp import writeScenario
 
 SDP = """
       v=0
@@ -43,8 +46,14 @@ def _headerLines(headers):
     return "".join(f"\n      {name}: {value}" for name, value in headers)
 
 
-def caller(headers=(), checks=(), status=200, end="wait", user="open", then=""):
-    """A caller scenario (see the module docstring); C{then} is XML run after the ACK."""
+def caller(headers=(), checks=(), status=200, end="wait", user="open", then="", optional="true",
+           pause=0):
+    """
+    A caller scenario (see the module docstring); C{then} is XML run after
+    the ACK, C{pause} milliseconds before the caller's BYE. With
+    C{optional="global"} a provisional response is accepted at any point
+    (a B2BUA may relay a 180 after the 200).
+    """
     action, reference = _checks(checks, "c")
     if status == 200:
         final = f'<recv response="200" rrs="true">{action}</recv>{reference}'
@@ -83,7 +92,7 @@ def caller(headers=(), checks=(), status=200, end="wait", user="open", then=""):
     ]]>
   </send>"""
     elif status == 200:
-        tail = f"""
+        tail = f"""{f'{chr(10)}  <pause milliseconds="{pause}"/>' if pause else ""}
   <send retrans="500">
     <![CDATA[
       BYE [next_url] SIP/2.0
@@ -115,9 +124,9 @@ def caller(headers=(), checks=(), status=200, end="wait", user="open", then=""):
 {SDP}
     ]]>
   </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
+  <recv response="100" optional="{optional}"/>
+  <recv response="180" optional="{optional}"/>
+  <recv response="183" optional="{optional}"/>
   {final}{ack}{then}{tail}
 </scenario>
 """
@@ -182,13 +191,42 @@ def inDialogAnswer(method, checks=(), headers=()):
   </send>"""
 
 
+def register(status=200, headers=(), action="", user="[service]",
+             authentication="[authentication]"):
+    """
+    A REGISTER scenario for C{user}: the 401 challenge is answered with
+    C{authentication} (SIPp's keyword) and the final response must be
+    C{status}; C{headers} (lines) go into both requests, C{action} is XML
+    run on the final response.
+    """
+    def request(cseq, auth):
+        lines = "".join(f"\n      {h}" for h in [*headers, *auth])
+        return f"""
+  <send retrans="500">
+    <![CDATA[
+
+      REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      From: <sip:{user}@[remote_ip]>;tag=[pid]t[call_number]
+      To: <sip:{user}@[remote_ip]>
+      Call-ID: [call_id]
+      CSeq: {cseq} REGISTER{lines}
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>"""
+
+    final = f'<recv response="{status}">{action}</recv>' if action else f'<recv response="{status}"/>'
+    return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="REGISTER">{request(1, [])}
+  <recv response="401" auth="true"/>{request(2, [authentication])}
+  {final}
+</scenario>
+"""
+
+
 def write(testCase, text, name):
     """Write a scenario into a temporary directory removed after the test."""
-    import shutil
-
-    base = tempfile.mkdtemp(prefix="txpbx-scen-")
-    testCase.addCleanup(shutil.rmtree, base, True)
-    path = os.path.join(base, name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    return writeScenario(text, name, testCase)
