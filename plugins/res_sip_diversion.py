@@ -20,11 +20,10 @@ from urllib.parse import unquote
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from channels.sip.interfaces import SessionSupplement
+from channels.sip.interfaces import SessionSupplement, registerSupplement
 from channels.sip.message import parseNameAddr, parseParams
 from channels.sip.uri import unescape
 from pbxcore.dialplan.expr import splitArgs
-from pbxcore.errors import ModuleDeclined
 from pbxcore.interfaces import IDialplanFunction, IModule
 
 log = Logger()
@@ -64,17 +63,22 @@ def _userOf(text: str) -> tuple[str, str, object]:
     return user, addr.displayName or "", addr
 
 
-def parseDiversion(values: list[str]) -> Redirecting | None:
-    """The redirecting information of C{Diversion} values (the first is the latest)."""
-    entries = []
+def _nameAddrs(values: list[str]):
+    """(user, display name, name-addr) of each comma-separated element; unparsable ones are skipped."""
     for value in values:
         for element in _splitComma(value):
             try:
-                user, name, addr = _userOf(element)
+                yield _userOf(element)
             except Exception:
                 continue
-            params = {k.lower(): (v or "").strip('"') for k, v in (addr.params or ())}
-            entries.append((user, name, params))
+
+
+def parseDiversion(values: list[str]) -> Redirecting | None:
+    """The redirecting information of C{Diversion} values (the first is the latest)."""
+    entries = []
+    for user, name, addr in _nameAddrs(values):
+        params = {k.lower(): (v or "").strip('"') for k, v in (addr.params or ())}
+        entries.append((user, name, params))
     if not entries:
         return None
     user, name, params = entries[0]
@@ -95,24 +99,19 @@ def parseHistoryInfo(values: list[str], target: str = "") -> Redirecting | None:
     the last one that carries a cause is the diverting party.
     """
     entries = []
-    for value in values:
-        for element in _splitComma(value):
-            try:
-                user, name, addr = _userOf(element)
-            except Exception:
-                continue
-            cause = None
-            for key, header in getattr(addr.uri, "headers", ()) or ():
-                if key.lower() == "reason":
-                    reason = dict(parseParams(unquote(header).partition(";")[2]))
-                    try:
-                        cause = int(reason.get("cause", ""))
-                    except ValueError:
-                        pass
-            for key, v in getattr(addr.uri, "params", ()) or ():
-                if key.lower() == "cause" and v and v.isdigit():
-                    cause = int(v)
-            entries.append((user, name, cause))
+    for user, name, addr in _nameAddrs(values):
+        cause = None
+        for key, header in getattr(addr.uri, "headers", ()) or ():
+            if key.lower() == "reason":
+                reason = dict(parseParams(unquote(header).partition(";")[2]))
+                try:
+                    cause = int(reason.get("cause", ""))
+                except ValueError:
+                    pass
+        for key, v in getattr(addr.uri, "params", ()) or ():
+            if key.lower() == "cause" and v and v.isdigit():
+                cause = int(v)
+        entries.append((user, name, cause))
     diverted = [i for i, (_, _, cause) in enumerate(entries) if cause is not None and i > 0]
     if not diverted:
         return None
@@ -245,11 +244,7 @@ class SIPDiversionModule:
     """res_sip_diversion."""
 
     def load(self, pbx, registrar):
-        try:
-            pbx.registry("sip.supplement")
-        except KeyError:
-            raise ModuleDeclined("res_sip_diversion needs chan_sip")
-        registrar.register("sip.supplement", DiversionSupplement())
+        registerSupplement(pbx, registrar, DiversionSupplement(), "res_sip_diversion")
         if "REDIRECTING" not in pbx.registry("function"):
             registrar.register("function", RedirectingFunction())
 

@@ -18,9 +18,8 @@ from __future__ import annotations
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from channels.sip.interfaces import SessionSupplement
+from channels.sip.interfaces import SessionSupplement, registerSupplement
 from pbxcore.dialplan.expr import splitArgs
-from pbxcore.errors import ModuleDeclined
 from pbxcore.interfaces import IApplication, IDialplanFunction, IModule
 
 log = Logger()
@@ -155,11 +154,7 @@ class SIPHeaderModule:
     """res_sip_header."""
 
     def load(self, pbx, registrar):
-        try:
-            pbx.registry("sip.supplement")
-        except KeyError:
-            raise ModuleDeclined("res_sip_header needs chan_sip")
-        registrar.register("sip.supplement", AddHeaderSupplement())
+        registerSupplement(pbx, registrar, AddHeaderSupplement(), "res_sip_header")
         registrar.register("function", SIPHeaderFunction())
         registrar.register("function", SIPAddHeaderFunction())
         registrar.register("application", SIPAddHeaderApplication())

@@ -18,9 +18,8 @@ from __future__ import annotations
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from channels.sip.interfaces import SessionSupplement
+from channels.sip.interfaces import SessionSupplement, registerSupplement
 from channels.sip.message import parseParams
-from pbxcore.errors import ModuleDeclined
 from pbxcore.interfaces import IModule
 
 log = Logger()
@@ -125,12 +124,8 @@ class SIPPAIModule:
     """res_sip_pai."""
 
     def load(self, pbx, registrar):
-        try:
-            pbx.registry("sip.supplement")
-        except KeyError:
-            raise ModuleDeclined("res_sip_pai needs chan_sip")
         self.pbx = pbx
-        registrar.register("sip.supplement", PrivacySupplement())
+        registerSupplement(pbx, registrar, PrivacySupplement(), "res_sip_pai")
         registrar.subscribe(self._event, ("Newchannel",))
 
     def _event(self, event):

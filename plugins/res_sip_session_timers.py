@@ -30,8 +30,7 @@ from dataclasses import dataclass
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from channels.sip.interfaces import SessionSupplement
-from pbxcore.errors import ModuleDeclined
+from channels.sip.interfaces import SessionSupplement, registerSupplement
 from pbxcore.interfaces import IModule
 
 COOKIE = "res_sip_session_timers"
@@ -399,11 +398,7 @@ class SessionTimersModule:
     """res_sip_session_timers."""
 
     def load(self, pbx, registrar):
-        try:
-            pbx.registry("sip.supplement")
-        except KeyError:
-            raise ModuleDeclined("res_sip_session_timers needs chan_sip")
-        registrar.register("sip.supplement", SessionTimerSupplement())
+        registerSupplement(pbx, registrar, SessionTimerSupplement(), "res_sip_session_timers")
 
     def reload(self, pbx):
         pass

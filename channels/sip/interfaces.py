@@ -17,6 +17,8 @@ Every interface has a no-op base class here for module authors to subclass.
 
 from zope.interface import Attribute, Interface, implementer
 
+from pbxcore.errors import ModuleDeclined
+
 
 class ISessionSupplement(Interface):
     """
@@ -116,6 +118,19 @@ class ISIPService(Interface):
 
     def requestReceived(request, serverTransaction):
         """Return True when the service answered C{request} itself."""
+
+
+def registerSupplement(pbx, registrar, supplement, module: str):
+    """
+    Register C{supplement} with chan_sip's C{sip.supplement} registry; a
+    module whose work is a supplement declines (naming C{module}) when
+    chan_sip is not loaded, instead of loading to do nothing.
+    """
+    try:
+        pbx.registry("sip.supplement")
+    except KeyError:
+        raise ModuleDeclined(f"{module} needs chan_sip") from None
+    registrar.register("sip.supplement", supplement)
 
 
 @implementer(ISessionSupplement)
