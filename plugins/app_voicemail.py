@@ -28,7 +28,6 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from pbxcore.dialplan.builtins import (
-    FRAME_MS,
     FunctionApplication,
     findSoundFile,
     numberPrompts,
@@ -37,11 +36,12 @@ from pbxcore.dialplan.builtins import (
 )
 from pbxcore.dialplan.expr import splitArgs
 from pbxcore.errors import ChannelHungUp, CLIUsageError, ReadOnlyFunction
-from pbxcore.frame import ChannelState, FrameKind, voiceFrame
+from pbxcore.frame import ChannelState, FrameKind
 from pbxcore.interfaces import ICLICommand, IDialplanFunction, IModule
 from pbxcore.manager.actions import Action, required
 from pbxcore.manager.responses import ListResponse, Success
 from pbxcore.media import g711
+from pbxcore.media.playout import playAudio
 from pbxcore.voicemail import (
     FOLDERS,
     MailboxStore,
@@ -137,23 +137,7 @@ async def streamAudio(channel, audio: bytes, escapeDigits: str = ""):
     fmt = channel.nativeFormats[0] if channel.nativeFormats else "slin"
     if fmt != "slin":
         audio = g711.encode(fmt, audio)
-    step = FRAME_MS * 8 * (2 if fmt == "slin" else 1)
-    clock = channel.reactor
-    start = clock.seconds()
-    for frameNo, offset in enumerate(range(0, len(audio), step), 1):
-        await channel.writeFrame(voiceFrame(fmt, audio[offset:offset + step]))
-        deadline = start + frameNo * FRAME_MS / 1000.0
-        while True:
-            left = deadline - clock.seconds()
-            if left <= 0:
-                break
-            frame = await channel.readFrame(left)
-            if frame is None:
-                break
-            if frame.kind is FrameKind.DTMF_END and escapeDigits and \
-                    frame.subclass in escapeDigits:
-                return frame.subclass
-    return None
+    return await playAudio(channel, fmt, audio, escapeDigits)
 
 
 def beep():

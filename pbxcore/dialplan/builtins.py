@@ -16,14 +16,12 @@ from zope.interface import implementer
 
 from pbxcore.dialplan.expr import splitArgs
 from pbxcore.errors import ApplicationHangup, ChannelHungUp, ReadOnlyFunction
-from pbxcore.frame import ChannelState, Control, FrameKind, HangupCause, causeFromName, voiceFrame
+from pbxcore.frame import ChannelState, Control, HangupCause, causeFromName
 from pbxcore.interfaces import IApplication
+from pbxcore.media.playout import playAudio
 from pbxcore.media.wav import readWav
 
 log = Logger(namespace="pbxcore.dialplan.builtins")
-
-#: Milliseconds of audio per voice frame when streaming files.
-FRAME_MS = 20
 
 
 @implementer(IApplication)
@@ -152,24 +150,7 @@ async def streamFile(channel, name, escapeDigits=""):
 
         audio = g711.transcode(fmt, native[0], audio)
         fmt = native[0]
-    step = (FRAME_MS * 8) * (2 if fmt == "slin" else 1)
-    clock = channel.reactor
-    start = clock.seconds()
-    frameNo = 0
-    for offset in range(0, len(audio), step):
-        await channel.writeFrame(voiceFrame(fmt, audio[offset:offset + step]))
-        frameNo += 1
-        deadline = start + frameNo * FRAME_MS / 1000.0
-        while True:
-            left = deadline - clock.seconds()
-            if left <= 0:
-                break
-            frame = await channel.readFrame(left)
-            if frame is None:
-                break
-            if frame.kind is FrameKind.DTMF_END and escapeDigits and frame.subclass in escapeDigits:
-                return frame.subclass
-    return None
+    return await playAudio(channel, fmt, audio, escapeDigits)
 
 
 async def playFiles(channel, names, escapeDigits=""):

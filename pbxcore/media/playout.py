@@ -14,7 +14,7 @@ from pbxcore.frame import FrameKind, voiceFrame
 from pbxcore.media import g711
 from pbxcore.media.sounds import _pack
 
-__all__ = ["FRAME_MS", "playoutFormat", "playChunks", "ToneSource"]
+__all__ = ["FRAME_MS", "playoutFormat", "playChunks", "playAudio", "ToneSource"]
 
 FRAME_MS = 20
 
@@ -36,14 +36,13 @@ async def playChunks(channel, chunks, escapeDigits="", maxSeconds=None):
     """
     clock = channel.reactor
     start = clock.seconds()
-    elapsed = 0.0
+    samples = 0  # counted whole, so that the deadlines carry no rounding drift
     for fmt, data in chunks:
-        if maxSeconds is not None and elapsed >= maxSeconds:
+        if maxSeconds is not None and samples / 8000.0 >= maxSeconds:
             return None
         await channel.writeFrame(voiceFrame(fmt, data))
-        samples = len(data) // (2 if fmt == "slin" else 1)
-        elapsed += samples / 8000.0
-        deadline = start + elapsed
+        samples += len(data) // (2 if fmt == "slin" else 1)
+        deadline = start + samples / 8000.0
         while True:
             left = deadline - clock.seconds()
             if left <= 0:
@@ -55,6 +54,17 @@ async def playChunks(channel, chunks, escapeDigits="", maxSeconds=None):
                     and frame.subclass in escapeDigits):
                 return frame.subclass
     return None
+
+
+async def playAudio(channel, fmt, audio, escapeDigits=""):
+    """
+    Play C{audio} (all in C{fmt}: a sound file, a prompt) at real time in
+    frames of C{FRAME_MS}; the escape digit that stopped it, or None.
+    """
+    step = FRAME_MS * 8 * (2 if fmt == "slin" else 1)
+    return await playChunks(
+        channel, ((fmt, audio[offset:offset + step]) for offset in range(0, len(audio), step)),
+        escapeDigits)
 
 
 class ToneSource:
