@@ -12,11 +12,11 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from pbxcore.astdb import parseFamilyKey
-from pbxcore.errors import ReadOnlyFunction
+from pbxcore.dialplan.builtins import ReadOnly
 from pbxcore.interfaces import IDialplanFunction, IModule
 
 
-class _DBFunction:
+class _DBFunction(ReadOnly):
     log = Logger()
 
     def __init__(self, pbx):
@@ -36,8 +36,12 @@ class _DBFunction:
                           name=self.name, args=args)
             return None
 
-    def write(self, channel, args, value):
-        raise ReadOnlyFunction(f"{self.name} is read-only")
+    def _lookup(self, args):
+        """(family, key, value or None) of C{args}; None when there is no astdb or no key."""
+        db, fk = self._db(), self._familyKey(args)
+        if db is None or fk is None:
+            return None
+        return fk[0], fk[1], db.get(*fk)
 
 
 @implementer(IDialplanFunction)
@@ -46,12 +50,12 @@ class DBFunction(_DBFunction):
     synopsis = "Read from or write to the Asterisk database."
 
     def read(self, channel, args):
-        db, fk = self._db(), self._familyKey(args)
-        if db is None or fk is None:
+        found = self._lookup(args)
+        if found is None:
             return ""
-        value = db.get(*fk)
+        family, key, value = found
         if value is None:
-            self.log.debug("DB: {family}/{key} not found in database", family=fk[0], key=fk[1])
+            self.log.debug("DB: {family}/{key} not found in database", family=family, key=key)
             return ""
         return value
 
@@ -68,10 +72,10 @@ class DBExistsFunction(_DBFunction):
     synopsis = "Check to see if a key exists in the Asterisk database."
 
     def read(self, channel, args):
-        db, fk = self._db(), self._familyKey(args)
-        if db is None or fk is None:
+        found = self._lookup(args)
+        if found is None:
             return ""
-        value = db.get(*fk)
+        value = found[2]
         if value is None:
             return "0"
         if channel is not None:

@@ -16,7 +16,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from pbxcore.dialplan import timing
-from pbxcore.errors import ReadOnlyFunction
+from pbxcore.dialplan.builtins import ReadOnly
 from pbxcore.interfaces import IDialplanFunction, IModule
 
 log = Logger()
@@ -43,13 +43,8 @@ def splitBranches(rest):
     return true.strip(), false.strip()
 
 
-class _ReadOnly:
-    def write(self, channel, args, value):
-        raise ReadOnlyFunction(f"{self.name} is read-only")
-
-
 @implementer(IDialplanFunction)
-class IsNullFunction(_ReadOnly):
+class IsNullFunction(ReadOnly):
     name = "ISNULL"
     synopsis = "Check if a value is NULL."
 
@@ -58,7 +53,7 @@ class IsNullFunction(_ReadOnly):
 
 
 @implementer(IDialplanFunction)
-class ExistsFunction(_ReadOnly):
+class ExistsFunction(ReadOnly):
     name = "EXISTS"
     synopsis = "Test the existence of a value."
 
@@ -67,7 +62,7 @@ class ExistsFunction(_ReadOnly):
 
 
 @implementer(IDialplanFunction)
-class IfFunction(_ReadOnly):
+class IfFunction(ReadOnly):
     name = "IF"
     synopsis = "Check for an expression."
 
@@ -81,7 +76,7 @@ class IfFunction(_ReadOnly):
 
 
 @implementer(IDialplanFunction)
-class IfTimeFunction(_ReadOnly):
+class IfTimeFunction(ReadOnly):
     name = "IFTIME"
     synopsis = "Temporal Conditional."
 
@@ -109,7 +104,7 @@ class IfTimeFunction(_ReadOnly):
 
 
 @implementer(IDialplanFunction)
-class SetFunction(_ReadOnly):
+class SetFunction(ReadOnly):
     name = "SET"
     synopsis = "SET assigns a value to a channel variable."
 

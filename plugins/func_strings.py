@@ -18,7 +18,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from pbxcore.dialplan.expr import splitArgs
-from pbxcore.errors import ReadOnlyFunction
+from pbxcore.dialplan.builtins import ReadOnly
 from pbxcore.interfaces import IDialplanFunction, IModule
 
 log = Logger()
@@ -54,13 +54,8 @@ def _variable(channel, name):
     return "" if value is None else value
 
 
-class _ReadOnly:
-    def write(self, channel, args, value):
-        raise ReadOnlyFunction(f"{self.name} is read-only")
-
-
 @implementer(IDialplanFunction)
-class LenFunction(_ReadOnly):
+class LenFunction(ReadOnly):
     name = "LEN"
     synopsis = "Return the length of the string given."
 
@@ -94,7 +89,7 @@ def parseFieldSpec(spec):
 
 
 @implementer(IDialplanFunction)
-class CutFunction(_ReadOnly):
+class CutFunction(ReadOnly):
     name = "CUT"
     synopsis = "Slices and dices strings, based upon a named delimiter."
 
@@ -118,7 +113,7 @@ class CutFunction(_ReadOnly):
 
 
 @implementer(IDialplanFunction)
-class FieldQtyFunction(_ReadOnly):
+class FieldQtyFunction(ReadOnly):
     name = "FIELDQTY"
     synopsis = "Count the fields with an arbitrary delimiter."
 
@@ -135,7 +130,7 @@ class FieldQtyFunction(_ReadOnly):
 
 
 @implementer(IDialplanFunction)
-class ReplaceFunction(_ReadOnly):
+class ReplaceFunction(ReadOnly):
     name = "REPLACE"
     synopsis = "Replace a set of characters in a given string with another character."
 
@@ -153,7 +148,7 @@ class ReplaceFunction(_ReadOnly):
 
 
 @implementer(IDialplanFunction)
-class RegexFunction(_ReadOnly):
+class RegexFunction(ReadOnly):
     name = "REGEX"
     synopsis = "Check string against a regular expression."
 
@@ -174,7 +169,7 @@ class RegexFunction(_ReadOnly):
 
 
 @implementer(IDialplanFunction)
-class StrftimeFunction(_ReadOnly):
+class StrftimeFunction(ReadOnly):
     name = "STRFTIME"
     synopsis = "Returns the current date/time in the specified format."
 
@@ -207,7 +202,7 @@ class StrftimeFunction(_ReadOnly):
 
 
 @implementer(IDialplanFunction)
-class ToUpperFunction(_ReadOnly):
+class ToUpperFunction(ReadOnly):
     name = "TOUPPER"
     synopsis = "Convert string to all uppercase letters."
 
@@ -216,7 +211,7 @@ class ToUpperFunction(_ReadOnly):
 
 
 @implementer(IDialplanFunction)
-class ToLowerFunction(_ReadOnly):
+class ToLowerFunction(ReadOnly):
     name = "TOLOWER"
     synopsis = "Convert string to all lowercase letters."
 

@@ -41,6 +41,13 @@ class FunctionApplication:
         return f"<Application {self.name}>"
 
 
+class ReadOnly:
+    """A mixin for dialplan functions that can only be read: writing is refused by name."""
+
+    def write(self, channel, args, value):
+        raise ReadOnlyFunction(f"{self.name} is read-only")
+
+
 def checkCondition(value):
     """
     Asterisk's pbx_checkcondition: empty is false, a number is true when not
