@@ -9,32 +9,17 @@ func_logic: conditions in the dialplan.
 """
 
 import datetime
-import re
 import time
 
 from twisted.logger import Logger
 from zope.interface import implementer
 
 from pbxcore.dialplan import timing
-from pbxcore.dialplan.builtins import ReadOnly
+from pbxcore.dialplan.builtins import ReadOnly, checkCondition
 from pbxcore.interfaces import IDialplanFunction, IModule
 
 log = Logger()
 
-_LEADING_INT = re.compile(r"\s*[-+]?\d+")
-
-
-def checkCondition(condition):
-    """
-    Asterisk's pbx_checkcondition: empty is false, a leading integer is its
-    value, any other text is true.
-    """
-    if not condition:
-        return False
-    m = _LEADING_INT.match(condition)
-    if m:
-        return int(m.group(0)) != 0
-    return True
 
 
 def splitBranches(rest):

@@ -10,6 +10,7 @@ IApplication from a coroutine function), sound file lookup and streaming
 
 import datetime
 import os
+import re
 
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -48,20 +49,20 @@ class ReadOnly:
         raise ReadOnlyFunction(f"{self.name} is read-only")
 
 
+_LEADING_INT = re.compile(r"\s*[-+]?\d+")
+
+
 def checkCondition(value):
     """
-    Asterisk's pbx_checkcondition: empty is false, a number is true when not
-    zero, any other text is true.
+    Asterisk's pbx_checkcondition: empty is false, a leading integer is its
+    value ("0.5" is false, as sscanf("%d") reads it), any other text is true.
     """
-    if value is None:
+    if not value:
         return False
-    text = value.strip()
-    if not text:
-        return False
-    try:
-        return float(text) != 0
-    except ValueError:
-        return True
+    m = _LEADING_INT.match(value)
+    if m:
+        return int(m.group(0)) != 0
+    return True
 
 
 def _callerNumber(channel):

@@ -90,3 +90,12 @@ def test_set():
     assert fl.SetFunction().read(channel, "FOO=bar=baz") == "bar=baz"
     assert channel.variables == {"FOO": "bar=baz"}
     assert fl.SetFunction().read(channel, "=x") == ""
+
+
+def test_conditionsReadALeadingIntegerAsAsteriskDoes():
+    from pbxcore.dialplan.builtins import checkCondition
+
+    for value, expected in [("", False), (None, False), ("0", False), (" 0", False),
+                            ("0.5", False), ("1", True), ("-1", True), ("2abc", True),
+                            ("00", False), ("abc", True), ("  ", True)]:
+        assert checkCondition(value) is expected, value
