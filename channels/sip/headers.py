@@ -158,36 +158,63 @@ class Headers:
 
     Compact names are stored under their full names. C{views} holds typed
     views that messages parse from these values; every mutation empties it
-    and bumps C{generation}.
+    and bumps C{generation}. C{_index} maps each key to its first raw value
+    (built by the parser, or on first lookup, and dropped on any change):
+    it makes the lookups of validation and of the typed views one dict
+    access, and C{len(_index) == len(_keys)} says no header repeats.
     """
 
-    __slots__ = ("_keys", "_items", "generation", "views")
+    __slots__ = ("_keys", "_items", "_index", "generation", "views")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._keys: list[str] = []
         self._items: list[tuple[str, str]] = []
+        self._index: dict[str, str] | None = None
         self.generation = 0
         self.views: dict = {}
         for name, value in items:
             self.add(name, value)
 
     @classmethod
-    def _trusted(cls, keys: list[str], items: list[tuple[str, str]]) -> "Headers":
-        """Build from already canonical lists (the parser's fast path)."""
+    def _trusted(
+        cls,
+        keys: list[str],
+        items: list[tuple[str, str]],
+        index: dict[str, str] | None = None,
+    ) -> "Headers":
+        """
+        Build from already canonical lists (the parser's fast path);
+        C{index}, if given, must map each key to its first value.
+        """
         h = cls.__new__(cls)
         h._keys = keys
         h._items = items
+        h._index = index
         h.generation = 0
         h.views = {}
         return h
 
     def _changed(self) -> None:
         self.generation += 1
+        self._index = None
         if self.views:
             self.views = {}
 
+    def _buildIndex(self) -> dict[str, str]:
+        """Map each key to its first value (the first one wins)."""
+        keys = self._keys
+        values = [item[1] for item in self._items]
+        index = dict(zip(keys, values))
+        if len(index) != len(keys):
+            index = dict(zip(reversed(keys), reversed(values)))
+        self._index = index
+        return index
+
     def first(self, key: str) -> str | None:
         """The first raw value for a lower-case full header name."""
+        index = self._index
+        if index is not None:
+            return index.get(key)
         keys = self._keys
         if key in keys:
             return self._items[keys.index(key)][1]
@@ -196,6 +223,9 @@ class Headers:
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first raw value of C{name}, or C{default}."""
         key = canonicalName(name).lower()
+        index = self._index
+        if index is not None:
+            return index.get(key, default)
         keys = self._keys
         if key in keys:
             return self._items[keys.index(key)][1]

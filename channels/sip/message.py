@@ -586,6 +586,10 @@ def checkVias(values: list[str]) -> None:
     """Raise unless every element of these raw Via values parses."""
     for raw in values:
         if _FAST_VIA.fullmatch(raw) is None:
+            if "," not in raw:
+                # As the view parses it: one value, not stripped further.
+                parseVia(raw)
+                continue
             for element in splitValues(raw):
                 if not element:
                     raise SIPParseError("empty Via element")
@@ -762,16 +766,25 @@ class Message:
 
     def toBytes(self) -> bytes:
         """The wire form; Content-Length is always written, from the body."""
+        return self._serialise(self.startLine())
+
+    def _serialise(self, startLine: str) -> bytes:
         headers = self.headers
         body = self.body
-        keys = headers._keys
-        length = str(len(body))
-        if keys.count("content-length") == 1 and headers._items[keys.index("content-length")][1] == length:
-            head = f"{self.startLine()}\r\n" + "\r\n".join(map(": ".join, headers._items)) + "\r\n\r\n"
+        length = str(len(body)) if body else "0"
+        index = headers._index
+        if index is not None:
+            # One lookup, and the length of the index says no header repeats.
+            same = index.get("content-length") == length and len(index) == len(headers._keys)
         else:
-            lines = [self.startLine()]
+            keys = headers._keys
+            same = keys.count("content-length") == 1 and headers._items[keys.index("content-length")][1] == length
+        if same:
+            head = f"{startLine}\r\n" + "\r\n".join(map(": ".join, headers._items)) + "\r\n\r\n"
+        else:
+            lines = [startLine]
             wroteLength = False
-            for (name, value), key in zip(headers._items, keys):
+            for (name, value), key in zip(headers._items, headers._keys):
                 if key == "content-length":
                     if not wroteLength:
                         wroteLength = True
@@ -782,9 +795,9 @@ class Message:
                 lines.append(f"Content-Length: {length}")
             lines.append("\r\n")
             head = "\r\n".join(lines)
-        if body:
-            return head.encode("utf-8", "surrogateescape") + body
-        return head.encode("utf-8", "surrogateescape")
+        # str.encode() with no arguments is a copy for ASCII text.
+        data = head.encode() if head.isascii() else head.encode("utf-8", "surrogateescape")
+        return data + body if body else data
 
     def _sameAs(self, other: "Message") -> bool:
         skip = frozenset(("content-length",))
@@ -828,6 +841,10 @@ class Request(Message):
     def startLine(self) -> str:
         return f"{self.method} {self.uri} {self.version}"
 
+    def toBytes(self) -> bytes:
+        """The wire form; Content-Length is always written, from the body."""
+        return self._serialise(f"{self.method} {self.uri} {self.version}")
+
     def copy(self) -> "Request":
         return Request(self.method, self.uri, self.headers.copy(), self.body, self.version)
 
@@ -863,6 +880,10 @@ class Response(Message):
 
     def startLine(self) -> str:
         return f"{self.version} {self.status} {self.reason}"
+
+    def toBytes(self) -> bytes:
+        """The wire form; Content-Length is always written, from the body."""
+        return self._serialise(f"{self.version} {self.status} {self.reason}")
 
     def copy(self) -> "Response":
         return Response(self.status, self.reason, self.headers.copy(), self.body, self.version)

@@ -15,6 +15,7 @@ for requests, C{requestURI} and C{contacts}) not raising.
 from __future__ import annotations
 
 import re
+import sys
 from itertools import repeat
 from operator import itemgetter
 
@@ -79,6 +80,8 @@ _EVERYDAY = frozenset((
     "P-Asserted-Identity", "Reason", "Warning", "Organization", "Subscription-State",
     "Min-Expires", "Proxy-Require", "Content-Encoding", "Content-Language",
 ))
+# Their lookup keys, one shared string each (hash computed once).
+_KEYS: dict[str, str] = {name: sys.intern(name.lower()) for name in _EVERYDAY}
 _TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 _COMPACT_KEYS = frozenset(name.lower() for name in COMPACT)
 _FIRST = itemgetter(0)
@@ -93,6 +96,21 @@ def _storedName(name: str) -> tuple[str, str]:
         if full is not None:
             return full, full.lower()
     return name, name.lower()
+
+
+def _unusualNames(names: list[str], keys: list[str | None]) -> bool:
+    """
+    Fill in the keys of names outside the usual set: compact forms expand
+    (in C{names} too), other tokens are lower-cased. False if a name is
+    not a token.
+    """
+    for i, key in enumerate(keys):
+        if key is None:
+            name = names[i]
+            if not name or not _TOKEN.issuperset(name):
+                return False
+            names[i], keys[i] = _storedName(name)
+    return True
 
 
 def _headerLines(lines: list[str]) -> tuple[list[str], list[tuple[str, str]], str | None]:
@@ -135,56 +153,76 @@ def _parseHead(head: bytes) -> Message:
     carries the request so that it can be answered.
     """
     text = head.decode("utf-8", "surrogateescape")
-    lines = text.split("\r\n")
-    first = lines[0]
-    del lines[0]
-    count = len(lines)
-    keys = items = None
-    error = None
-    if text.count("\n") == count and text.count("\r") == count:
-        # Everyday form: no bare CR or LF, every line "Name: value" with a
-        # usual or token name (so no folding); these C-level checks prove
-        # it, so nothing runs per line in Python.
-        triples = list(map(str.partition, lines, repeat(":", count)))
+    lines = text.splitlines()
+    count = len(lines) - 1
+    headers = None
+    if (
+        text.count("\r\n") == count
+        and "\t" not in text
+        and " \r\n" not in text
+        and ":  " not in text
+        and text[-1:] != " "
+    ):
+        # Everyday form, proved by C-level scans: every line break is a
+        # CRLF (splitlines would have split at any other), no tab, and no
+        # space next to a line end or doubled after a colon. So each
+        # header line that partitions at its first ": " into a known name
+        # (or a token) and a non-empty value needs no further stripping.
+        first = lines[0]
+        del lines[0]
+        triples = list(map(str.partition, lines, repeat(": ")))
         names = list(map(_FIRST, triples))
-        if "" not in map(_SEPARATOR, triples) and (
-            _EVERYDAY.issuperset(names)
-            or ("" not in names and _TOKEN_RE.fullmatch("".join(names)) is not None)
-        ):
-            keys = list(map(str.lower, names))
-            values = map(str.strip, map(_THIRD, triples), repeat(" \t", count))
-            if _COMPACT_KEYS.isdisjoint(keys):
-                items = list(zip(names, values))
-            else:
-                stored = [_storedName(name) for name in names]
-                keys = [k for _, k in stored]
-                items = [(n, v) for (n, _), v in zip(stored, values)]
-    if keys is None:
-        if text.count("\n") != count or text.count("\r") != count:
+        values = list(map(_THIRD, triples))
+        keys = list(map(_KEYS.get, names))
+        if all(values) and (all(keys) or _unusualNames(names, keys)):
+            index = dict(zip(keys, values))
+            if len(index) != count:
+                index = dict(zip(reversed(keys), reversed(values)))
+            headers = _newHeaders(Headers)
+            headers._keys = keys
+            headers._items = list(zip(names, values))
+            headers._index = index
+            headers.generation = 0
+            headers.views = {}
+    error = None
+    if headers is None:
+        if text.count("\n") != text.count("\r\n") or text.count("\r") != text.count("\r\n"):
             lines = text.replace("\r\n", "\n").split("\n")
             error = "bare CR in a header" if "\r" in text.replace("\r\n", "") else None
-            first = lines[0]
-            del lines[0]
+        else:
+            lines = text.split("\r\n")
+        first = lines[0]
+        del lines[0]
         keys, items, lineError = _headerLines(lines)
         error = error or lineError
-    headers = Headers._trusted(keys, items)
+        headers = Headers._trusted(keys, items)
 
     message: Message
-    if first.startswith("SIP/"):
+    if first[:4] == "SIP/":
         parts = first.split(" ", 2)
-        if len(parts) < 2:
+        if len(parts) == 3:
+            version, code, reason = parts
+        elif len(parts) == 2:
+            version, code = parts
+            reason = ""
+        else:
             raise SIPParseError("bad status line")
-        version, code = parts[0], parts[1]
-        reason = parts[2] if len(parts) == 3 else ""
         if len(code) != 3 or not code.isdigit() or not code.isascii():
             raise SIPParseError("bad status code")
+        if version != "SIP/2.0":
+            _checkVersion(version, None)
         status = int(code)
         if not 100 <= status <= 699:
             raise SIPParseError("status code out of range")
-        _checkVersion(version, None)
-        message = Response(status, reason, headers, b"", version)
         if error:
             raise SIPParseError(error)
+        # Built without the constructor's defaults (every field is known).
+        message = _newMessage(Response)
+        message.status = status
+        message.reason = reason
+        message.headers = headers
+        message.body = b""
+        message.version = version
         return message
     parts = first.rstrip(" \t").split(" ")
     if len(parts) != 3:
@@ -206,6 +244,10 @@ def _parseHead(head: bytes) -> Message:
     return message
 
 
+_newMessage = object.__new__
+_newHeaders = object.__new__
+
+
 def validate(message: Message) -> None:
     """
     Check what a UAS or the transaction layer relies on: the mandatory
@@ -220,30 +262,36 @@ def validate(message: Message) -> None:
     every error, goes through the full checks.
     """
     headers = message.headers
-    keys = headers._keys
-    first = dict(zip(keys, headers._items))
-    if len(first) == len(keys) and _REQUIRED_SET <= first.keys():
-        cseq = first["cseq"][1]
-        joined = f"{cseq}\n{first['via'][1]}\n{first['from'][1]}\n{first['to'][1]}"
-        if message.isRequest:
-            contact = first.get("contact")
-            if contact is None:
-                accepted = _CHECK_REQUEST.fullmatch(f"{joined}\n{message.uri}")  # type: ignore[attr-defined]
-            else:
-                accepted = _CHECK_REQUEST_CONTACT.fullmatch(
-                    f"{joined}\n{message.uri}\n{contact[1]}"  # type: ignore[attr-defined]
-                )
-            accepted = accepted is not None and cseq.rpartition(" ")[2] == message.method  # type: ignore[attr-defined]
+    index = headers._index
+    if index is None:
+        index = headers._buildIndex()
+    if len(index) == len(headers._keys):
+        try:
+            cseq = index["cseq"]
+            joined = f"{cseq}\n{index['via']}\n{index['from']}\n{index['to']}"
+            callId = index["call-id"]
+        except KeyError:
+            pass
         else:
-            accepted = _CHECK_RESPONSE.fullmatch(joined) is not None
-        if accepted and first["call-id"][1]:
-            maxForwards = first.get("max-forwards", _NONE)[1]
-            length = first.get("content-length", _NONE)[1]
-            if (
-                maxForwards is None
-                or (maxForwards.isdigit() and len(maxForwards) <= 3 and int(maxForwards) <= 255)
-            ) and (length is None or (length.isdigit() and len(length) < 10)):
-                return
+            if message.isRequest:
+                contact = index.get("contact")
+                if contact is None:
+                    accepted = _CHECK_REQUEST.fullmatch(f"{joined}\n{message.uri}")  # type: ignore[attr-defined]
+                else:
+                    accepted = _CHECK_REQUEST_CONTACT.fullmatch(
+                        f"{joined}\n{message.uri}\n{contact}"  # type: ignore[attr-defined]
+                    )
+                accepted = accepted is not None and cseq.rpartition(" ")[2] == message.method  # type: ignore[attr-defined]
+            else:
+                accepted = _CHECK_RESPONSE.fullmatch(joined) is not None
+            if accepted and callId:
+                maxForwards = index.get("max-forwards")
+                length = index.get("content-length")
+                if (
+                    maxForwards is None
+                    or (maxForwards.isdigit() and len(maxForwards) <= 3 and int(maxForwards) <= 255)
+                ) and (length is None or (length.isdigit() and len(length) < 10)):
+                    return
     _validateGeneral(message)
 
 
@@ -352,14 +400,15 @@ def parseMessage(data: bytes, validate: bool = True) -> Request | Response:
     if validate:
         _validate(message)
     headers = message.headers
-    if "content-length" in headers._keys:
-        length = headers._items[headers._keys.index("content-length")][1]
-        if length.isdigit() and len(length) < 10:
+    index = headers._index
+    if index is None:
+        index = headers._buildIndex()
+    length = index.get("content-length")
+    if length is not None:
+        if length.isdigit() and len(length) < 10 and len(index) == len(headers._keys):
             length = int(length)
         else:
             length = message.contentLength
-    else:
-        length = None
     if length is None:
         message.body = rest
     elif length == len(rest):
