@@ -33,6 +33,7 @@ median latency added. Load is bounded: loopback only, fixed duration.
 """
 
 import argparse
+import atexit
 import json
 import shutil
 import tempfile
@@ -293,7 +294,9 @@ def buildPhones():
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         return None
-    out = os.path.join(tempfile.mkdtemp(prefix="txpbx-bench-"), "rtp_phones")
+    directory = tempfile.mkdtemp(prefix="txpbx-bench-")
+    atexit.register(shutil.rmtree, directory, True)
+    out = os.path.join(directory, "rtp_phones")
     source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rtp_phones.c")
     subprocess.run([cc, "-O2", "-o", out, source], check=True)
     return out

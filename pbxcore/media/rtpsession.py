@@ -134,15 +134,21 @@ class _SharedReader:
     every reactor wake-up finds one datagram per ready socket: one reader
     for all of them saves the reactor's per-socket dispatch (logging
     context, the read loop's second C{recvfrom} that ends in EAGAIN) on
-    every packet. Each ready socket gives one datagram per round; one still
-    holding more stays ready (level-triggered) for the next reactor turn, so
-    timers and other sockets are never starved.
+    every packet. Each ready socket gives one datagram per round, and a few
+    rounds (L{rounds}) run per wake-up; a socket still holding more stays
+    ready (level-triggered) for the next reactor turn, so timers and other
+    sockets are never starved.
     """
 
     log = Logger()
 
     #: The largest datagram read, as Twisted's UDP port.
     maxPacketSize = 8192
+
+    #: Rounds over the ready sockets in one reactor wake-up: packets that
+    #: arrived during a round are read without going back through the
+    #: reactor, and the bound keeps other readers and timers served.
+    rounds = 4
 
     def __init__(self, reactor):
         self.reactor = reactor
@@ -196,8 +202,18 @@ class _SharedReader:
 
     def doRead(self):
         handlers = self._handlers
+        for _ in range(self.rounds):
+            if self._poll is None:
+                return
+            ready = self._poll.poll(0, len(handlers) or 1)
+            if not ready:
+                return
+            self._readRound(ready)
+
+    def _readRound(self, ready):
+        handlers = self._handlers
         size = self.maxPacketSize
-        for fd, _ in self._poll.poll(0, len(handlers) or 1):
+        for fd, _ in ready:
             entry = handlers.get(fd)
             if entry is None:
                 continue
