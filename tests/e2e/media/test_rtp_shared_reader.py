@@ -119,6 +119,35 @@ class SharedReaderTests(TestCase):
         self.assertIn(reader, reactor.getReaders())
 
     @defer.inlineCallbacks
+    def test_closingEverythingFromAHandler(self):
+        """A frame handler that closes the last sessions mid-round ends the round cleanly."""
+        a, b = self.call()
+        a.relayTo(None)
+        closed = []
+
+        def onFrame(frame):
+            if not closed:
+                closed.append(frame)
+                a.close()
+                b.close()
+        a.onFrame = onFrame
+        reader = self.engine.reader
+        alice, bob = self.phone(), self.phone()
+        for seq in range(1, 4):
+            alice.sendto(RTPPacket(0, seq, 160 * seq, 11, b"\x01" * 160).toBytes(),
+                         ("127.0.0.1", a.localPort))
+            bob.sendto(RTPPacket(0, seq, 160 * seq, 22, b"\x02" * 160).toBytes(),
+                       ("127.0.0.1", b.localPort))
+        for _ in range(100):
+            if closed:
+                break
+            yield task.deferLater(reactor, 0.01, lambda: None)
+        yield task.deferLater(reactor, 0.05, lambda: None)
+        self.assertEqual(len(closed), 1)
+        self.assertNotIn(reader, reactor.getReaders())
+        self.assertEqual(self.flushLoggedErrors(), [])
+
+    @defer.inlineCallbacks
     def test_busyRTCPPortMovesToTheNextPair(self):
         first = self.engine._next
         blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -156,3 +185,6 @@ class PerSocketReaderTests(SharedReaderTests):
     def test_lastCloseRemovesTheReader(self):
         a, b = self.call()
         self.assertIn(b._ports[0], reactor.getReaders())
+
+    def test_closingEverythingFromAHandler(self):
+        self.assertIsNone(self.engine.reader)
