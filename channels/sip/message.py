@@ -565,12 +565,15 @@ _UNESCAPE_QUOTED = re.compile(r"\\(.)")
 # fullmatch with no ambiguity about where each value ends.
 _CK_TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]++"
 _CK_HOST = r"[A-Za-z0-9\-._]++"
-_CK_PARAMS = rf"(?:;{_CK_TOKEN}(?:=[A-Za-z0-9\-.!%*_+`'~:/\[\]]++)?)*+"
-_CK_URI = rf"sips?:(?:[A-Za-z0-9\-_.!~*'()&=+$/]++@)?{_CK_HOST}(?::{RE_PORT})?"
+# "(?:x|)" rather than "(?:x)?": the same language, fewer steps in sre.
+_CK_PORT = rf"(?::{RE_PORT}|)"
+_CK_PARAMS = rf"(?:;{_CK_TOKEN}(?:=[A-Za-z0-9\-.!%*_+`'~:/\[\]]++|))*+"
+_CK_URI = rf"sips?:(?:[A-Za-z0-9\-_.!~*'()&=+$/]++@|){_CK_HOST}{_CK_PORT}"
 RE_CHECK_URI = rf"{_CK_URI}{_CK_PARAMS}"
-RE_CHECK_VIA = rf"SIP/2\.0/[A-Za-z]++ {_CK_HOST}(?::{RE_PORT})?{_CK_PARAMS}"
+RE_CHECK_VIA = rf"SIP/2\.0/[A-Za-z]++ {_CK_HOST}{_CK_PORT}{_CK_PARAMS}"
 RE_CHECK_ADDRESS = (
-    rf'(?:(?:"(?:[^"\\\r\n]|\\[^\r\n])*+"|{_CK_TOKEN}(?: {_CK_TOKEN})*+)? ?'
+    # The quoted string unrolled: runs of plain characters between escapes.
+    rf'(?:(?:"[^"\\\r\n]*+(?:\\[^\r\n][^"\\\r\n]*+)*+"|{_CK_TOKEN}(?: {_CK_TOKEN})*+)? ?'
     rf"<{_CK_URI}{_CK_PARAMS}>{_CK_PARAMS}|{_CK_URI}{_CK_PARAMS})"
 )
 RE_CHECK_CSEQ = rf"[0-9]{{1,9}} {_CK_TOKEN}"
@@ -780,7 +783,7 @@ class Message:
             keys = headers._keys
             same = keys.count("content-length") == 1 and headers._items[keys.index("content-length")][1] == length
         if same:
-            head = f"{startLine}\r\n" + "\r\n".join(map(": ".join, headers._items)) + "\r\n\r\n"
+            head = "\r\n".join([startLine, *map(": ".join, headers._items), "", ""])
         else:
             lines = [startLine]
             wroteLength = False
@@ -843,6 +846,18 @@ class Request(Message):
 
     def toBytes(self) -> bytes:
         """The wire form; Content-Length is always written, from the body."""
+        headers = self.headers
+        index = headers._index
+        body = self.body
+        if (
+            index is not None
+            and index.get("content-length") == (str(len(body)) if body else "0")
+            and len(index) == len(headers._keys)
+        ):
+            # Content-Length once and right: the lines as they stand.
+            head = "\r\n".join([f"{self.method} {self.uri} {self.version}", *map(": ".join, headers._items), "", ""])
+            data = head.encode() if head.isascii() else head.encode("utf-8", "surrogateescape")
+            return data + body if body else data
         return self._serialise(f"{self.method} {self.uri} {self.version}")
 
     def copy(self) -> "Request":
@@ -883,6 +898,18 @@ class Response(Message):
 
     def toBytes(self) -> bytes:
         """The wire form; Content-Length is always written, from the body."""
+        headers = self.headers
+        index = headers._index
+        body = self.body
+        if (
+            index is not None
+            and index.get("content-length") == (str(len(body)) if body else "0")
+            and len(index) == len(headers._keys)
+        ):
+            # Content-Length once and right: the lines as they stand.
+            head = "\r\n".join([f"{self.version} {self.status} {self.reason}", *map(": ".join, headers._items), "", ""])
+            data = head.encode() if head.isascii() else head.encode("utf-8", "surrogateescape")
+            return data + body if body else data
         return self._serialise(f"{self.version} {self.status} {self.reason}")
 
     def copy(self) -> "Response":

@@ -153,40 +153,36 @@ def _parseHead(head: bytes) -> Message:
     carries the request so that it can be answered.
     """
     text = head.decode("utf-8", "surrogateescape")
-    lines = text.splitlines()
+    lines = text.split("\r\n")
     count = len(lines) - 1
+    first = lines[0]
     headers = None
-    if (
-        text.count("\r\n") == count
-        and "\t" not in text
-        and " \r\n" not in text
-        and ":  " not in text
-        and text[-1:] != " "
-    ):
-        # Everyday form, proved by C-level scans: every line break is a
-        # CRLF (splitlines would have split at any other), no tab, and no
-        # space next to a line end or doubled after a colon. So each
-        # header line that partitions at its first ": " into a known name
-        # (or a token) and a non-empty value needs no further stripping.
-        first = lines[0]
+    if count and "\n" not in first and "\r" not in first:
+        # Everyday form: every header line partitions at its first ": "
+        # into a usual name (or a token) and a value, with no CR or LF
+        # left in any value (so no bare line break and no folding). These
+        # checks and the splitting are C-level maps, nothing per line in
+        # Python.
         del lines[0]
         triples = list(map(str.partition, lines, repeat(": ")))
         names = list(map(_FIRST, triples))
-        values = list(map(_THIRD, triples))
+        values = list(map(str.strip, map(_THIRD, triples), repeat(" \t")))
         keys = list(map(_KEYS.get, names))
         if all(values) and (all(keys) or _unusualNames(names, keys)):
-            index = dict(zip(keys, values))
-            if len(index) != count:
-                index = dict(zip(reversed(keys), reversed(values)))
-            headers = _newHeaders(Headers)
-            headers._keys = keys
-            headers._items = list(zip(names, values))
-            headers._index = index
-            headers.generation = 0
-            headers.views = {}
+            joined = "".join(values)
+            if "\n" not in joined and "\r" not in joined:
+                index = dict(zip(keys, values))
+                if len(index) != count:
+                    index = dict(zip(reversed(keys), reversed(values)))
+                headers = _newHeaders(Headers)
+                headers._keys = keys
+                headers._items = list(zip(names, values))
+                headers._index = index
+                headers.generation = 0
+                headers.views = {}
     error = None
     if headers is None:
-        if text.count("\n") != text.count("\r\n") or text.count("\r") != text.count("\r\n"):
+        if text.count("\n") != count or text.count("\r") != count:
             lines = text.replace("\r\n", "\n").split("\n")
             error = "bare CR in a header" if "\r" in text.replace("\r\n", "") else None
         else:
