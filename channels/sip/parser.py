@@ -82,10 +82,7 @@ _EVERYDAY = frozenset((
 ))
 # Their lookup keys, one shared string each (hash computed once).
 _KEYS: dict[str, str] = {name: sys.intern(name.lower()) for name in _EVERYDAY}
-_TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
-_COMPACT_KEYS = frozenset(name.lower() for name in COMPACT)
 _FIRST = itemgetter(0)
-_SEPARATOR = itemgetter(1)
 _THIRD = itemgetter(2)
 
 
@@ -252,6 +249,11 @@ def validate(message: Message) -> None:
     the Request-URI well formed, and the CSeq method equal to the request
     method. Afterwards those typed views do not raise. Raises
     L{SIPParseError} carrying the request, if it is one.
+
+    A response gets the checks RFC 3261 needs to match and use it: the
+    top Via (client transaction branch and sent-by, section 18.1.2), CSeq
+    (transaction method), From and To (dialog tags) and Call-ID; the
+    Request-URI, Contact and the CSeq method check are for requests only.
 
     Everyday messages (each header once, usual spellings) are accepted by
     one compiled pattern over the values that matter; anything else, and
