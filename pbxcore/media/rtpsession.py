@@ -35,6 +35,9 @@ on. C{addObserver} tells a bridge when the send format or hold state
 changes, or the session closes, so it can drop back to frames.
 
 One timer per session (C{callLater}) serves RTCP, DTMF and the RTP timeout.
+Where the platform has epoll and the reactor is an IReactorFDSet, the RTP
+sockets of an engine are read through one epoll set the reactor watches as
+a single reader (L{RTPEngine.reader}); RTCP sockets are ordinary readers.
 """
 
 from __future__ import annotations
