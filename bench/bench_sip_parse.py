@@ -6,6 +6,9 @@ bytes (it checks the start line and frames the body; it parses no header).
 Rows: "codec only" frames and splits like Twisted's; "parseMessage" also
 validates everything a UAS relies on (Via, CSeq, From, To, Contact,
 Request-URI); "parse+views" then builds the typed top Via, CSeq and tags.
+The aim: "parseMessage+toBytes", the transport's path, at least twice
+Twisted's rate for both messages. Figures are the best of several rounds
+of process CPU time, so other load on a shared machine counts less.
 Run: PYTHONPATH=. python bench/bench_sip_parse.py [seconds-per-case]
 """
 
