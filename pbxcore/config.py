@@ -5,7 +5,7 @@ inheritance, C{(+)} appends, C{#include} and comments.
 This module is pure: text (or a file path) goes in, a L{Config} comes out, and
 every mistake raises L{ConfigError} carrying the file and line it came from,
 including mistakes inside included files.  It reads files from disk for
-C{#include} but never touches the reactor.
+C{#include} but never touches the reactor or a socket.
 
 The dialect, briefly::
 

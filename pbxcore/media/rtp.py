@@ -2,7 +2,7 @@
 RTP (RFC 3550): the packet codec, the sender's numbering and the receiver's
 statistics.
 
-Pure: bytes and C{now} in, values and bytes out; no sockets, no reactor.
+Pure: bytes and C{now} in, values and bytes out; no sockets and no reactor here.
 
   - L{parseRTP} / L{RTPPacket.toBytes}: the fixed header, CSRC list, header
     extension and padding.
