@@ -844,22 +844,6 @@ class Request(Message):
     def startLine(self) -> str:
         return f"{self.method} {self.uri} {self.version}"
 
-    def toBytes(self) -> bytes:
-        """The wire form; Content-Length is always written, from the body."""
-        headers = self.headers
-        index = headers._index
-        body = self.body
-        if (
-            index is not None
-            and index.get("content-length") == (str(len(body)) if body else "0")
-            and len(index) == len(headers._keys)
-        ):
-            # Content-Length once and right: the lines as they stand.
-            head = "\r\n".join([f"{self.method} {self.uri} {self.version}", *map(": ".join, headers._items), "", ""])
-            data = head.encode() if head.isascii() else head.encode("utf-8", "surrogateescape")
-            return data + body if body else data
-        return self._serialise(f"{self.method} {self.uri} {self.version}")
-
     def copy(self) -> "Request":
         return Request(self.method, self.uri, self.headers.copy(), self.body, self.version)
 
@@ -895,22 +879,6 @@ class Response(Message):
 
     def startLine(self) -> str:
         return f"{self.version} {self.status} {self.reason}"
-
-    def toBytes(self) -> bytes:
-        """The wire form; Content-Length is always written, from the body."""
-        headers = self.headers
-        index = headers._index
-        body = self.body
-        if (
-            index is not None
-            and index.get("content-length") == (str(len(body)) if body else "0")
-            and len(index) == len(headers._keys)
-        ):
-            # Content-Length once and right: the lines as they stand.
-            head = "\r\n".join([f"{self.version} {self.status} {self.reason}", *map(": ".join, headers._items), "", ""])
-            data = head.encode() if head.isascii() else head.encode("utf-8", "surrogateescape")
-            return data + body if body else data
-        return self._serialise(f"{self.version} {self.status} {self.reason}")
 
     def copy(self) -> "Response":
         return Response(self.status, self.reason, self.headers.copy(), self.body, self.version)
