@@ -22,7 +22,7 @@ from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from channels.sip.config import SIPGeneral, parseGeneral, unknownGeneralKeys
+from channels.sip.config import SIPGeneral, parseGeneral
 from channels.sip.transport import SIPTransportLayer
 from channels.sip.useragent import UserAgent
 from pbxcore.config import parseFile
@@ -116,10 +116,9 @@ class ChanSIPModule:
         path = os.path.join(pbx.configDir, "sip.conf")
         if not os.path.exists(path):
             raise ModuleDeclined(f"{path} not found; chan_sip not loaded")
-        general = parseGeneral(parseFile(path))
-        for where in unknownGeneralKeys(general):
-            self.log.debug("sip.conf: {where} is not used yet", where=where)
-        return general
+        # Unknown keys are warned about once, with file:line, by the peers
+        # parser (channels.sip.peers.parseSIPConf), which reads every key.
+        return parseGeneral(parseFile(path))
 
     def load(self, pbx, registrar):
         from channels.sip.peerservice import PeerService, readSIPConf
