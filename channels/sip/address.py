@@ -44,3 +44,20 @@ class Address:
         keep the request's Via alive with it.
         """
         object.__setattr__(self, "route", None)
+
+
+def hostText(host: str) -> str:
+    """A host as it appears in a URI or a Via: IPv6 literals in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def viaSentBy(transport: str, host: str, port: int) -> str:
+    """Our Via value without parameters: C{SIP/2.0/UDP host:port}."""
+    return f"SIP/2.0/{transport.upper()} {hostText(host)}:{port}"
+
+
+def contactValue(user: str, transport: str, host: str, port: int) -> str:
+    """Our Contact: C{<sip:user@host:port>}, naming the transport unless UDP."""
+    transport = transport.upper()
+    param = "" if transport == "UDP" else f";transport={transport.lower()}"
+    return f"<sip:{user}@{hostText(host)}:{port}{param}>"

@@ -32,7 +32,7 @@ import socket
 from twisted.application.service import Service
 from twisted.logger import Logger
 
-from channels.sip.address import Address
+from channels.sip.address import Address, contactValue, hostText, viaSentBy
 from channels.sip.headers import Headers
 from channels.sip.message import Request, newBranch, newCallId, newTag
 from channels.sip.peers import SIPConfig, parseSIPConf, peerFromRow
@@ -381,20 +381,18 @@ class PeerService(Service):
                     callId=None, cseq=1, fromTag=None, contactUser=None, headers=()):
         """An out-of-dialog request from this PBX to C{destination}."""
         host, port = self.localAddress(destination)
-        hostText = f"[{host}]" if ":" in host else host
-        transport = destination.transport.upper()
-        fromUri = fromUri or f"sip:{contactUser or 'asterisk'}@{hostText}"
+        transport = destination.transport
+        fromUri = fromUri or f"sip:{contactUser or 'asterisk'}@{hostText(host)}"
         if toUri is None:
             toUri = uri
         h = Headers()
-        h.add("Via", f"SIP/2.0/{transport} {hostText}:{port};branch={newBranch()};rport")
+        h.add("Via", f"{viaSentBy(transport, host, port)};branch={newBranch()};rport")
         h.add("Max-Forwards", "70")
         h.add("From", f"<{fromUri}>;tag={fromTag or newTag()}")
         h.add("To", f"<{toUri}>")
         h.add("Call-ID", callId or newCallId())
         h.add("CSeq", f"{cseq} {method}")
-        param = "" if transport == "UDP" else f";transport={transport.lower()}"
-        h.add("Contact", f"<sip:{contactUser or 'asterisk'}@{hostText}:{port}{param}>")
+        h.add("Contact", contactValue(contactUser or "asterisk", transport, host, port))
         userAgent = self.stack.userAgent.userAgent
         if userAgent:
             h.add("User-Agent", userAgent)

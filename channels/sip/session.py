@@ -20,6 +20,7 @@ import dataclasses
 
 from twisted.logger import Logger
 
+from channels.sip.address import contactValue, viaSentBy
 from channels.sip.dialog import Dialog, DialogError
 from channels.sip.message import Request, makeResponse, newBranch, newCallId, newTag
 from channels.sip.sdp import Origin, SDPError, SessionDescription, parseSDP, refuseMedia
@@ -1069,16 +1070,10 @@ class SessionManager:
         return "127.0.0.1", 5060
 
     def viaFor(self, destination):
-        host, port = self.localAddress(destination)
-        hostText = f"[{host}]" if ":" in host else host
-        return f"SIP/2.0/{destination.transport.upper()} {hostText}:{port}"
+        return viaSentBy(destination.transport, *self.localAddress(destination))
 
     def contactFor(self, destination, user="asterisk"):
-        host, port = self.localAddress(destination)
-        hostText = f"[{host}]" if ":" in host else host
-        transport = destination.transport.upper()
-        param = "" if transport == "UDP" else f";transport={transport.lower()}"
-        return f"<sip:{user}@{hostText}:{port}{param}>"
+        return contactValue(user, destination.transport, *self.localAddress(destination))
 
     def mediaAddress(self, destination):
         return self.localAddress(destination)[0]

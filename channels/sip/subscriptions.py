@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from channels.sip.address import contactValue, hostText, viaSentBy
 from channels.sip.dialog import Dialog, DialogError
 from channels.sip.eventpackages import (
     PACKAGES,
@@ -219,20 +220,13 @@ class SubscriptionManager:
         return "127.0.0.1", 5060
 
     def viaFor(self, destination):
-        host, port = self.localAddress(destination)
-        host = f"[{host}]" if ":" in host else host
-        return f"SIP/2.0/{destination.transport.upper()} {host}:{port}"
+        return viaSentBy(destination.transport, *self.localAddress(destination))
 
     def contactFor(self, destination, user="asterisk"):
-        host, port = self.localAddress(destination)
-        host = f"[{host}]" if ":" in host else host
-        transport = destination.transport.upper()
-        param = "" if transport == "UDP" else f";transport={transport.lower()}"
-        return f"<sip:{user}@{host}:{port}{param}>"
+        return contactValue(user, destination.transport, *self.localAddress(destination))
 
     def hostText(self, destination):
-        host, port = self.localAddress(destination)
-        return f"[{host}]" if ":" in host else host
+        return hostText(self.localAddress(destination)[0])
 
     # -- responses -----------------------------------------------------------
 
