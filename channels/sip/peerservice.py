@@ -66,6 +66,7 @@ class PeerService(Service):
         self.stack = stack
         self.config = config
         self.reactor = reactor
+        self._localAddresses: dict[tuple[str, str], tuple[str, int]] = {}
         if storePath == "default":
             dataDir = getattr(pbx, "dataDir", None)
             storePath = os.path.join(dataDir, STORE_FILENAME) if dataDir else None
@@ -146,6 +147,7 @@ class PeerService(Service):
             config = readSIPConf(self.pbx)
         self.config = config
         self._realtimeCache.clear()
+        self._localAddresses.clear()
         self._indexUsers()
         self._warn(config)
         self.auth.nonces.lifetime = config.settings.nonceLifetime
@@ -356,7 +358,20 @@ class PeerService(Service):
         return f"{family}/UDP/{host}/{port}"
 
     def localAddress(self, destination) -> tuple[str, int]:
-        """Our host and listening port for sending to C{destination}."""
+        """
+        Our host and listening port for sending to C{destination}; asking the
+        kernel for the source address opens a socket, so answers are kept
+        per (transport, host) until the next reload.
+        """
+        key = (destination.transport, destination.host)
+        cached = self._localAddresses.get(key)
+        if cached is None:
+            if len(self._localAddresses) > 1024:
+                self._localAddresses.clear()
+            cached = self._localAddresses[key] = self._findLocalAddress(destination)
+        return cached
+
+    def _findLocalAddress(self, destination) -> tuple[str, int]:
         transport = destination.transport.upper()
         wanted = "UDP" if transport == "UDP" else "TCP"
         host, port = None, None
