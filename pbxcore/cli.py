@@ -22,9 +22,10 @@ import socket
 import sys
 
 from twisted.application.service import Service
+from twisted.internet.error import CannotListenError
+from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.protocols.basic import NetstringReceiver
-from twisted.internet.protocol import Factory
 
 SOCKET_NAME = "pbx.ctl"
 
@@ -107,8 +108,10 @@ class ControlService(Service):
             os.unlink(self.path)
         try:
             self.port = reactor.listenUNIX(self.path, ControlFactory(self.pbx), mode=0o660)
-        except Exception:
-            log.failure("console socket {path} not available", path=self.path)
+        except CannotListenError as e:
+            # Another running PBX answers there: say so in one line, carry on.
+            log.error("console socket {path} not available: {reason}", path=self.path,
+                      reason=e.socketError)
             return
         log.info("console listening on {path}", path=self.path)
 
