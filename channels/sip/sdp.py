@@ -9,6 +9,8 @@ or sends BYE when it came in an ACK).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -18,6 +20,8 @@ __all__ = [
     "STATIC_PAYLOADS", "codecForEncoding", "encodingForCodec", "offeredCodecs",
     "negotiateCodecs", "answerDirection", "buildAudioMedia", "refuseMedia",
     "directionOf", "DIRECTIONS", "telephoneEventPayload", "assignPayloadTypes", "rtpmapLine",
+    "Candidate", "Crypto", "Fingerprint", "RTCPFeedback", "iceCredentials", "mediaOrSession",
+    "SETUP_ROLES", "SECURE_PROFILES", "DTLS_PROFILES",
 ]
 
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
@@ -432,3 +436,166 @@ def assignPayloadTypes(codecs: Iterable[str]) -> list[tuple[int, str]]:
 def refuseMedia(media: Media) -> Media:
     """The answer refusing a stream: port 0, the offered formats, nothing else."""
     return Media(media.mediaType, 0, media.proto, media.formats or ("0",))
+
+
+# -- ICE, DTLS-SRTP and SDES attributes (RFC 8839, 8842, 4568, 5761, 4585) -------
+
+#: a=setup values (RFC 4145 section 4).
+SETUP_ROLES = ("active", "passive", "actpass", "holdconn")
+#: Profiles whose media is SRTP; the DTLS-keyed ones among them.
+SECURE_PROFILES = ("RTP/SAVP", "RTP/SAVPF", "UDP/TLS/RTP/SAVP", "UDP/TLS/RTP/SAVPF")
+DTLS_PROFILES = ("UDP/TLS/RTP/SAVP", "UDP/TLS/RTP/SAVPF")
+
+
+def mediaOrSession(description: SessionDescription, media: Media, name: str) -> str | None:
+    """An attribute of C{media}, else of the session (ICE and DTLS attributes may be either)."""
+    value = media.attribute(name)
+    return value if value is not None else description.attribute(name)
+
+
+def iceCredentials(description: SessionDescription, media: Media) -> tuple[str, str] | None:
+    """(ice-ufrag, ice-pwd) of a stream, or None when it has no ICE."""
+    ufrag = mediaOrSession(description, media, "ice-ufrag")
+    pwd = mediaOrSession(description, media, "ice-pwd")
+    if not ufrag or not pwd:
+        return None
+    return ufrag.strip(), pwd.strip()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An a=candidate value (RFC 8839 section 5.1)."""
+
+    foundation: str
+    component: int
+    transport: str
+    priority: int
+    address: str
+    port: int
+    type: str
+    relatedAddress: str | None = None
+    relatedPort: int | None = None
+    extensions: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def parse(cls, value: str) -> "Candidate":
+        parts = value.split()
+        if len(parts) < 8 or parts[6] != "typ":
+            raise SDPError(f"bad candidate: {value[:80]}")
+        try:
+            component, priority, port = int(parts[1]), int(parts[3]), int(parts[5])
+        except ValueError:
+            raise SDPError(f"bad candidate numbers: {value[:80]}") from None
+        related = [None, None]
+        extensions = []
+        rest = parts[8:]
+        if len(rest) % 2:
+            raise SDPError(f"bad candidate extensions: {value[:80]}")
+        for key, item in zip(rest[::2], rest[1::2]):
+            if key == "raddr":
+                related[0] = item
+            elif key == "rport" and item.isdigit():
+                related[1] = int(item)
+            else:
+                extensions.append((key, item))
+        return cls(parts[0], component, parts[2], priority, parts[4], port, parts[7],
+                   related[0], related[1], tuple(extensions))
+
+    def __str__(self) -> str:
+        out = [self.foundation, str(self.component), self.transport, str(self.priority),
+               self.address, str(self.port), "typ", self.type]
+        if self.relatedAddress is not None:
+            out += ["raddr", self.relatedAddress]
+        if self.relatedPort is not None:
+            out += ["rport", str(self.relatedPort)]
+        for key, item in self.extensions:
+            out += [key, item]
+        return " ".join(out)
+
+    @staticmethod
+    def hostPriority(component: int = 1, localPreference: int = 65535) -> int:
+        """The priority of a host candidate (RFC 8445 section 5.1.2.1)."""
+        return (126 << 24) | (localPreference << 8) | (256 - component)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """An a=fingerprint value: a hash function and the certificate's digest."""
+
+    algorithm: str
+    digest: bytes
+
+    @classmethod
+    def parse(cls, value: str) -> "Fingerprint":
+        algorithm, _, text = value.strip().partition(" ")
+        try:
+            digest = bytes(int(octet, 16) for octet in text.strip().split(":"))
+        except ValueError:
+            raise SDPError(f"bad fingerprint: {value[:120]}") from None
+        if not algorithm or not digest:
+            raise SDPError(f"bad fingerprint: {value[:120]}")
+        return cls(algorithm.lower(), digest)
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} " + ":".join(f"{b:02X}" for b in self.digest)
+
+
+@dataclass(frozen=True)
+class Crypto:
+    """An a=crypto value (RFC 4568 section 9.1), one inline key."""
+
+    tag: int
+    suite: str
+    key: bytes                      # master key and salt, concatenated
+    lifetime: str | None = None
+    mki: str | None = None
+    sessionParams: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, value: str) -> "Crypto":
+        parts = value.split()
+        if len(parts) < 3 or not parts[0].isdigit():
+            raise SDPError(f"bad crypto: {value[:80]}")
+        method, _, info = parts[2].partition(":")
+        if method != "inline":
+            raise SDPError(f"crypto key method {method!r} is not inline")
+        # Only the first key of a list (';'-separated) is used.
+        fields = info.split(";")[0].split("|")
+        try:
+            key = base64.b64decode(fields[0] + "=" * (-len(fields[0]) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raise SDPError(f"bad crypto key: {value[:80]}") from None
+        lifetime = mki = None
+        for item in fields[1:]:
+            if ":" in item:
+                mki = item
+            else:
+                lifetime = item
+        return cls(int(parts[0]), parts[1], key, lifetime, mki, tuple(parts[3:]))
+
+    def __str__(self) -> str:
+        params = base64.b64encode(self.key).decode("ascii")
+        if self.lifetime:
+            params += f"|{self.lifetime}"
+        if self.mki:
+            params += f"|{self.mki}"
+        return " ".join([str(self.tag), self.suite, f"inline:{params}", *self.sessionParams])
+
+
+@dataclass(frozen=True)
+class RTCPFeedback:
+    """An a=rtcp-fb value (RFC 4585 section 4.2): a payload type or '*', a type, a parameter."""
+
+    payload: str
+    type: str
+    parameter: str | None = None
+
+    @classmethod
+    def parse(cls, value: str) -> "RTCPFeedback":
+        parts = value.split(None, 2)
+        if len(parts) < 2:
+            raise SDPError(f"bad rtcp-fb: {value[:80]}")
+        return cls(parts[0], parts[1], parts[2] if len(parts) > 2 else None)
+
+    def __str__(self) -> str:
+        return " ".join(p for p in (self.payload, self.type, self.parameter) if p)
