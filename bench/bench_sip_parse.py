@@ -20,7 +20,7 @@ warnings.filterwarnings("ignore")
 
 from twisted.protocols import sip as tsip  # noqa: E402
 
-from channels.sip.parser import StreamParser, parseMessage  # noqa: E402
+from channels.sip.wire.parser import StreamParser, parseMessage  # noqa: E402
 
 SDP = (
     b"v=0\r\n"

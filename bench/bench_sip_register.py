@@ -158,10 +158,10 @@ def measureBindings(count):
     import gc
     import tracemalloc
 
-    from channels.sip.address import Address
-    from channels.sip.parser import parseMessage
-    from channels.sip.peers import RegistrarSettings
-    from channels.sip.registrar import LocationService, processRegister
+    from channels.sip.net.address import Address
+    from channels.sip.wire.parser import parseMessage
+    from channels.sip.driver.peers import RegistrarSettings
+    from channels.sip.driver.registrar import LocationService, processRegister
 
     settings = RegistrarSettings(maxexpiry=7200)
     location = LocationService(None)

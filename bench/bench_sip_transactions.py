@@ -15,11 +15,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from channels.sip.address import Address  # noqa: E402
-from channels.sip.headers import Headers  # noqa: E402
-from channels.sip.message import Request, makeResponse  # noqa: E402
-from channels.sip.transaction import InviteServerTransaction, NonInviteClientTransaction  # noqa: E402
-from channels.sip.transactions import TransactionManager  # noqa: E402
+from channels.sip.net.address import Address  # noqa: E402
+from channels.sip.wire.headers import Headers  # noqa: E402
+from channels.sip.wire.message import Request, makeResponse  # noqa: E402
+from channels.sip.machines.transaction import InviteServerTransaction, NonInviteClientTransaction  # noqa: E402
+from channels.sip.net.transactions import TransactionManager  # noqa: E402
 
 PEER = Address("UDP", "192.0.2.1", 5060)
 

@@ -57,8 +57,8 @@ def _callEvents(i, t0):
 
 @defer.inlineCallbacks
 def main(reactor, count):
-    from pbxcore.astdb import AstDB
-    from pbxcore.cdr import CDREngine
+    from pbxcore.store.astdb import AstDB
+    from pbxcore.store.cdr import CDREngine
 
     base = tempfile.mkdtemp(prefix="txpbx-bench-store-")
     try:

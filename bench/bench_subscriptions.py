@@ -22,13 +22,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from twisted.internet.task import Clock  # noqa: E402
 
-from channels.sip.address import Address  # noqa: E402
-from channels.sip.parser import parseMessage  # noqa: E402
-from channels.sip.subscriptions import SubscriptionSettings, installSubscriptions  # noqa: E402
-from channels.sip.useragent import UserAgent  # noqa: E402
-from pbxcore.astdb import AstDB  # noqa: E402
+from channels.sip.net.address import Address  # noqa: E402
+from channels.sip.wire.parser import parseMessage  # noqa: E402
+from channels.sip.driver.subscriptions import SubscriptionSettings, installSubscriptions  # noqa: E402
+from channels.sip.net.useragent import UserAgent  # noqa: E402
+from pbxcore.store.astdb import AstDB  # noqa: E402
 from pbxcore.config import parseText  # noqa: E402
-from pbxcore.devicestate import DeviceStateEngine  # noqa: E402
+from pbxcore.devicestate.engine import DeviceStateEngine  # noqa: E402
 from pbxcore.dialplan.parser import parseDialplan  # noqa: E402
 from pbxcore.testing import FakePBX  # noqa: E402
 

@@ -130,10 +130,10 @@ class PBXService(MultiService):
         return self.engine.start(channel)
 
     def _startCore(self):
-        from pbxcore import clicommands
-        from pbxcore.astdb import AstDB
-        from pbxcore.cdr import CDREngine
-        from pbxcore.devicestate import DeviceStateEngine
+        from pbxcore.console import clicommands
+        from pbxcore.store.astdb import AstDB
+        from pbxcore.store.cdr import CDREngine
+        from pbxcore.devicestate.engine import DeviceStateEngine
         from pbxcore.dialplan import builtins
 
         builtins.register(self.coreRegistrar)

@@ -350,7 +350,7 @@ class TestTechnology:
 # chan_sip is imported only when these are used.
 
 def _sipSource():
-    from channels.sip.address import Address
+    from channels.sip.net.address import Address
 
     return Address("UDP", "127.0.0.1", 5070)
 
@@ -369,7 +369,7 @@ OFFER = (
 def sipInvite(extraHeaders=(), body=None, callId="call-1", fromTag="from-1", cseq=1,
               user="100"):
     """An initial INVITE as a phone would send it (an audio offer unless C{body})."""
-    from channels.sip.parser import parseMessage
+    from channels.sip.wire.parser import parseMessage
 
     if body is None:
         body = OFFER
@@ -393,7 +393,7 @@ def sipInvite(extraHeaders=(), body=None, callId="call-1", fromTag="from-1", cse
 
 def sipInDialog(session, method, cseq, extraHeaders=(), body=b""):
     """A request from the caller inside C{session}'s dialog."""
-    from channels.sip.parser import parseMessage
+    from channels.sip.wire.parser import parseMessage
 
     lines = [
         f"{method} sip:alice@127.0.0.1:5070 SIP/2.0",
@@ -432,7 +432,7 @@ class FakeSIPTransactions:
     """
 
     def __init__(self):
-        from channels.sip.transaction import Timers
+        from channels.sip.machines.transaction import Timers
 
         self.timers = Timers()
         self.sent = []
@@ -481,13 +481,13 @@ class FakeAudioHandler:
     mediaType = "audio"
 
     def negotiateIncomingStream(self, session, stream, offer, media):
-        from channels.sip.sdp import Media
+        from channels.sip.wire.sdp import Media
 
         return Media("audio", 30000 + 2 * stream.index, media.proto, ("0",),
                      attributes=(("rtpmap", "0 PCMU/8000"),))
 
     def createOutgoingStream(self, session, stream):
-        from channels.sip.sdp import Media
+        from channels.sip.wire.sdp import Media
 
         return Media("audio", 30000 + 2 * stream.index, "RTP/AVP", ("0",),
                      attributes=(("rtpmap", "0 PCMU/8000"),))
@@ -519,7 +519,7 @@ class SIPSessionHarness:
         from zope.interface import classImplements
 
         from channels.sip.interfaces import ISDPHandler, ISessionSupplement
-        from channels.sip.session import SessionManager
+        from channels.sip.driver.session import SessionManager
         from pbxcore.registry import OrderedRegistry
 
         classImplements(FakeAudioHandler, ISDPHandler)
@@ -548,7 +548,7 @@ class SIPSessionHarness:
         st = FakeServerTransaction(request, source)
         session = self.manager.newSession("uas", source)
         if session.startIncoming(request, st) and request.body:
-            from channels.sip.sdp import SDPError, parseSDP
+            from channels.sip.wire.sdp import SDPError, parseSDP
 
             try:
                 session.negotiateOffer(parseSDP(request.body))

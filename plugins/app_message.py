@@ -61,8 +61,8 @@ def _stackOf(pbx):
 
 def resolveDestination(stack, destination):
     """(Request-URI, Address) for a MessageSend destination, or None."""
-    from channels.sip.address import Address
-    from channels.sip.uri import parseURI
+    from channels.sip.net.address import Address
+    from channels.sip.wire.uri import parseURI
 
     text = destination.strip()
     if text.upper().startswith("SIP/"):

@@ -42,7 +42,7 @@ from pbxcore.manager.actions import Action, required
 from pbxcore.manager.responses import ListResponse, Success
 from pbxcore.media import g711
 from pbxcore.media.playout import playAudio
-from pbxcore.voicemail import (
+from pbxcore.store.voicemail import (
     FOLDERS,
     MailboxStore,
     VoicemailConfig,

@@ -8,7 +8,7 @@ func_cdr: the call detail record of the channel, from the dialplan.
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from pbxcore.cdr import AMA_FLAGS, WRITABLE_FIELDS
+from pbxcore.store.cdr import AMA_FLAGS, WRITABLE_FIELDS
 from pbxcore.interfaces import IDialplanFunction, IModule
 
 

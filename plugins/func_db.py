@@ -11,7 +11,7 @@ func_db: the astdb from the dialplan.
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from pbxcore.astdb import parseFamilyKey
+from pbxcore.store.astdb import parseFamilyKey
 from pbxcore.dialplan.builtins import ReadOnly
 from pbxcore.interfaces import IDialplanFunction, IModule
 

@@ -19,7 +19,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from channels.sip.interfaces import ISDPHandler
-from channels.sip.sdp import (
+from channels.sip.wire.sdp import (
     answerDirection,
     assignPayloadTypes,
     buildAudioMedia,

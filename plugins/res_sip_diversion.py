@@ -21,8 +21,8 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from channels.sip.interfaces import SessionSupplement, registerSupplement
-from channels.sip.message import parseNameAddr, parseParams
-from channels.sip.uri import unescape
+from channels.sip.wire.message import parseNameAddr, parseParams
+from channels.sip.wire.uri import unescape
 from pbxcore.dialplan.expr import splitArgs
 from pbxcore.interfaces import IDialplanFunction, IModule
 

@@ -19,7 +19,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from channels.sip.interfaces import SessionSupplement, registerSupplement
-from channels.sip.message import parseParams
+from channels.sip.wire.message import parseParams
 from pbxcore.interfaces import IModule
 
 log = Logger()

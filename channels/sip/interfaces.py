@@ -70,7 +70,7 @@ class ISDPHandler(Interface):
     Handlers of a type are visited in registration order until one claims
     the stream (returns something other than None).
 
-    A C{stream} is the session's L{channels.sip.session.MediaStream}: its
+    A C{stream} is the session's L{channels.sip.driver.session.MediaStream}: its
     C{index} (the m-line), C{mediaType}, C{handler} once claimed, and
     C{state}, a dict the handler owns.
     """
@@ -80,7 +80,7 @@ class ISDPHandler(Interface):
 
     def negotiateIncomingStream(session, stream, offer, media):
         """
-        Answer the offered C{media} (an L{channels.sip.sdp.Media}) of the
+        Answer the offered C{media} (an L{channels.sip.wire.sdp.Media}) of the
         session description C{offer}: return the answering Media (port 0 to
         refuse it) to claim the stream, or None to let the next handler try.
         """

@@ -22,9 +22,9 @@ from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from channels.sip.config import SIPGeneral, parseGeneral
-from channels.sip.transport import SIPTransportLayer
-from channels.sip.useragent import UserAgent
+from channels.sip.driver.config import SIPGeneral, parseGeneral
+from channels.sip.net.transport import SIPTransportLayer
+from channels.sip.net.useragent import UserAgent
 from pbxcore.config import parseFile
 from pbxcore.errors import ModuleDeclined
 from pbxcore.interfaces import IModule
@@ -32,7 +32,7 @@ from pbxcore.interfaces import IModule
 
 def makeTimers(general: SIPGeneral):
     """The transaction layer's timer settings for C{general}, in seconds."""
-    from channels.sip.transaction import Timers
+    from channels.sip.machines.transaction import Timers
 
     return Timers(t1=general.timerT1 / 1000.0)
 
@@ -46,7 +46,7 @@ class SIPStack:
     log = Logger()
 
     def __init__(self, general: SIPGeneral, reactor=None):
-        from channels.sip.transactions import TransactionManager
+        from channels.sip.net.transactions import TransactionManager
 
         self.general = general
         self.transport = SIPTransportLayer(reactor=reactor)
@@ -117,11 +117,11 @@ class ChanSIPModule:
         if not os.path.exists(path):
             raise ModuleDeclined(f"{path} not found; chan_sip not loaded")
         # Unknown keys are warned about once, with file:line, by the peers
-        # parser (channels.sip.peers.parseSIPConf), which reads every key.
+        # parser (channels.sip.driver.peers.parseSIPConf), which reads every key.
         return parseGeneral(parseFile(path))
 
     def load(self, pbx, registrar):
-        from channels.sip.peerservice import PeerService, readSIPConf
+        from channels.sip.driver.peerservice import PeerService, readSIPConf
 
         general = self._readConfig(pbx)
         sipConfig = readSIPConf(pbx)  # peers and registrations: fail before binding
@@ -134,7 +134,7 @@ class ChanSIPModule:
         registrar.addService(SIPStackService(stack))
         try:
             self.peers = PeerService(pbx, stack, sipConfig, reactor=pbx.reactor).install(registrar)
-            from channels.sip.technology import installCalls
+            from channels.sip.driver.technology import installCalls
 
             installCalls(pbx, stack, registrar)
         except Exception:
@@ -142,7 +142,7 @@ class ChanSIPModule:
             raise
 
     def reload(self, pbx):
-        from channels.sip.peerservice import readSIPConf
+        from channels.sip.driver.peerservice import readSIPConf
 
         general = self._readConfig(pbx)
         sipConfig = readSIPConf(pbx)  # parse everything before applying anything

@@ -521,7 +521,7 @@ def originate(session, request):
 # -- console, modules, events ---------------------------------------------------
 
 def command(session, request):
-    from pbxcore.clicommands import runCommand
+    from pbxcore.console.clicommands import runCommand
 
     line = required(request, "Command")
     return runCommand(session.pbx, line).addCallback(CommandOutput)
@@ -642,7 +642,7 @@ def dbDelTree(session, request):
 
 
 def _extensionStateText(state):
-    from pbxcore.devicestate import extensionStateText
+    from pbxcore.devicestate.engine import extensionStateText
 
     return extensionStateText(state)
 

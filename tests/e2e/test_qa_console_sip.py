@@ -30,7 +30,7 @@ PATIENCE = 30
 
 def console(configDir, line):
     script = shutil.which("pbx")
-    command = [script] if script else [sys.executable, "-m", "pbxcore.cli"]
+    command = [script] if script else [sys.executable, "-m", "pbxcore.console.cli"]
     return subprocess.run(command + ["-c", configDir, "-rx", line], cwd=ROOT,
                           capture_output=True, text=True, timeout=PATIENCE,
                           env=dict(os.environ, PYTHONPATH=ROOT))

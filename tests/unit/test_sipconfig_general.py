@@ -2,7 +2,7 @@
 
 import pytest
 
-from channels.sip.config import BindAddress, SIPGeneral, parseGeneral, parseHostPort, unknownGeneralKeys
+from channels.sip.driver.config import BindAddress, SIPGeneral, parseGeneral, parseHostPort, unknownGeneralKeys
 from pbxcore.config import ConfigError, parseText
 
 

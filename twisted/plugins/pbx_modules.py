@@ -23,7 +23,7 @@ chan_local = M("chan_local", "plugins.chan_local.LocalChannelModule",
                "Local proxy channel driver", CHANNEL_DRIVER)
 chan_sip = M("chan_sip", "channels.sip.module.ChanSIPModule",
              "Session Initiation Protocol (SIP) channel driver", CHANNEL_DRIVER,
-             validators=(("sip.conf", "channels.sip.peers.parseSIPConf"),))
+             validators=(("sip.conf", "channels.sip.driver.peers.parseSIPConf"),))
 res_sdp_rtp = M("res_sdp_rtp", "plugins.res_sdp_rtp.SDPRTPModule",
                 "SIP audio SDP handler (RTP/AVP offer/answer)", CHANNEL_DRIVER + 1,
                 requires=("chan_sip",))
@@ -74,7 +74,7 @@ func_cdr = M("func_cdr", "plugins.func_cdr.FuncCDRModule",
              "Call Detail Record related dialplan functions (CDR)", DEFAULT)
 app_voicemail = M("app_voicemail", "plugins.app_voicemail.AppVoicemailModule",
                   "Comedian Mail (Voicemail System)", DEFAULT,
-                  validators=(("voicemail.conf", "pbxcore.voicemail.parseVoicemailConf"),))
+                  validators=(("voicemail.conf", "pbxcore.store.voicemail.parseVoicemailConf"),))
 app_milliwatt = M("app_milliwatt", "plugins.app_milliwatt.AppMilliwattModule",
                   "Digital Milliwatt (mu-law) Test Application", DEFAULT)
 app_record = M("app_record", "plugins.app_record.AppRecordModule",
@@ -82,7 +82,7 @@ app_record = M("app_record", "plugins.app_record.AppRecordModule",
 res_musiconhold = M("res_musiconhold", "plugins.res_musiconhold.MusicOnHoldModule",
                     "Music On Hold Resource", CHANNEL_DEPEND)
 res_sip_subscriptions = M("res_sip_subscriptions",
-                          "channels.sip.subscriptions.SIPSubscriptionsModule",
+                          "channels.sip.driver.subscriptions.SIPSubscriptionsModule",
                           "SIP subscriptions: BLF, presence and MWI (SUBSCRIBE/NOTIFY)",
                           CHANNEL_DRIVER + 2, requires=("chan_sip",),
                           optional=("res_sdp_rtp",))

@@ -14,7 +14,7 @@ from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
 from channels.sip.interfaces import SDPHandler
-from channels.sip.sdp import Media, refuseMedia
+from channels.sip.wire.sdp import Media, refuseMedia
 
 #: The T.38 attributes (ITU-T T.38 Annex D) copied from offer to answer.
 T38_ATTRIBUTES = ("T38FaxVersion", "T38MaxBitRate", "T38FaxRateManagement",

@@ -168,7 +168,7 @@ def consoleCommand():
     script = shutil.which("pbx")
     if script is not None:
         return [script]
-    return [sys.executable, "-m", "pbxcore.cli"]
+    return [sys.executable, "-m", "pbxcore.console.cli"]
 
 
 def test_console_rx(pbx):

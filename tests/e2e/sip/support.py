@@ -8,9 +8,9 @@ import uuid
 
 from twisted.internet import defer, protocol, reactor
 
-from channels.sip.config import BindAddress, SIPGeneral
+from channels.sip.driver.config import BindAddress, SIPGeneral
 from channels.sip.module import SIPStack
-from channels.sip.parser import parseMessage
+from channels.sip.wire.parser import parseMessage
 from tests import sipp
 
 SCENARIOS = os.path.join(os.path.dirname(__file__), "scenarios")

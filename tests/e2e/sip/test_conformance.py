@@ -17,9 +17,9 @@ from twisted.internet.error import CannotListenError
 from twisted.internet.task import deferLater
 from twisted.trial import unittest
 
-from channels.sip.config import BindAddress
-from channels.sip.headers import splitValues
-from channels.sip.message import parseVia
+from channels.sip.driver.config import BindAddress
+from channels.sip.wire.headers import splitValues
+from channels.sip.wire.message import parseVia
 from tests.e2e.sip.support import listenClient, startStack
 from tests.pbxprocess import PBXProcess, cleanup, makeConfigDir
 

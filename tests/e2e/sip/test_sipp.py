@@ -6,7 +6,7 @@ driven by SIPp scenarios over UDP and TCP.
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from channels.sip.config import BindAddress
+from channels.sip.driver.config import BindAddress
 from tests.e2e.sip.support import boundPort, runSipp, startStack
 
 

@@ -7,8 +7,8 @@ from twisted.internet import defer, protocol, reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.trial import unittest
 
-from channels.sip.config import BindAddress
-from channels.sip.parser import StreamParser
+from channels.sip.driver.config import BindAddress
+from channels.sip.wire.parser import StreamParser
 from tests.e2e.sip.support import WAIT, boundPort, listenClient, options, startStack
 
 

@@ -11,12 +11,12 @@ from twisted.internet import defer, ssl as tssl
 from twisted.internet.threads import deferToThread
 from twisted.trial import unittest
 
-from channels.sip.address import Address
-from channels.sip.config import BindAddress
-from channels.sip.message import Request, newBranch, newCallId, newTag
-from channels.sip.headers import Headers
-from channels.sip.transactions import TransportError
-from channels.sip.parser import StreamParser
+from channels.sip.net.address import Address
+from channels.sip.driver.config import BindAddress
+from channels.sip.wire.message import Request, newBranch, newCallId, newTag
+from channels.sip.wire.headers import Headers
+from channels.sip.net.transactions import TransportError
+from channels.sip.wire.parser import StreamParser
 from tests.e2e.sip.certs import writeTLSFiles
 from tests.e2e.sip.support import boundPort, options, startStack
 

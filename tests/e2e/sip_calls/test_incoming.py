@@ -71,7 +71,7 @@ class IncomingCallTests(unittest.TestCase):
     @defer.inlineCallbacks
     def test_reinviteHoldUnholdAndOutOfOrderCSeq(self):
         """sendonly is answered recvonly (HOLD), sendrecv unholds; a lower CSeq gets 500."""
-        from channels.sip.technology import SIPDriver
+        from channels.sip.driver.technology import SIPDriver
 
         holds = []
         original = SIPDriver.sessionHold

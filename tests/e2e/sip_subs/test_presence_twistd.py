@@ -67,7 +67,7 @@ def daemon():
 
 def console(process, line):
     result = subprocess.run(
-        [sys.executable, "-m", "pbxcore.cli", "-c", process.configDir, "-rx", line],
+        [sys.executable, "-m", "pbxcore.console.cli", "-c", process.configDir, "-rx", line],
         cwd=ROOT, capture_output=True, text=True, timeout=PATIENCE,
         env=dict(os.environ, PYTHONPATH=ROOT))
     assert result.returncode == 0, result.stderr

@@ -102,7 +102,7 @@ T38 = OFFER + ("m=image 40010 udptl t38\r\n"
 
 
 def test_t38RefusedWhenDisabled(tmp_path):
-    from channels.sip.sdp import parseSDP
+    from channels.sip.wire.sdp import parseSDP
 
     pbx, h, module = setUp(tmp_path)
     session, st = h.incoming(invite(body=T38))
@@ -112,7 +112,7 @@ def test_t38RefusedWhenDisabled(tmp_path):
 
 
 def test_t38RelayedWhenEnabled(tmp_path):
-    from channels.sip.sdp import parseSDP
+    from channels.sip.wire.sdp import parseSDP
 
     pbx, h, module = setUp(tmp_path, "[general]\nt38 = yes\n")
     handler = [x for x in h.sdpHandlers if x.mediaType == "image"][0]
@@ -129,7 +129,7 @@ def test_t38RelayedWhenEnabled(tmp_path):
 
 
 def test_applicationActionAndCommand(tmp_path):
-    from pbxcore.clicommands import runCommand
+    from pbxcore.console.clicommands import runCommand
 
     pbx, h, module = setUp(tmp_path)
     tech = TestTechnology.install(pbx)

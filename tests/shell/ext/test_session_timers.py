@@ -4,7 +4,7 @@ interval (re-INVITE when the far end does not allow UPDATE), the other side
 hangs up when no refresh comes, 422 below Min-SE, timers die with the call.
 """
 
-from channels.sip.message import makeResponse
+from channels.sip.wire.message import makeResponse
 from plugins.res_sip_session_timers import SessionTimerSupplement
 
 from tests.shell.ext.harness import OFFER, SOURCE, SessionHarness, invite

@@ -6,7 +6,7 @@ per media type and an unclaimed stream is refused with port 0.
 """
 
 from channels.sip.interfaces import SDPHandler, SessionSupplement
-from channels.sip.sdp import Media, parseSDP
+from channels.sip.wire.sdp import Media, parseSDP
 
 from tests.shell.ext.harness import OFFER, SessionHarness, invite
 

@@ -5,7 +5,7 @@ import os
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 
-from pbxcore.astdb import AstDB
+from pbxcore.store.astdb import AstDB
 from pbxcore.manager.framing import GREETING, MessageParser, formatMessage
 from pbxcore.manager.module import ManagerModule
 from pbxcore.testing import FakePBX

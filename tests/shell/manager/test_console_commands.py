@@ -3,8 +3,8 @@
 import pytest
 from twisted.internet.testing import StringTransport
 
-from pbxcore import clicommands
-from pbxcore.cli import ControlProtocol, socketPath
+from pbxcore.console import clicommands
+from pbxcore.console.cli import ControlProtocol, socketPath
 from pbxcore.config import parseText
 from pbxcore.dialplan.parser import parseDialplan
 from pbxcore.testing import TestTechnology as ScriptedTechnology

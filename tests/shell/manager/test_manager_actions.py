@@ -3,7 +3,7 @@
 import pytest
 
 from pbxcore.config import parseText
-from pbxcore.devicestate import DeviceStateEngine
+from pbxcore.devicestate.engine import DeviceStateEngine
 from pbxcore.dialplan.parser import parseDialplan
 from pbxcore.errors import ModuleError
 from pbxcore.frame import ChannelState
@@ -257,7 +257,7 @@ def test_play_dtmf_and_send_text(env):
 
 def test_command_classic(env):
     pbx, module, tech, client = env
-    from pbxcore import clicommands
+    from pbxcore.console import clicommands
 
     clicommands.register(pbx.registrar("core"))
     client.send(Action="Command", Command="core show channels", ActionID="cmd")
@@ -276,7 +276,7 @@ def test_command_output_form(tmp_path):
 
     pbx, module = makeManager(tmp_path, CONF.replace("authlimit = 3",
                                                      "authlimit = 3\ncommandformat = output"))
-    from pbxcore import clicommands
+    from pbxcore.console import clicommands
 
     clicommands.register(pbx.registrar("core"))
     client = Client(module)

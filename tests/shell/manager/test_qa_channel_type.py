@@ -1,6 +1,6 @@
 """The Type of a channel, in Status and `core show channel`, is its technology's name."""
 
-from pbxcore import clicommands
+from pbxcore.console import clicommands
 from pbxcore.config import parseText
 from pbxcore.dialplan.parser import parseDialplan
 from plugins.chan_local import LocalChannelModule

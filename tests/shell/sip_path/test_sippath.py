@@ -10,12 +10,12 @@ import errno
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial import unittest
 
-from channels.sip import transport as transportModule
-from channels.sip.address import Address
-from channels.sip.message import makeResponse, parseVia
-from channels.sip.transaction import Timers
-from channels.sip.transactions import TransactionManager, TransportError
-from channels.sip.transport import SIPDatagramProtocol, SIPTransportLayer, routeResponse
+from channels.sip.net import transport as transportModule
+from channels.sip.net.address import Address
+from channels.sip.wire.message import makeResponse, parseVia
+from channels.sip.machines.transaction import Timers
+from channels.sip.net.transactions import TransactionManager, TransportError
+from channels.sip.net.transport import SIPDatagramProtocol, SIPTransportLayer, routeResponse
 
 
 def options(via, source="client.example.com"):

@@ -4,14 +4,14 @@ import tempfile
 
 from twisted.internet.task import Clock
 
-from channels.sip.address import Address
-from channels.sip.config import SIPGeneral
-from channels.sip.digest import buildAuthorization, chooseChallenge
-from channels.sip.parser import parseMessage
-from channels.sip.peers import parseSIPConf
-from channels.sip.peerservice import PeerService
-from channels.sip.transactions import TransactionManager
-from channels.sip.useragent import UserAgent
+from channels.sip.net.address import Address
+from channels.sip.driver.config import SIPGeneral
+from channels.sip.wire.digest import buildAuthorization, chooseChallenge
+from channels.sip.wire.parser import parseMessage
+from channels.sip.driver.peers import parseSIPConf
+from channels.sip.driver.peerservice import PeerService
+from channels.sip.net.transactions import TransactionManager
+from channels.sip.net.useragent import UserAgent
 from pbxcore.config import parseText
 from pbxcore.testing import FakePBX, FakeRegistrar
 

@@ -2,10 +2,10 @@
 
 from twisted.trial.unittest import TestCase
 
-from channels.sip.address import Address
-from channels.sip.message import makeResponse
-from channels.sip.technology import installCalls
-from channels.sip.qualify import PeerReachability, Reachability
+from channels.sip.net.address import Address
+from channels.sip.wire.message import makeResponse
+from channels.sip.driver.technology import installCalls
+from channels.sip.driver.qualify import PeerReachability, Reachability
 from pbxcore.config import parseText
 from pbxcore.dialplan.parser import parseDialplan
 from pbxcore.errors import ChannelUnavailable

@@ -4,8 +4,8 @@ import shutil
 
 from twisted.trial.unittest import TestCase
 
-from channels.sip.address import Address
-from channels.sip.digest import parseChallenge
+from channels.sip.net.address import Address
+from channels.sip.wire.digest import parseChallenge
 from tests.shell.sip_reg.harness import PHONE, Harness
 
 
@@ -223,7 +223,7 @@ class PersistenceTests(TestCase):
 
 class NATTests(TestCase):
     def test_options_answered_to_source_port(self):
-        from channels.sip.parser import parseMessage
+        from channels.sip.wire.parser import parseMessage
 
         h = Harness()
         self.addCleanup(h.stop)

@@ -2,10 +2,10 @@
 
 from twisted.trial.unittest import TestCase
 
-from channels.sip.address import Address
-from channels.sip.digest import computeHA1, computeResponse, parseCredentials
-from channels.sip.message import makeResponse
-from channels.sip.registry import RegistryState, refreshDelay, retryDelay
+from channels.sip.net.address import Address
+from channels.sip.wire.digest import computeHA1, computeResponse, parseCredentials
+from channels.sip.wire.message import makeResponse
+from channels.sip.driver.registry import RegistryState, refreshDelay, retryDelay
 from tests.shell.sip_reg.harness import Harness
 
 CONF = """\

@@ -11,8 +11,8 @@ import tempfile
 from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
-from channels.sip.address import Address
-from channels.sip.registrar import BindingStore, Binding, LocationService
+from channels.sip.net.address import Address
+from channels.sip.driver.registrar import BindingStore, Binding, LocationService
 
 from .harness import Harness
 

@@ -5,7 +5,7 @@ import sqlite3
 
 from twisted.trial.unittest import TestCase
 
-from pbxcore.clicommands import runCommand
+from pbxcore.console.clicommands import runCommand
 from pbxcore.config import ConfigError
 from pbxcore.errors import ManagerError
 from pbxcore.manager.framing import Message

@@ -6,8 +6,8 @@ until the ACK, a bad SDP answer in the ACK, and the owner callbacks.
 
 from twisted.trial import unittest
 
-from channels.sip.address import Address
-from channels.sip.message import makeResponse
+from channels.sip.net.address import Address
+from channels.sip.wire.message import makeResponse
 from pbxcore.testing import OFFER, FakeServerTransaction, SIPSessionHarness, sipInDialog, sipInvite
 
 DEST = Address("UDP", "127.0.0.1", 5080)

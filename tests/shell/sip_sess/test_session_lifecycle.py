@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import pytest
 
 from channels.sip.interfaces import SessionSupplement
-from channels.sip.message import makeResponse
-from channels.sip.session import SessionError
+from channels.sip.wire.message import makeResponse
+from channels.sip.driver.session import SessionError
 from pbxcore.testing import OFFER, SIPSessionHarness, _sipSource, sipInDialog, sipInvite
 from pbxcore.testing import FakeServerTransaction
 from plugins.res_sip_session_timers import COOKIE, SessionTimerSupplement

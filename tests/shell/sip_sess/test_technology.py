@@ -6,9 +6,9 @@ call-limit, and the device state it implies.
 
 from twisted.trial import unittest
 
-from channels.sip.address import Address
-from channels.sip.peers import Peer
-from channels.sip.technology import SIPTechnology
+from channels.sip.net.address import Address
+from channels.sip.driver.peers import Peer
+from channels.sip.driver.technology import SIPTechnology
 from pbxcore.errors import ChannelUnavailable
 from pbxcore.frame import HangupCause
 from pbxcore.testing import FakePBX, SIPSessionHarness

@@ -7,11 +7,11 @@ framing errors, against fake transports and a MemoryReactor.
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.trial import unittest
 
-from channels.sip.address import Address
-from channels.sip.headers import Headers
-from channels.sip.message import Request, makeResponse, parseVia
-from channels.sip.transactions import TransportError
-from channels.sip.transport import (
+from channels.sip.net.address import Address
+from channels.sip.wire.headers import Headers
+from channels.sip.wire.message import Request, makeResponse, parseVia
+from channels.sip.net.transactions import TransportError
+from channels.sip.net.transport import (
     SIPDatagramProtocol,
     SIPStreamProtocol,
     SIPTransportLayer,

@@ -7,10 +7,10 @@ from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 
-from channels.sip.address import Address
-from channels.sip.message import makeResponse
-from channels.sip.transaction import State, Timers
-from channels.sip.transactions import TransactionManager, TransportError
+from channels.sip.net.address import Address
+from channels.sip.wire.message import makeResponse
+from channels.sip.machines.transaction import State, Timers
+from channels.sip.net.transactions import TransactionManager, TransportError
 from tests.unit.sip_txn.helpers import UAC, UAC_TCP, UAS, request, response
 
 
@@ -399,7 +399,7 @@ class ClientSideTests(ManagerTestCase):
         A transport that sends a large UDP request over TCP rewrites its top
         Via; the transaction then behaves as over a reliable transport.
         """
-        from channels.sip.transport import replaceTopVia
+        from channels.sip.net.transport import replaceTopVia
 
         send = self.transport.send
 

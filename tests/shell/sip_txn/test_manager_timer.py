@@ -6,8 +6,8 @@ completed non-INVITE server transactions.
 from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
-from channels.sip.transaction import State
-from channels.sip.transactions import TransactionManager
+from channels.sip.machines.transaction import State
+from channels.sip.net.transactions import TransactionManager
 from tests.shell.sip_txn.test_manager import FakeTransport, RecordingUser
 from tests.unit.sip_txn.helpers import UAC, UAC_TCP, request, response
 

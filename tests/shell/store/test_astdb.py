@@ -6,7 +6,7 @@ import sqlite3
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from pbxcore.astdb import AstDB, DatabaseDeltree, DatabaseShow, parseFamilyKey, register
+from pbxcore.store.astdb import AstDB, DatabaseDeltree, DatabaseShow, parseFamilyKey, register
 from pbxcore.errors import CLIUsageError
 from tests.shell.store.fakes import RecordingRegistrar, makeTempDir
 

@@ -6,7 +6,7 @@ import sqlite3
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from pbxcore.cdr import CDRBuilder, CDREngine, formatTime
+from pbxcore.store.cdr import CDRBuilder, CDREngine, formatTime
 from pbxcore.config import ConfigError
 from tests.shell.store.fakes import StorePBX, makeTempDir
 

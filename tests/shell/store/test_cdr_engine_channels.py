@@ -5,7 +5,7 @@ import sqlite3
 
 from twisted.trial import unittest
 
-from pbxcore.cdr import CDREngine
+from pbxcore.store.cdr import CDREngine
 from pbxcore.config import parseText
 from pbxcore.dialplan.parser import parseDialplan
 from pbxcore.frame import HangupCause

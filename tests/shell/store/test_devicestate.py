@@ -2,8 +2,8 @@
 
 import pytest
 
-from pbxcore.astdb import AstDB
-from pbxcore.devicestate import (
+from pbxcore.store.astdb import AstDB
+from pbxcore.devicestate.engine import (
     CoreShowHints,
     DeviceState,
     DeviceStateEngine,

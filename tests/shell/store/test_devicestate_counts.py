@@ -7,8 +7,8 @@ a fresh aggregation over the live channels gives.
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pbxcore.astdb import AstDB
-from pbxcore.devicestate import (
+from pbxcore.store.astdb import AstDB
+from pbxcore.devicestate.engine import (
     DeviceState,
     DeviceStateEngine,
     aggregateDeviceStates,

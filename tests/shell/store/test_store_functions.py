@@ -2,9 +2,9 @@
 
 import pytest
 
-from pbxcore.astdb import AstDB
-from pbxcore.cdr import CDREngine
-from pbxcore.devicestate import DeviceStateEngine
+from pbxcore.store.astdb import AstDB
+from pbxcore.store.cdr import CDREngine
+from pbxcore.devicestate.engine import DeviceStateEngine
 from pbxcore.errors import ReadOnlyFunction
 from plugins.func_cdr import CDRFunction, FuncCDRModule
 from plugins.func_db import (

@@ -9,9 +9,9 @@ import xml.etree.ElementTree as ET
 
 from twisted.trial.unittest import TestCase
 
-from channels.sip.peers import Peer
-from channels.sip.subscriptions import SubscriptionSettings, installSubscriptions
-from pbxcore.devicestate import DeviceStateEngine
+from channels.sip.driver.peers import Peer
+from channels.sip.driver.subscriptions import SubscriptionSettings, installSubscriptions
+from pbxcore.devicestate.engine import DeviceStateEngine
 from pbxcore.errors import CLIUsageError
 from plugins.func_presencestate import FuncPresencestateModule
 from tests.shell.manager.managerfakes import Client, byName, makeManager

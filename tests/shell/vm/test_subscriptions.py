@@ -4,21 +4,21 @@ import xml.etree.ElementTree as ET
 
 from twisted.trial.unittest import TestCase
 
-from channels.sip.address import Address
-from channels.sip.eventpackages import parseMessageSummary
-from channels.sip.message import Response, makeResponse
-from channels.sip.parser import parseMessage
-from channels.sip.peers import Peer
-from channels.sip.subscriptions import (
+from channels.sip.net.address import Address
+from channels.sip.driver.eventpackages import parseMessageSummary
+from channels.sip.wire.message import Response, makeResponse
+from channels.sip.wire.parser import parseMessage
+from channels.sip.driver.peers import Peer
+from channels.sip.driver.subscriptions import (
     SubscriptionSettings,
     installSubscriptions,
     parseSubscriptionSettings,
     subscriptionRows,
 )
-from channels.sip.useragent import UserAgent
-from pbxcore.astdb import AstDB
+from channels.sip.net.useragent import UserAgent
+from pbxcore.store.astdb import AstDB
 from pbxcore.config import ConfigError, parseText
-from pbxcore.devicestate import DeviceStateEngine
+from pbxcore.devicestate.engine import DeviceStateEngine
 
 from .support import makePBX, toneSlin
 
@@ -93,8 +93,8 @@ class FakePeers:
         return self.targets.get(peer.name)
 
     def makeRequest(self, method, uri, destination, toUri=None, contactUser=None, headers=()):
-        from channels.sip.headers import Headers
-        from channels.sip.message import Request
+        from channels.sip.wire.headers import Headers
+        from channels.sip.wire.message import Request
 
         h = Headers()
         h.add("Via", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx")

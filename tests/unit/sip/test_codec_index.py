@@ -7,9 +7,9 @@ rewrites a stale Content-Length, and responses equal to constructed ones.
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.sip.headers import Headers
-from channels.sip.message import Response, SIPParseError
-from channels.sip.parser import _headerLines, _parseHead, parseMessage
+from channels.sip.wire.headers import Headers
+from channels.sip.wire.message import Response, SIPParseError
+from channels.sip.wire.parser import _headerLines, _parseHead, parseMessage
 
 OK = (
     b"SIP/2.0 200 OK\r\n"

@@ -10,9 +10,9 @@ import os
 
 import pytest
 
-from channels.sip.message import Request, Response, makeResponse
-from channels.sip.parser import SIPParseError, parseMessage
-from channels.sip.uri import parseURI, urisEquivalent
+from channels.sip.wire.message import Request, Response, makeResponse
+from channels.sip.wire.parser import SIPParseError, parseMessage
+from channels.sip.wire.uri import parseURI, urisEquivalent
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "..", "data", "conformance")

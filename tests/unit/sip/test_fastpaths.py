@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.sip.message import (
+from channels.sip.wire.message import (
     RE_CHECK_ADDRESS,
     RE_CHECK_CSEQ,
     RE_CHECK_URI,
@@ -18,8 +18,8 @@ from channels.sip.message import (
     parseNameAddr,
     parseVia,
 )
-from channels.sip.parser import _headerLines, _parseHead, parseMessage
-from channels.sip.uri import parseURI
+from channels.sip.wire.parser import _headerLines, _parseHead, parseMessage
+from channels.sip.wire.uri import parseURI
 
 ALPHABET = "aZ09.-_:;=@<>\" /\\~!*+%sipSIP2UDP"
 PIECES = st.sampled_from([

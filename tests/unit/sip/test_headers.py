@@ -2,7 +2,7 @@
 
 import pytest
 
-from channels.sip.headers import Headers, splitValues
+from channels.sip.wire.headers import Headers, splitValues
 
 
 def test_compactFormsCanonicalised():

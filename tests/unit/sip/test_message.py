@@ -2,8 +2,8 @@
 
 import pytest
 
-from channels.sip.headers import Headers
-from channels.sip.message import (
+from channels.sip.wire.headers import Headers
+from channels.sip.wire.message import (
     MAGIC_COOKIE,
     REASONS,
     Contact,
@@ -20,8 +20,8 @@ from channels.sip.message import (
     parseNameAddr,
     parseVia,
 )
-from channels.sip.parser import parseMessage
-from channels.sip.uri import parseURI
+from channels.sip.wire.parser import parseMessage
+from channels.sip.wire.uri import parseURI
 
 
 def invite(**extra):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from channels.sip.message import Request, Response
-from channels.sip.parser import SIPParseError, StreamParser, parseMessage
+from channels.sip.wire.message import Request, Response
+from channels.sip.wire.parser import SIPParseError, StreamParser, parseMessage
 
 HEAD = (
     b"OPTIONS sip:bob@example.com SIP/2.0\r\n"

@@ -8,10 +8,10 @@ import os
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from channels.sip import message as sipmessage
-from channels.sip import uri as sipuri
-from channels.sip.headers import Headers
-from channels.sip.message import (
+from channels.sip.wire import message as sipmessage
+from channels.sip.wire import uri as sipuri
+from channels.sip.wire.headers import Headers
+from channels.sip.wire.message import (
     NameAddr,
     Request,
     Response,
@@ -20,8 +20,8 @@ from channels.sip.message import (
     parseNameAddr,
     parseVia,
 )
-from channels.sip.parser import SIPParseError, StreamParser, parseMessage
-from channels.sip.uri import URI, parseURI
+from channels.sip.wire.parser import SIPParseError, StreamParser, parseMessage
+from channels.sip.wire.uri import URI, parseURI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "..", "data", "conformance")

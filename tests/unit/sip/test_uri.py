@@ -2,7 +2,7 @@
 
 import pytest
 
-from channels.sip.uri import URI, SIPParseError, parseURI, urisEquivalent
+from channels.sip.wire.uri import URI, SIPParseError, parseURI, urisEquivalent
 
 
 def test_full():

@@ -1,6 +1,6 @@
 """Digest authentication (pure): header syntax, RFC test values, nonces."""
 
-from channels.sip.digest import (
+from channels.sip.wire.digest import (
     Challenge, NonceCheck, NonceManager, buildAuthorization, chooseChallenge,
     computeHA1, computeResponse, parseChallenge, parseCredentials, parseDigest,
 )

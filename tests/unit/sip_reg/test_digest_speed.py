@@ -10,11 +10,11 @@ import struct
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.sip.digest import (
+from channels.sip.wire.digest import (
     Challenge, NonceCheck, NonceManager, credentialsFromParams, formatChallenge,
     parseCredentials, parseDigest,
 )
-from channels.sip.registrar import httpDate
+from channels.sip.driver.registrar import httpDate
 
 # The straightforward grammar the unrolled pattern replaced: the oracle.
 _PLAIN = re.compile(r'[ \t,]*([A-Za-z0-9_-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^,"]*))[ \t]*')

@@ -2,7 +2,7 @@
 
 import pytest
 
-from channels.sip.peers import parseRegisterLine, parseSIPConf, peerFromRow
+from channels.sip.driver.peers import parseRegisterLine, parseSIPConf, peerFromRow
 from pbxcore.config import ConfigError, Entry, parseText
 
 

@@ -1,7 +1,7 @@
 """Dialog state (pure): creation, CSeq order, routing, requests."""
 
-from channels.sip.dialog import Dialog
-from channels.sip.parser import parseMessage
+from channels.sip.machines.dialog import Dialog
+from channels.sip.wire.parser import parseMessage
 
 INVITE = (
     b"INVITE sip:100@pbx.example SIP/2.0\r\n"

@@ -2,9 +2,9 @@
 
 import pytest
 
-from channels.sip.parser import parseMessage
-from channels.sip.session import causeForStatus, parseDTMFInfo, remoteIdentity, statusForCause
-from channels.sip.technology import parseDialString
+from channels.sip.wire.parser import parseMessage
+from channels.sip.driver.session import causeForStatus, parseDTMFInfo, remoteIdentity, statusForCause
+from channels.sip.driver.technology import parseDialString
 
 
 @pytest.mark.parametrize("status, cause", [

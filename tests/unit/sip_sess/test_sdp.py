@@ -2,7 +2,7 @@
 
 import pytest
 
-from channels.sip.sdp import (
+from channels.sip.wire.sdp import (
     SDPError,
     answerDirection,
     assignPayloadTypes,

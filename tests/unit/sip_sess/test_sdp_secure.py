@@ -6,7 +6,7 @@ into values and come back out unchanged. Pure.
 
 import pytest
 
-from channels.sip.sdp import (
+from channels.sip.wire.sdp import (
     Candidate, Crypto, Fingerprint, RTCPFeedback, SDPError, iceCredentials, mediaOrSession,
     parseSDP,
 )

@@ -1,8 +1,8 @@
 """Small message fixtures shared by the transaction tests."""
 
-from channels.sip.address import Address
-from channels.sip.headers import Headers
-from channels.sip.message import Request, makeResponse
+from channels.sip.net.address import Address
+from channels.sip.wire.headers import Headers
+from channels.sip.wire.message import Request, makeResponse
 
 UAC = Address("UDP", "192.0.2.1", 5060)
 UAS = Address("UDP", "192.0.2.2", 5060)

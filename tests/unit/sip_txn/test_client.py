@@ -2,7 +2,7 @@
 
 import pytest
 
-from channels.sip.transaction import (
+from channels.sip.machines.transaction import (
     Deliver,
     InviteClientTransaction,
     NonInviteClientTransaction,

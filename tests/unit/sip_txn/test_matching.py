@@ -1,6 +1,6 @@
 """Matching rules: RFC 3261 sections 17.1.3, 17.2.3 and 9.2, and RFC 2543 fallback."""
 
-from channels.sip.transaction import (
+from channels.sip.machines.transaction import (
     InviteServerTransaction,
     cancelMatches,
     cancelTargetKey,

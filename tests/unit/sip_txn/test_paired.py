@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.sip.transaction import (
+from channels.sip.machines.transaction import (
     Deliver,
     InviteClientTransaction,
     InviteServerTransaction,

@@ -1,6 +1,6 @@
 """The server machines of RFC 3261 section 17.2, driven by numbers."""
 
-from channels.sip.transaction import (
+from channels.sip.machines.transaction import (
     TRYING_DELAY,
     Deliver,
     InviteServerTransaction,

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from channels.sip.eventpackages import (
+from channels.sip.driver.eventpackages import (
     Remote,
     TooBrief,
     chooseExpiry,
@@ -16,7 +16,7 @@ from channels.sip.eventpackages import (
     presenceOf,
     subscriptionState,
 )
-from pbxcore.devicestate import ExtensionState as E
+from pbxcore.devicestate.engine import ExtensionState as E
 
 DI = "{urn:ietf:params:xml:ns:dialog-info}"
 PIDF = "{urn:ietf:params:xml:ns:pidf}"

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from pbxcore.devicestate import (
+from pbxcore.devicestate.engine import (
     PRESENCE_STATES,
     PresenceState,
     isPresenceProvider,

@@ -6,7 +6,7 @@ import wave
 import pytest
 
 from pbxcore.config import ConfigError, parseText
-from pbxcore.voicemail import MailboxStore, parseVoicemailConf, splitMailbox
+from pbxcore.store.voicemail import MailboxStore, parseVoicemailConf, splitMailbox
 
 CONF = """
 [general]

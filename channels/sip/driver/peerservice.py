@@ -1,0 +1,438 @@
+"""
+The peer side of chan_sip: what Asterisk's chan_sip builds at load_module
+besides calls. One L{PeerService} per loaded module holds
+
+    config      the L{channels.sip.driver.peers.SIPConfig} of sip.conf
+    location    the L{channels.sip.driver.registrar.LocationService} (bindings)
+    auth        the L{channels.sip.driver.security.Authenticator}
+    qualify     the L{channels.sip.driver.qualify.QualifyService}
+    registry    the L{channels.sip.driver.registry.RegistryService} (register =>)
+    security    the L{channels.sip.driver.security.SecurityLog}
+
+and publishes them on the stack (C{stack.peers}, C{stack.location},
+C{stack.auth}, C{stack.qualify}) for the call layer. C{peerFor(name)} finds
+a peer in sip.conf, then by default user, then in the realtime
+C{sippeers} table (cached when C{rtcachefriends=yes}).
+
+L{PeerService.checkDialable} is what a SIP channel request calls first: it
+raises L{ChannelUnavailable} (cause 20, CHANUNAVAIL to Dial) for an unknown
+peer, a dynamic peer with no binding or a qualified peer that is
+unreachable, without sending anything.
+
+Reload (C{sip reload}, SIGHUP) parses sip.conf completely, then swaps the
+configuration: bindings, calls and unchanged outbound registrations live
+on; a bad file keeps the old configuration and reports file:line.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from twisted.application.service import Service
+from twisted.logger import Logger
+
+from channels.sip.net.address import Address, contactValue, hostText, viaSentBy
+from channels.sip.wire.headers import Headers
+from channels.sip.wire.message import Request, newBranch, newCallId, newTag
+from channels.sip.driver.peers import SIPConfig, parseSIPConf, peerFromRow
+from channels.sip.driver.qualify import QualifyService
+from channels.sip.driver.registrar import STORE_FILENAME, BindingStore, LocationService, Registrar
+from channels.sip.driver.registry import RegistryService
+from channels.sip.driver.security import Authenticator, SecurityLog
+from pbxcore.config import ConfigError, parseFile
+from pbxcore.errors import ChannelUnavailable
+
+__all__ = ["PeerService", "readSIPConf"]
+
+
+def readSIPConf(pbx) -> SIPConfig:
+    """Parse C{sip.conf} of C{pbx.configDir}; raise ConfigError (file:line)."""
+    return parseSIPConf(parseFile(os.path.join(pbx.configDir, "sip.conf")))
+
+
+class PeerService(Service):
+    """Peers, registrar, qualify and outbound registrations of one chan_sip."""
+
+    log = Logger()
+    name = "chan_sip peers"
+
+    def __init__(self, pbx, stack, config: SIPConfig, reactor=None, storePath: str | None = "default"):
+        if reactor is None:
+            reactor = getattr(pbx, "reactor", None)
+        if reactor is None:
+            from twisted.internet import reactor
+        self.pbx = pbx
+        self.stack = stack
+        self.config = config
+        self.reactor = reactor
+        self._localAddresses: dict[tuple[str, str], tuple[str, int]] = {}
+        if storePath == "default":
+            dataDir = getattr(pbx, "dataDir", None)
+            storePath = os.path.join(dataDir, STORE_FILENAME) if dataDir else None
+        self.store = BindingStore(storePath, reactor)
+        self.location = LocationService(self.store)
+        self.security = SecurityLog(self.emit, self._localAddressText())
+        self.auth = Authenticator(self, self.security)
+        self.registrar = Registrar(self)
+        self.qualify = QualifyService(self, reactor)
+        self.registry = RegistryService(self, reactor)
+        self._realtimeCache: dict[str, object] = {}
+        self._byUser: dict[str, object] = {}
+        self._expiryCall = None
+        self._expiryAt = None
+        self._opened = False
+        self._indexUsers()
+        self._warn(config)
+
+    # -- installation -------------------------------------------------------
+
+    def open(self):
+        """Open the store and take the bindings it holds (once)."""
+        if self._opened:
+            return
+        self._opened = True
+        stored = self.store.open()
+        expired = self.location.load(stored, self.now())
+        if stored:
+            self.log.info("SIP registrar: {count} bindings restored ({expired} expired)",
+                          count=len(stored) - len(expired), expired=len(expired))
+
+    def install(self, registrar):
+        """Open the store, hook REGISTER, publish on the stack, register CLI and manager."""
+        from channels.sip.admin import cli, manager
+        from channels.sip.driver import functions
+
+        self.open()
+        stack = self.stack
+        registrar.addCleanup(stack.userAgent.registerMethod("REGISTER", self.registrar))
+        registrar.addCleanup(stack.userAgent.registerMethod("OPTIONS", self._options))
+        stack.peers = self
+        stack.location = self.location
+        stack.auth = self.auth
+        stack.qualify = self.qualify
+        for command in cli.commands(self):
+            registrar.register("clicommand", command)
+        for action in manager.actions(self):
+            registrar.register("manageraction", action)
+        for function in functions.functions(self):
+            registrar.register("function", function)
+        registrar.addService(self)
+        return self
+
+    def _options(self, request, st):
+        """OPTIONS from behind a NAT is answered to the packet's source port."""
+        self.forceRport(request, st.source)
+        self.stack.userAgent.sip_OPTIONS(request, st)
+
+    def startService(self):
+        super().startService()
+        self.open()
+        self.qualify.start()
+        self.registry.start()
+        self._armExpiry()
+
+    def stopService(self):
+        super().stopService()
+        self.qualify.stop()
+        self.registry.stop()
+        if self._expiryCall is not None and self._expiryCall.active():
+            self._expiryCall.cancel()
+        self._expiryCall = None
+        self._opened = False
+        return self.store.close()
+
+    def reload(self, config: SIPConfig | None = None):
+        """Apply a new sip.conf (parsed from disk when C{config} is None)."""
+        if config is None:
+            config = readSIPConf(self.pbx)
+        self.config = config
+        self._realtimeCache.clear()
+        self._localAddresses.clear()
+        self._indexUsers()
+        self._warn(config)
+        self.auth.nonces.lifetime = config.settings.nonceLifetime
+        if self.running:
+            self.qualify.reconfigure()
+            self.registry.reconfigure()
+        self.log.info("sip.conf reloaded: {peers} peers, {regs} registrations",
+                      peers=len(config.peers), regs=len(config.registrations))
+
+    def _warn(self, config):
+        for warning in config.warnings:
+            self.log.warn("{warning}", warning=warning)
+
+    def _indexUsers(self):
+        self._byUser = {p.defaultuser.lower(): p for p in self.config.peers.values() if p.defaultuser}
+
+    # -- clock, events ---------------------------------------------------------
+
+    def now(self) -> float:
+        return self.reactor.seconds()
+
+    def emit(self, name, fields, category="system"):
+        events = getattr(self.pbx, "events", None)
+        if events is not None and not len(events):
+            return  # nobody listens: skip building the event
+        emit = getattr(self.pbx, "emitEvent", None)
+        if emit is not None:
+            emit(name, fields, category)
+
+    def peerStatus(self, name: str, status: str, time: int | None = None, cause: str | None = None):
+        """A C{PeerStatus} event and a device state change for SIP/name."""
+        fields = [("ChannelType", "SIP"), ("Peer", f"SIP/{name}"), ("PeerStatus", status)]
+        if time is not None:
+            fields.append(("Time", str(time)))
+        if cause:
+            fields.append(("Cause", cause))
+        self.emit("PeerStatus", fields, "system")
+        devicestate = getattr(self.pbx, "devicestate", None)
+        if devicestate is not None:
+            try:
+                devicestate.deviceStateChanged(f"SIP/{name}")
+            except Exception:
+                self.log.failure("device state of SIP/{peer}", peer=name)
+
+    # -- peers ------------------------------------------------------------------
+
+    def peerFor(self, name: str):
+        """The L{Peer} called C{name} (sip.conf, default user, realtime), or None."""
+        if not name:
+            return None
+        key = name.lower()
+        peer = self.config.peers.get(key) or self._byUser.get(key)
+        if peer is not None:
+            return peer
+        if key in self._realtimeCache:
+            return self._realtimeCache[key]
+        row = self.store.realtimePeer(name)
+        if row is None:
+            return None
+        try:
+            peer = peerFromRow(row, self.config.defaults, "sippeers")
+        except ConfigError as e:
+            self.log.warn("realtime peer {name} ignored: {error}", name=name, error=str(e))
+            return None
+        if self.config.settings.rtcachefriends:
+            self._realtimeCache[key] = peer
+        return peer
+
+    def isRealtimeQualified(self, key: str) -> bool:
+        return key in self._realtimeCache and bool(getattr(self._realtimeCache[key], "qualify", None))
+
+    def allPeers(self) -> list:
+        peers = dict(self.config.peers)
+        for key, peer in self._realtimeCache.items():
+            peers.setdefault(key, peer)
+        return sorted(peers.values(), key=lambda p: p.name.lower())
+
+    def forceRport(self, request, source):
+        """
+        Answer to the packet's source port (RFC 3581) when the peer's nat
+        setting (the [general] default, force_rport) asks for it, even if
+        the phone did not offer rport.
+        """
+        if source is None or source.reliable or "force_rport" not in self.config.defaults.nat:
+            return
+        via = request.topVia
+        if via is None:
+            return
+        rport = via.rport  # parsed on each access: read once
+        if rport is not None and rport is not True:
+            return
+        from channels.sip.net.transport import replaceTopVia
+
+        replaceTopVia(request, via.withParams(received=source.host, rport=str(source.port)))
+
+    def targetOf(self, peer):
+        """(request URI, destination Address) to reach C{peer}, or None."""
+        if peer.dynamic:
+            bindings = self.location.contacts(peer.name, self.now())
+            if not bindings:
+                return None
+            binding = bindings[0]
+            if binding.source is not None and "force_rport" in peer.nat:
+                return binding.uri, binding.source
+            from channels.sip.wire.uri import parseURI
+
+            uri = parseURI(binding.uri)
+            transport = (uri.param("transport") or "udp").upper()
+            return binding.uri, Address(transport, uri.host, uri.port or (5061 if transport == "TLS" else 5060))
+        transport = peer.transports[0].upper() if peer.transports else "UDP"
+        port = peer.port or (5061 if transport == "TLS" else 5060)
+        host = f"[{peer.host}]" if ":" in peer.host else peer.host
+        user = f"{peer.defaultuser}@" if peer.defaultuser else ""
+        return f"sip:{user}{host}:{port}", Address(transport, peer.host, port)
+
+    def deviceState(self, name: str) -> str:
+        """The device state of SIP/name as far as registration and qualify tell."""
+        peer = self.peerFor(name)
+        if peer is None:
+            return "INVALID"
+        if not self.qualify.isReachable(peer.name):
+            return "UNAVAILABLE"
+        if peer.dynamic and not self.location.isRegistered(peer.name, self.now()):
+            return "UNAVAILABLE"
+        return "NOT_INUSE"
+
+    def checkDialable(self, name: str):
+        """
+        The peer to call for C{SIP/name}; raise ChannelUnavailable with cause
+        SUBSCRIBER_ABSENT (CHANUNAVAIL) when it cannot be reached now.
+        """
+        from pbxcore.frame import HangupCause
+
+        peer = self.peerFor(name)
+        if peer is None:
+            raise ChannelUnavailable(HangupCause.SUBSCRIBER_ABSENT, f"no SIP peer named {name!r}")
+        if not self.qualify.isReachable(peer.name):
+            raise ChannelUnavailable(HangupCause.SUBSCRIBER_ABSENT, f"SIP peer {peer.name} is unreachable")
+        if peer.dynamic and not self.location.isRegistered(peer.name, self.now()):
+            raise ChannelUnavailable(HangupCause.SUBSCRIBER_ABSENT, f"SIP peer {peer.name} is not registered")
+        return peer
+
+    # -- bindings ----------------------------------------------------------------
+
+    def bindingsChanged(self, peer, bindings):
+        """The registrar accepted a REGISTER: store, publish, poke, re-arm expiry."""
+        before = {b.uri for b in self.location.contacts(peer.name, self.now())}
+        self.location.replace(peer.name, bindings)
+        if bindings:
+            if before != {b.uri for b in bindings}:
+                address = bindings[0].source
+                self._verbose(3, "Registered SIP '{peer}' at {address}", peer=peer.name, address=str(address))
+                self.peerStatus(peer.name, "Registered", cause=None)
+                if peer.realtime:
+                    self.qualify.track(peer)
+                self.qualify.registered(peer)
+        elif before:
+            self._verbose(3, "Unregistered SIP '{peer}'", peer=peer.name)
+            self.peerStatus(peer.name, "Unregistered")
+            self.qualify.unregistered(peer)
+        self._armExpiry()
+
+    def _verbose(self, level, message, **kw):
+        """Asterisk's verbose levels: logged when pbx.conf's verbose is high enough."""
+        verbose = getattr(self.pbx, "verbose", None)
+        if callable(verbose):
+            verbose(level, message, **kw)
+        else:
+            self.log.info(message, **kw)
+
+    def _armExpiry(self):
+        if not self.running:
+            return
+        when = self.location.nextExpiry()
+        if when is None:
+            return
+        if self._expiryCall is not None and self._expiryCall.active():
+            if self._expiryAt is not None and self._expiryAt <= when:
+                return
+            self._expiryCall.cancel()
+        self._expiryAt = when
+        self._expiryCall = self.reactor.callLater(max(0.0, when - self.now()), self._expireNow)
+
+    def _expireNow(self):
+        self._expiryCall = None
+        self._expiryAt = None
+        try:
+            gone = self.location.expire(self.now())
+            for name in gone:
+                if not self.location.isRegistered(name):
+                    self.log.info("Registration of SIP '{peer}' expired", peer=name)
+                    self.peerStatus(name, "Unregistered", cause="Expired")
+                    peer = self.peerFor(name)
+                    if peer is not None:
+                        self.qualify.unregistered(peer)
+        except Exception:
+            self.log.failure("expiring SIP bindings")
+        self._armExpiry()
+
+    # -- building requests ---------------------------------------------------------
+
+    def _localAddressText(self) -> str:
+        try:
+            host, port = self.localAddress(Address("UDP", "127.0.0.1", 5060))
+        except Exception:
+            return ""
+        family = "IPV6" if ":" in host else "IPV4"
+        return f"{family}/UDP/{host}/{port}"
+
+    def localAddress(self, destination) -> tuple[str, int]:
+        """
+        Our host and listening port for sending to C{destination}; asking the
+        kernel for the source address opens a socket, so answers are kept
+        per (transport, host) until the next reload.
+        """
+        key = (destination.transport, destination.host)
+        cached = self._localAddresses.get(key)
+        if cached is None:
+            if len(self._localAddresses) > 1024:
+                self._localAddresses.clear()
+            cached = self._localAddresses[key] = self._findLocalAddress(destination)
+        return cached
+
+    def _findLocalAddress(self, destination) -> tuple[str, int]:
+        transport = destination.transport.upper()
+        wanted = "UDP" if transport == "UDP" else "TCP"
+        host, port = None, None
+        for listening in getattr(self.stack, "listening", ()):
+            try:
+                address = listening.getHost()
+            except Exception:
+                continue
+            if getattr(address, "type", "") == wanted or (transport == "TLS" and getattr(address, "type", "") == "TCP"):
+                host, port = address.host, address.port
+                if transport != "TLS" or port != 5060:
+                    break
+        if host is None:
+            general = self.stack.general
+            bind = general.udpBind if transport == "UDP" else (general.tlsBind if transport == "TLS" else general.tcpBind)
+            host, port = bind.host, bind.port
+        if host in ("0.0.0.0", "::", ""):
+            host = _routeSource(destination.host, ":" in host) or ("127.0.0.1" if host != "::" else "::1")
+        return host, port
+
+    def makeRequest(self, method, uri, destination, toUser=None, toUri=None, fromUri=None,
+                    callId=None, cseq=1, fromTag=None, contactUser=None, headers=()):
+        """An out-of-dialog request from this PBX to C{destination}."""
+        host, port = self.localAddress(destination)
+        transport = destination.transport
+        fromUri = fromUri or f"sip:{contactUser or 'asterisk'}@{hostText(host)}"
+        if toUri is None:
+            toUri = uri
+        h = Headers()
+        h.add("Via", f"{viaSentBy(transport, host, port)};branch={newBranch()};rport")
+        h.add("Max-Forwards", "70")
+        h.add("From", f"<{fromUri}>;tag={fromTag or newTag()}")
+        h.add("To", f"<{toUri}>")
+        h.add("Call-ID", callId or newCallId())
+        h.add("CSeq", f"{cseq} {method}")
+        h.add("Contact", contactValue(contactUser or "asterisk", transport, host, port))
+        userAgent = self.stack.userAgent.userAgent
+        if userAgent:
+            h.add("User-Agent", userAgent)
+        for name, value in headers:
+            if value != "":
+                h.add(name, value)
+        if method == "OPTIONS":
+            h.add("Accept", "application/sdp")
+        return Request(method, uri, h)
+
+
+def _routeSource(host: str, v6: bool) -> str | None:
+    """The local address the kernel would use towards C{host} (no packet is sent)."""
+    from channels.sip.net.transport import isIPLiteral
+
+    if not isIPLiteral(host):
+        return None
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        s = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            s.connect((host.strip("[]"), 9))
+            return s.getsockname()[0]
+        finally:
+            s.close()
+    except (OSError, ValueError):
+        return None

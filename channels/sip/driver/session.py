@@ -1,0 +1,1079 @@
+"""
+INVITE sessions, after Asterisk's res_pjsip_session: one L{InviteSession} per
+call leg, on top of the transaction layer and a L{channels.sip.machines.dialog.Dialog}.
+
+A session runs every request and response it sends or receives through the
+supplements (L{channels.sip.interfaces.ISessionSupplement}) it copied from
+the C{sip.supplement} registry when it began; an incoming request stops at
+the first supplement that claims it. SDP offers and answers go through the
+C{sip.sdphandler} registry, one handler per m-line. Modules keep per-session
+data in cookies (L{InviteSession.addCookie}).
+
+What happens to the call (answered, failed, hung up, held, DTMF, transfer)
+is reported to the session's C{owner}, the channel driver of
+L{channels.sip.driver.technology}; every owner callback is optional.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from twisted.logger import Logger
+
+from channels.sip.net.address import contactValue, viaSentBy
+from channels.sip.machines.dialog import Dialog, DialogError
+from channels.sip.wire.message import Request, makeResponse, newBranch, newCallId, newTag
+from channels.sip.wire.sdp import Origin, SDPError, SessionDescription, parseSDP, refuseMedia
+from channels.sip.wire.headers import Headers
+
+__all__ = ["InviteSession", "MediaStream", "SessionManager", "SessionError",
+           "causeForStatus", "statusForCause", "remoteIdentity"]
+
+# -- RFC 3398: SIP responses and Q.850 causes ------------------------------------
+
+_STATUS_TO_CAUSE = {
+    400: 41, 401: 21, 402: 21, 403: 21, 404: 1, 405: 63, 406: 79, 407: 21, 408: 102,
+    410: 22, 413: 127, 414: 127, 415: 79, 416: 127, 420: 127, 421: 127, 423: 127,
+    480: 18, 481: 41, 482: 25, 483: 25, 484: 28, 485: 1, 486: 17, 487: 16, 488: 65,
+    500: 41, 501: 79, 502: 38, 503: 34, 504: 102, 505: 127, 513: 127,
+    600: 17, 603: 21, 604: 1, 606: 58,
+}
+
+_CAUSE_TO_STATUS = {
+    1: (404, "Not Found"), 2: (404, "Not Found"), 3: (404, "Not Found"),
+    17: (486, "Busy Here"), 18: (408, "Request Timeout"), 19: (480, "Temporarily Unavailable"),
+    20: (480, "Temporarily Unavailable"), 21: (403, "Forbidden"), 22: (410, "Gone"),
+    23: (410, "Gone"), 26: (404, "Not Found"), 27: (502, "Bad Gateway"),
+    28: (484, "Address Incomplete"), 29: (501, "Not Implemented"),
+    31: (480, "Temporarily Unavailable"), 34: (503, "Service Unavailable"),
+    38: (503, "Service Unavailable"), 41: (503, "Service Unavailable"),
+    42: (503, "Service Unavailable"), 44: (503, "Service Unavailable"),
+    47: (503, "Service Unavailable"), 55: (403, "Forbidden"), 57: (403, "Forbidden"),
+    58: (488, "Not Acceptable Here"), 65: (488, "Not Acceptable Here"),
+    66: (488, "Not Acceptable Here"), 79: (501, "Not Implemented"),
+    87: (403, "Forbidden"), 88: (488, "Not Acceptable Here"),
+    102: (504, "Server Time-out"), 111: (500, "Server Internal Error"),
+    127: (500, "Server Internal Error"),
+}
+
+
+def causeForStatus(status: int) -> int:
+    """The Q.850 cause for a final SIP failure response (RFC 3398 §8.2.6.1)."""
+    if status in _STATUS_TO_CAUSE:
+        return _STATUS_TO_CAUSE[status]
+    if 400 <= status < 500:
+        return 41  # NORMAL_TEMPORARY_FAILURE
+    if 500 <= status < 600:
+        return 38  # NETWORK_OUT_OF_ORDER
+    if status >= 600:
+        return 31  # NORMAL_UNSPECIFIED
+    return 16
+
+
+def statusForCause(cause) -> tuple[int, str]:
+    """The SIP response for rejecting a call with Q.850 C{cause} (RFC 3398 §7.2.4.1)."""
+    try:
+        value = int(cause) if cause is not None else 16
+    except (TypeError, ValueError):
+        value = 16
+    return _CAUSE_TO_STATUS.get(value, (480, "Temporarily Unavailable") if value in (16, 0)
+                                else (500, "Server Internal Error"))
+
+
+def remoteIdentity(request) -> tuple[str, str]:
+    """
+    (display name, user) of the caller: P-Asserted-Identity first, then
+    Remote-Party-ID, then From.
+    """
+    from channels.sip.wire.message import parseNameAddr
+
+    for header in ("P-Asserted-Identity", "Remote-Party-ID"):
+        for value in request.headers.rawValues(header):
+            first = value.split(",")[0] if header == "P-Asserted-Identity" else value
+            try:
+                addr = parseNameAddr(first.strip())
+            except Exception:
+                continue
+            user = getattr(addr.uri, "user", None) or ""
+            if user or addr.displayName:
+                return addr.displayName or "", _unescape(user)
+    addr = request.fromAddr
+    if addr is None:
+        return "", ""
+    return addr.displayName or "", _unescape(getattr(addr.uri, "user", None) or "")
+
+
+def _unescape(text: str) -> str:
+    from channels.sip.wire.uri import unescape
+
+    return unescape(text)
+
+
+class SessionError(Exception):
+    """A session operation that its state forbids."""
+
+
+@dataclasses.dataclass
+class MediaStream:
+    """One m-line of a session and the handler that claimed it."""
+
+    index: int
+    mediaType: str
+    handler: object = None
+    state: dict = dataclasses.field(default_factory=dict)
+    local: object = None
+    remote: object = None
+
+
+class _NotClaimed(Exception):
+    pass
+
+
+class InviteSession:
+    """
+    One INVITE session (a call leg). C{role} is "uas" for an incoming call,
+    "uac" for an outgoing one. C{state}: "incoming", "calling", "early",
+    "confirmed", "terminated".
+    """
+
+    log = Logger()
+
+    def __init__(self, manager: "SessionManager", role: str, supplements, destination):
+        self.manager = manager
+        self.role = role
+        self.supplements = tuple(supplements)
+        self.destination = destination
+        self.owner = None
+        self.peer = None
+        self.codecs: list[str] = ["ulaw", "alaw"]
+        self.dialog: Dialog | None = None
+        self.invite: Request | None = None
+        self.inviteTransaction = None
+        self.state = "incoming" if role == "uas" else "calling"
+        self.streams: list[MediaStream] = []
+        self.localSDP: SessionDescription | None = None
+        self.remoteSDP: SessionDescription | None = None
+        self.pendingOffer = False       # we sent an offer in a 2xx and wait for the answer in ACK
+        self.held = False
+        self.endReason = None
+        self.cookies: dict[str, tuple[object, object]] = {}
+        self._sdpVersion = 0
+        self._sdpSession = str(int(manager.reactor.seconds()))
+        self._retransmit = None
+        self._ackTimeout = None
+        self._okResponse = None
+        self._byeAfterAck = None
+        self._cancelled = False
+        self._byeSentTo: set = set()
+        self._authTried = False
+        self._credentials = None
+        self._begun = False
+        # id(request) -> (request, server transaction) for requests not yet
+        # answered with a final response, so whoever answers one (the
+        # session, a claiming supplement, the owner) uses its own transaction.
+        self._serverTransactions: dict[int, tuple[Request, object]] = {}
+        self.localTag = newTag()
+        self.callId = None
+        self.createdAt = manager.reactor.seconds()
+
+    def __repr__(self):
+        return f"<InviteSession {self.role} {self.callId} {self.state}>"
+
+    # -- supplements ---------------------------------------------------------------
+
+    def _applies(self, supplement, method):
+        wanted = getattr(supplement, "method", None)
+        return wanted is None or (method is not None and wanted.upper() == method.upper())
+
+    def _each(self, name, method, *args):
+        """
+        Call C{name} on the supplements for C{method}; lifecycle hooks
+        (C{method} None) go to every supplement of the snapshot, whatever
+        method it filters requests and responses on.
+        """
+        for supplement in self.supplements:
+            if method is not None and not self._applies(supplement, method):
+                continue
+            try:
+                getattr(supplement, name)(self, *args)
+            except Exception:
+                self.log.failure("SIP supplement {supplement!r}.{name} failed",
+                                 supplement=supplement, name=name)
+
+    def _begin(self):
+        if not self._begun:
+            self._begun = True
+            self._each("sessionBegin", None)
+
+    def _incomingRequest(self, request) -> bool:
+        """Run the supplements; True when one claimed the request."""
+        for supplement in self.supplements:
+            if not self._applies(supplement, request.method):
+                continue
+            try:
+                if supplement.incomingRequest(self, request):
+                    return True
+            except Exception:
+                self.log.failure("SIP supplement {supplement!r} failed on {method}",
+                                 supplement=supplement, method=request.method)
+        return False
+
+    def _incomingResponse(self, response):
+        method = response.cseq.method if response.cseq is not None else None
+        self._each("incomingResponse", method, response)
+
+    # -- cookies -----------------------------------------------------------------------
+
+    def addCookie(self, name: str, value, destroy=None):
+        """Keep C{value} under C{name}; C{destroy(value)} runs on removal or session end."""
+        if name in self.cookies:
+            self.removeCookie(name)
+        self.cookies[name] = (value, destroy)
+
+    def getCookie(self, name: str, default=None):
+        entry = self.cookies.get(name)
+        return default if entry is None else entry[0]
+
+    def removeCookie(self, name: str):
+        entry = self.cookies.pop(name, None)
+        if entry is None:
+            return None
+        value, destroy = entry
+        if destroy is not None:
+            try:
+                destroy(value)
+            except Exception:
+                self.log.failure("destroy callback of SIP session cookie {name} failed", name=name)
+        return value
+
+    # -- owner -----------------------------------------------------------------------
+
+    def _tellOwner(self, name, *args, default=None):
+        owner = self.owner
+        method = getattr(owner, name, None) if owner is not None else None
+        if method is None:
+            return default
+        try:
+            return method(self, *args)
+        except Exception:
+            self.log.failure("SIP session owner {name} failed", name=name)
+            return default
+
+    # -- sending -----------------------------------------------------------------------
+
+    def _via(self):
+        return self.manager.viaFor(self.destination)
+
+    def contact(self):
+        return self.manager.contactFor(self.destination)
+
+    def serverTransaction(self, request):
+        """
+        The server transaction of C{request}, a request this session received
+        and has not answered finally yet (None otherwise).
+        """
+        entry = self._serverTransactions.get(id(request))
+        if entry is not None and entry[0] is request:
+            return entry[1]
+        return None
+
+    def _track(self, request, st):
+        if st is not None and request.method != "ACK":
+            self._serverTransactions[id(request)] = (request, st)
+
+    def respond(self, request, status, reason=None, headers=(), body=b"", contentType=None, st=None):
+        """
+        Answer C{request} on its own server transaction: C{st} when given,
+        else the one it arrived on (so a supplement that claimed an in-dialog
+        request answers that request, not the INVITE), else the INVITE's.
+        """
+        response = makeResponse(request, status, reason, toTag=self.localTag if status > 100 else None)
+        h = response.headers
+        if status > 100 and request.method in ("INVITE", "SUBSCRIBE", "REFER", "UPDATE") and status < 300:
+            h.add("Contact", self.contact())
+        if status < 300 and request.method == "INVITE":
+            h.add("Allow", self.manager.ALLOW)
+        ua = self.manager.userAgent
+        if ua is not None and ua.userAgent:
+            h.add("Server", ua.userAgent)
+        for name, value in headers:
+            h.add(name, value)
+        if body:
+            h.set("Content-Type", contentType or "application/sdp")
+            h.set("Content-Length", str(len(body)))
+            response.body = body
+        self._each("outgoingResponse", request.method, response)
+        if st is None:
+            entry = self._serverTransactions.get(id(request))
+            st = entry[1] if entry is not None and entry[0] is request else self.inviteTransaction
+        if status >= 200:
+            entry = self._serverTransactions.get(id(request))
+            if entry is not None and entry[0] is request:
+                del self._serverTransactions[id(request)]
+        st.respond(response)
+        return response
+
+    def sendRequest(self, method, body=b"", contentType=None, headers=(), onResponse=None):
+        """A request in the dialog; C{onResponse(response)} gets its responses."""
+        if self.dialog is None:
+            raise SessionError(f"no dialog to send {method} in")
+        request = self.dialog.makeRequest(method, self._via(), contact=self.contact(), body=body,
+                                          contentType=contentType, headers=headers,
+                                          userAgent=self.manager.userAgentName())
+        self._each("outgoingRequest", method, request)
+
+        def gotResponse(response):
+            self._incomingResponse(response)
+            if onResponse is not None:
+                onResponse(response)
+
+        self.manager.transactions.sendRequest(request, self.destination, gotResponse)
+        return request
+
+    # -- SDP ---------------------------------------------------------------------------
+
+    def _handlersFor(self, mediaType):
+        return [h for h in self.manager.sdpHandlers() if getattr(h, "mediaType", None) == mediaType]
+
+    def _nextDescription(self, media) -> SessionDescription:
+        self._sdpVersion += 1
+        host = self.manager.mediaAddress(self.destination)
+        origin = Origin("-", self._sdpSession, str(self._sdpVersion), "IN",
+                        "IP6" if ":" in host else "IP4", host)
+        return SessionDescription(origin=origin, sessionName="txpbx", connection=host,
+                                  addrType=origin.addrType, media=tuple(media))
+
+    def negotiateOffer(self, offer: SessionDescription) -> SessionDescription:
+        """
+        Answer a remote offer through the SDP handlers, m-line by m-line in
+        order; raise SDPError when no stream was accepted (488).
+        """
+        answers = []
+        accepted = False
+        for index, media in enumerate(offer.media):
+            stream = self.streams[index] if index < len(self.streams) else None
+            if stream is None or stream.mediaType != media.mediaType:
+                if stream is not None:
+                    self._destroyStream(stream)
+                stream = MediaStream(index, media.mediaType)
+                if index < len(self.streams):
+                    self.streams[index] = stream
+                else:
+                    self.streams.append(stream)
+            answer = None
+            if media.port != 0:
+                handlers = [stream.handler] if stream.handler is not None else self._handlersFor(media.mediaType)
+                for handler in handlers:
+                    answer = handler.negotiateIncomingStream(self, stream, offer, media)
+                    if answer is not None:
+                        stream.handler = handler
+                        break
+            if answer is None:
+                answer = refuseMedia(media)
+            if answer.port != 0:
+                accepted = True
+            stream.remote = media
+            stream.local = answer
+            answers.append(answer)
+        for stream in self.streams[len(offer.media):]:
+            self._destroyStream(stream)
+        del self.streams[len(offer.media):]
+        if not accepted:
+            raise SDPError("no media stream could be accepted")
+        self.remoteSDP = offer
+        self.localSDP = self._nextDescription(answers)
+        return self.localSDP
+
+    def createOffer(self) -> SessionDescription:
+        """An offer from the handlers (one audio stream at least, when a handler exists)."""
+        media = []
+        if not self.streams:
+            for mediaType in ("audio", "video", "image"):
+                handlers = self._handlersFor(mediaType)
+                if handlers and mediaType == "audio":
+                    self.streams.append(MediaStream(len(self.streams), mediaType))
+        for stream in self.streams:
+            offer = None
+            handlers = [stream.handler] if stream.handler is not None else self._handlersFor(stream.mediaType)
+            for handler in handlers:
+                offer = handler.createOutgoingStream(self, stream)
+                if offer is not None:
+                    stream.handler = handler
+                    break
+            if offer is None:
+                continue
+            stream.local = offer
+            media.append(offer)
+        self.localSDP = self._nextDescription(media)
+        return self.localSDP
+
+    def applyAnswer(self, answer: SessionDescription):
+        """The remote answer to our offer: apply every stream."""
+        self.remoteSDP = answer
+        active = [s for s in self.streams if s.local is not None]
+        for stream, media in zip(active, answer.media):
+            stream.remote = media
+        self.applyStreams()
+
+    def applyStreams(self):
+        for stream in self.streams:
+            if stream.handler is None or stream.local is None or stream.remote is None:
+                continue
+            try:
+                stream.handler.applyNegotiatedStream(self, stream, stream.local, stream.remote)
+            except Exception:
+                self.log.failure("SDP handler {handler!r} could not apply stream {index}",
+                                 handler=stream.handler, index=stream.index)
+
+    def _destroyStream(self, stream):
+        if stream.handler is None:
+            return
+        for name in ("streamStop", "streamDestroy"):
+            try:
+                getattr(stream.handler, name)(self, stream)
+            except Exception:
+                self.log.failure("SDP handler {name} failed", name=name)
+        stream.handler = None
+
+    def writeFrame(self, frame):
+        """A media frame from the core, to the first stream whose handler can send it."""
+        for stream in self.streams:
+            write = getattr(stream.handler, "writeFrame", None)
+            if write is not None and stream.mediaType == "audio":
+                return write(self, stream, frame)
+        return None
+
+    def sendDigit(self, digit, durationMs):
+        """RFC 4733 through the audio handler; False when no stream can."""
+        for stream in self.streams:
+            send = getattr(stream.handler, "sendDigit", None)
+            if send is not None:
+                return bool(send(self, stream, digit, durationMs))
+        return False
+
+    def frameReceived(self, frame):
+        """Media handlers deliver frames here; they go to the owner (the channel)."""
+        self._tellOwner("sessionFrame", frame)
+
+    # -- UAS ---------------------------------------------------------------------------
+
+    def startIncoming(self, request, st):
+        """
+        Take the initial INVITE: dialog, supplements. Returns False when a
+        supplement claimed the INVITE (and answered it).
+        """
+        self.invite = request
+        self.inviteTransaction = st
+        self._track(request, st)
+        self.callId = request.callId
+        self.dialog = Dialog.asUAS(request, self.localTag)
+        self.dialog.remoteSeq = request.cseq.number
+        self.manager.add(self)
+        self._begin()
+        if self._incomingRequest(request):
+            if st.responded:
+                self._finish("claimed")
+            return False
+        return True
+
+    def provisional(self, status=180, reason=None, withSDP=False):
+        if self.role != "uas" or self.state not in ("incoming", "early"):
+            return
+        body = self.localSDP.toBytes() if withSDP and self.localSDP is not None else b""
+        self.respond(self.invite, status, reason, body=body)
+        self.state = "early"
+
+    def answer(self):
+        """Send 200 with the SDP answer (or our offer for a late-offer INVITE)."""
+        if self.role != "uas" or self.state not in ("incoming", "early"):
+            return
+        if self.localSDP is None:
+            self.createOffer()
+            self.pendingOffer = True
+        self._okResponse = self.respond(self.invite, 200, "OK", body=self.localSDP.toBytes())
+        self.state = "confirmed"
+        self.dialog.confirm()
+        if self.remoteSDP is not None and not self.pendingOffer:
+            self.applyStreams()
+        self._armRetransmit(self.manager.timers.t1)
+
+    def _armRetransmit(self, interval):
+        reactor = self.manager.reactor
+        self._retransmit = reactor.callLater(interval, self._retransmitOK, interval)
+        if self._ackTimeout is None:
+            self._ackTimeout = reactor.callLater(64 * self.manager.timers.t1, self._noAck)
+
+    def _retransmitOK(self, interval):
+        self._retransmit = None
+        if self._okResponse is None or self.state == "terminated":
+            return
+        st = self.inviteTransaction
+        if not self.destination.reliable and st is not None:
+            st.respond(self._okResponse)
+            self._armRetransmit(min(interval * 2, self.manager.timers.t2))
+
+    def _stopRetransmit(self):
+        for call in (self._retransmit, self._ackTimeout):
+            if call is not None and call.active():
+                call.cancel()
+        self._retransmit = self._ackTimeout = None
+        self._okResponse = None
+
+    def _noAck(self):
+        self._ackTimeout = None
+        if self._okResponse is None or self.state == "terminated":
+            return
+        self.log.info("no ACK for the 200 of {callId}: ending the call", callId=self.callId)
+        self._stopRetransmit()
+        self.bye()
+        self._ended(102)  # RECOVERY_ON_TIMER_EXPIRE
+
+    def reject(self, status, reason=None, headers=()):
+        """A final failure response to the INVITE; ends the session."""
+        if self.role != "uas" or self.state not in ("incoming", "early"):
+            return
+        self.respond(self.invite, status, reason, headers=headers)
+        self._finish(f"rejected {status}")
+
+    def cancelled(self, cancel):
+        """The caller sent CANCEL for our INVITE: 487 and the end of the call."""
+        if self.state not in ("incoming", "early"):
+            return
+        self._incomingRequest(cancel)
+        self.respond(self.invite, 487, "Request Terminated")
+        self._ended(16, "cancelled")
+
+    def ackReceived(self, ack):
+        self._incomingRequest(ack)
+        if self._okResponse is None:
+            return
+        self._stopRetransmit()
+        if self.pendingOffer:
+            self.pendingOffer = False
+            body = ack.body or b""
+            try:
+                if not body:
+                    raise SDPError("the ACK carries no SDP answer")
+                self.applyAnswer(parseSDP(body))
+            except SDPError as e:
+                self.log.info("bad SDP in ACK of {callId}: {error}", callId=self.callId, error=str(e))
+                self.bye()
+                self._ended(111, "bad SDP in ACK")  # PROTOCOL_ERROR
+                return
+        if self._byeAfterAck is not None:
+            cause, self._byeAfterAck = self._byeAfterAck, None
+            self.end(cause)
+
+    # -- UAC ---------------------------------------------------------------------------
+
+    def startOutgoing(self, uri, toUri, fromUri, headers=(), credentials=None):
+        """Send the INVITE with our offer; C{credentials} (user, secret) answer 401/407."""
+        self._credentials = credentials
+        self.callId = newCallId()
+        self.manager.add(self)
+        self._begin()
+        offer = self.createOffer()
+        body = offer.toBytes()
+        h = Headers()
+        h.add("Via", f"{self._via()};branch={newBranch()};rport")
+        h.add("Max-Forwards", "70")
+        h.add("From", f"{fromUri};tag={self.localTag}")
+        h.add("To", toUri)
+        h.add("Contact", self.contact())
+        h.add("Call-ID", self.callId)
+        h.add("CSeq", "102 INVITE")
+        h.add("Allow", self.manager.ALLOW)
+        name = self.manager.userAgentName()
+        if name:
+            h.add("User-Agent", name)
+        for key, value in headers:
+            h.add(key, value)
+        h.add("Content-Type", "application/sdp")
+        h.add("Content-Length", str(len(body)))
+        self._sendInvite(Request("INVITE", uri, h, body))
+
+    def _sendInvite(self, invite):
+        self.invite = invite
+        self._each("outgoingRequest", "INVITE", invite)
+        self.inviteTransaction = self.manager.transactions.sendRequest(
+            invite, self.destination, self._inviteResponse)
+
+    def _inviteResponse(self, response):
+        try:
+            self._handleInviteResponse(response)
+        except Exception:
+            self.log.failure("handling {status} to INVITE {callId}", status=response.status,
+                             callId=self.callId)
+
+    def _handleInviteResponse(self, response):
+        status = response.status
+        if self.state == "terminated" and not (200 <= status < 300):
+            return
+        invite = self.invite
+        self._incomingResponse(response)
+        if self.invite is not invite and status >= 300:
+            return  # a supplement sent the INVITE again (resendInvite): not a failure yet
+        if status < 200:
+            if status == 100 or self._cancelled:
+                return
+            if response.toTag and self.dialog is None:
+                try:
+                    self.dialog = Dialog.asUAC(self.invite, response)
+                except DialogError:
+                    pass
+            self.state = "early"
+            if response.body and self.remoteSDP is None:
+                try:
+                    self.applyAnswer(parseSDP(response.body))
+                except SDPError as e:
+                    self.log.info("bad early SDP: {error}", error=str(e))
+            if status == 180:
+                self._tellOwner("sessionRinging", response)
+            else:
+                self._tellOwner("sessionProgress", response)
+            return
+        if status < 300:
+            self._answered(response)
+            return
+        if status in (401, 407) and self._credentials and not self._authTried and not self._cancelled:
+            if self._retryWithAuth(response):
+                return
+        self._tellOwner("sessionFailed", response)
+        self._finish(f"failed {status}")
+
+    def _answered(self, response):
+        if self.dialog is None or self.dialog.remoteTag != response.toTag:
+            self.dialog = Dialog.asUAC(self.invite, response)
+        self.dialog.updateFromResponse(response)
+        self.dialog.confirm()
+        self._sendAck()
+        if self._cancelled:
+            # RFC 3261 §9.1: a 200 crossed our CANCEL: ACK it, then BYE
+            # (once per dialog, retransmissions are only ACKed).
+            if response.toTag not in self._byeSentTo:
+                self._byeSentTo.add(response.toTag)
+                self.bye()
+            self._finish("answered after CANCEL")
+            return
+        if self.state in ("confirmed", "terminated"):
+            return  # a retransmitted 200: ACKed again above
+        self.state = "confirmed"
+        if response.body:
+            try:
+                self.applyAnswer(parseSDP(response.body))
+            except SDPError as e:
+                self.log.info("bad SDP in 200 of {callId}: {error}", callId=self.callId, error=str(e))
+                self.bye()
+                self._tellOwner("sessionTerminated", 111)
+                self._finish("bad SDP answer")
+                return
+        self._tellOwner("sessionAnswered", response)
+
+    def _sendAck(self):
+        ack = self.dialog.makeRequest("ACK", self._via(), cseq=self.invite.cseq.number,
+                                      userAgent=self.manager.userAgentName())
+        self._each("outgoingRequest", "ACK", ack)
+        self.manager.transactions.sendAck(ack, self.destination)
+
+    def _retryWithAuth(self, response) -> bool:
+        from channels.sip.wire.digest import buildAuthorization, chooseChallenge
+
+        header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
+        challenge = chooseChallenge(response.headers.rawValues(header))
+        if challenge is None:
+            return False
+        self._authTried = True
+        user, secret = self._credentials
+        value = buildAuthorization(challenge, "INVITE", self.invite.uri, user, secret, newTag())
+        header = "Authorization" if response.status == 401 else "Proxy-Authorization"
+        self.resendInvite(headers=[(header, value)])
+        return True
+
+    def resendInvite(self, headers=(), remove=()):
+        """
+        Send our unanswered INVITE again on a new client transaction (new
+        branch, CSeq one higher, same Call-ID and From tag), with each
+        C{(name, value)} of C{headers} replacing the headers of that name and
+        the headers named in C{remove} dropped. This is how a UAC answers a
+        failure it can repair: a digest challenge, or a 422 with a higher
+        Min-SE (RFC 4028 section 7.4). Called from a supplement's
+        C{incomingResponse} for a failure, the session does not end on that
+        failure. Returns the new INVITE.
+        """
+        if self.role != "uac" or self.state not in ("calling", "early") or self._cancelled:
+            raise SessionError(f"cannot re-send the INVITE of a {self.role} session in state {self.state}")
+        old = self.invite
+        h = old.headers.copy()
+        via = h.get("Via")
+        h.set("Via", via.split(";branch=")[0] + f";branch={newBranch()};rport")
+        h.set("CSeq", f"{old.cseq.number + 1} INVITE")
+        for name in remove:
+            h.remove(name)
+        for name, value in headers:
+            h.set(name, value)
+        # The failed attempt's early dialog (if any) is gone with it.
+        self.dialog = None
+        self.state = "calling"
+        invite = Request("INVITE", old.uri, h, old.body)
+        self._sendInvite(invite)
+        return invite
+
+    def cancel(self):
+        """Give up an unanswered outgoing call (CANCEL; BYE if a 200 crosses it)."""
+        if self.role != "uac" or self.state == "terminated":
+            return
+        if self.state == "confirmed":
+            self.bye()
+            self._finish("hangup")
+            return
+        self._cancelled = True
+        if self.inviteTransaction is not None:
+            self.manager.transactions.cancel(self.inviteTransaction)
+        self._finish("cancelled")
+
+    # -- both ---------------------------------------------------------------------------
+
+    def bye(self):
+        if self.dialog is None:
+            return
+        try:
+            self.sendRequest("BYE")
+        except Exception:
+            self.log.failure("could not send BYE for {callId}", callId=self.callId)
+
+    def end(self, cause=16):
+        """Hang up this leg whatever its state, telling the far end the right way."""
+        if self.state == "terminated":
+            return
+        if self.role == "uas":
+            if self.state in ("incoming", "early"):
+                status, reason = statusForCause(cause)
+                self.reject(status, reason)
+                return
+            if self._okResponse is not None:
+                # Not ACKed yet: BYE once the ACK (or its timeout) comes.
+                self._byeAfterAck = cause
+                return
+            self.bye()
+            self._finish("hangup")
+            return
+        if self.state in ("calling", "early"):
+            self.cancel()
+            return
+        self.bye()
+        self._finish("hangup")
+
+    def _ended(self, cause, reason="ended"):
+        """The far end ended the call: tell the owner, then finish."""
+        self._finish(reason)
+        self._tellOwner("sessionTerminated", cause)
+
+    def _finish(self, reason):
+        if self.state == "terminated":
+            return
+        self.state = "terminated"
+        self.endReason = reason
+        if self.dialog is not None:
+            self.dialog.terminate()
+        if self._byeAfterAck is None:
+            self._stopRetransmit()
+        for stream in self.streams:
+            self._destroyStream(stream)
+        self._each("sessionEnd", None)
+        for name in list(self.cookies):
+            self.removeCookie(name)
+        self._each("sessionDestroy", None)
+        self.manager.remove(self)
+
+    # -- in-dialog requests ------------------------------------------------------------
+
+    def requestReceived(self, request, st):
+        method = request.method
+        if method == "ACK":
+            self.ackReceived(request)
+            return
+        if not self.dialog.acceptRemoteCSeq(request):
+            self.respond(request, 500, "Out of Order", st=st, headers=[("Retry-After", "1")])
+            return
+        self._track(request, st)
+        if self._incomingRequest(request):
+            return
+        handler = getattr(self, "sip_" + method, None)
+        if handler is None:
+            if self._tellOwner("sessionRequest", request, st, default=False):
+                return
+            self.respond(request, 405 if method != "PRACK" else 481, st=st,
+                         headers=[("Allow", ", ".join(self.manager.allowedMethods()))])
+            return
+        handler(request, st)
+
+    def sip_BYE(self, request, st):
+        self.respond(request, 200, "OK", st=st)
+        if self.state == "terminated":
+            return
+        self._ended(16, "remote BYE")
+
+    def sip_OPTIONS(self, request, st):
+        self.respond(request, 200, "OK", st=st, headers=self.manager.capabilityHeaders())
+
+    def sip_INVITE(self, request, st):
+        """A re-INVITE: hold, unhold, new media address, or a new offer."""
+        if self.state != "confirmed" or self._okResponse is not None:
+            self.respond(request, 491, "Request Pending", st=st)
+            return
+        self.dialog.updateTarget(request)
+        body = request.body or b""
+        if body:
+            try:
+                offer = parseSDP(body)
+                answer = self.negotiateOffer(offer)
+            except SDPError as e:
+                status = 488 if "no media" in str(e) else 400
+                self.respond(request, status, "Not Acceptable Here" if status == 488 else "Bad SDP", st=st)
+                return
+            held = any(m.direction in ("sendonly", "inactive") or (offer.connectionFor(m) or "") in ("0.0.0.0", "::")
+                       for m in offer.media if m.port)
+            if not held and offer.attribute("sendonly") is not None:
+                held = True
+        else:
+            answer = self._nextDescription([s.local for s in self.streams if s.local is not None])
+            self.localSDP = answer
+            self.pendingOffer = True
+            held = self.held
+        self.inviteTransaction = st
+        self._okResponse = self.respond(request, 200, "OK", body=answer.toBytes(), st=st)
+        self._armRetransmit(self.manager.timers.t1)
+        if body:
+            self.applyStreams()
+            if held != self.held:
+                self.held = held
+                self._tellOwner("sessionHold", held)
+
+    def sip_INFO(self, request, st):
+        body = request.body or b""
+        if not body:
+            self.respond(request, 200, "OK", st=st)
+            return
+        contentType = (request.contentType or "").split(";")[0].strip().lower()
+        if contentType in ("application/dtmf-relay", "application/dtmf"):
+            digit, duration = parseDTMFInfo(contentType, body)
+            if digit is None:
+                self.respond(request, 400, "Bad DTMF", st=st)
+                return
+            self.respond(request, 200, "OK", st=st)
+            self._tellOwner("sessionDigit", digit, duration)
+            return
+        if self._tellOwner("sessionRequest", request, st, default=False):
+            return
+        self.respond(request, 415, "Unsupported Media Type", st=st,
+                     headers=[("Accept", "application/dtmf-relay, application/dtmf")])
+
+    def sip_MESSAGE(self, request, st):
+        self.respond(request, 200, "OK", st=st)
+        self._tellOwner("sessionMessage", request)
+
+    def sip_REFER(self, request, st):
+        if not request.headers.get("Refer-To"):
+            self.respond(request, 400, "Missing Refer-To", st=st)
+            return
+        if not self._tellOwner("sessionRefer", request, st, default=False):
+            self.respond(request, 603, "Declined", st=st)
+
+    def sip_NOTIFY(self, request, st):
+        self.respond(request, 200, "OK", st=st)
+        self._tellOwner("sessionNotify", request)
+
+    def sip_UPDATE(self, request, st):
+        self.respond(request, 200, "OK", st=st)
+
+    def notifyRefer(self, statusLine: str, final: bool):
+        """A NOTIFY with a message/sipfrag of the transfer's progress (RFC 3515)."""
+        state = "terminated;reason=noresource" if final else "active;expires=60"
+        body = (statusLine + "\r\n").encode()
+        try:
+            self.sendRequest("NOTIFY", body=body, contentType="message/sipfrag;version=2.0",
+                             headers=[("Event", "refer"), ("Subscription-State", state)])
+        except Exception:
+            self.log.failure("could not send NOTIFY for REFER")
+
+
+def parseDTMFInfo(contentType: str, body: bytes) -> tuple[str | None, int]:
+    """(digit, duration ms) of an INFO body in application/dtmf-relay or application/dtmf."""
+    text = body.decode("utf-8", "replace").strip()
+    digit = None
+    duration = 100
+    if contentType == "application/dtmf":
+        digit = text[:1] if text else None
+    else:
+        for line in text.splitlines():
+            key, _, value = line.partition("=")
+            key = key.strip().lower()
+            value = value.strip()
+            if key == "signal":
+                digit = value[:1] if value else None
+                if value == "10":
+                    digit = "*"
+                elif value == "11":
+                    digit = "#"
+                elif value == "16":
+                    digit = "!"
+            elif key == "duration":
+                try:
+                    duration = int(value)
+                except ValueError:
+                    pass
+    if digit is not None:
+        digit = digit.upper()
+        if digit not in "0123456789*#ABCD!":
+            return None, duration
+    return digit, duration
+
+
+class SessionManager:
+    """
+    The INVITE sessions of one SIP stack: finds the session of an in-dialog
+    request, a CANCEL or an ACK, and builds Via and Contact for them.
+    """
+
+    log = Logger()
+
+    def __init__(self, stack, supplements=None, sdpHandlers=None, reactor=None):
+        if reactor is None:
+            from twisted.internet import reactor
+        self.stack = stack
+        self.reactor = reactor
+        self.supplementRegistry = supplements
+        self.sdpHandlerRegistry = sdpHandlers
+        self.sessions: dict[tuple[str, str], InviteSession] = {}
+        self._byTransaction: dict[int, InviteSession] = {}
+        self._local: dict = {}
+        self._undo = []
+
+    @property
+    def transactions(self):
+        return self.stack.transactions
+
+    @property
+    def userAgent(self):
+        return self.stack.userAgent
+
+    @property
+    def timers(self):
+        return self.stack.transactions.timers
+
+    def userAgentName(self):
+        return self.stack.userAgent.userAgent
+
+    ALLOWED = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "MESSAGE", "REFER", "NOTIFY", "UPDATE")
+    ALLOW = ", ".join(ALLOWED)
+
+    def allowedMethods(self):
+        return list(self.ALLOWED)
+
+    def capabilityHeaders(self):
+        return self.stack.userAgent.capabilityHeaders()
+
+    def sdpHandlers(self):
+        registry = self.sdpHandlerRegistry
+        return registry.snapshot() if registry is not None else ()
+
+    def supplementSnapshot(self):
+        registry = self.supplementRegistry
+        return registry.snapshot() if registry is not None else ()
+
+    def install(self):
+        """Take in-dialog requests and CANCELs from the user agent; returns an undo callable."""
+        ua = self.stack.userAgent
+        self._undo.append(ua.registerDialogHandler(self.dialogRequest))
+        register = getattr(ua, "registerCancelHandler", None)
+        if register is not None:
+            self._undo.append(register(self.cancelReceived))
+
+        def undo():
+            while self._undo:
+                self._undo.pop()()
+
+        return undo
+
+    # -- book-keeping -------------------------------------------------------------------
+
+    def newSession(self, role, destination, supplements=None):
+        if supplements is None:
+            supplements = self.supplementSnapshot()
+        return InviteSession(self, role, supplements, destination)
+
+    def add(self, session):
+        self.sessions[(session.callId, session.localTag)] = session
+        if session.role == "uas" and session.inviteTransaction is not None:
+            session._transactionKey = id(session.inviteTransaction)
+            self._byTransaction[session._transactionKey] = session
+
+    def remove(self, session):
+        if self.sessions.get((session.callId, session.localTag)) is session:
+            del self.sessions[(session.callId, session.localTag)]
+        key = getattr(session, "_transactionKey", None)
+        if key is not None and self._byTransaction.get(key) is session:
+            del self._byTransaction[key]
+
+    def find(self, callId, localTag):
+        return self.sessions.get((callId, localTag))
+
+    # -- from the user agent ------------------------------------------------------------
+
+    def dialogRequest(self, request, st) -> bool:
+        """An in-dialog request (To tag) or a 2xx ACK; True when a session took it."""
+        session = self.sessions.get((request.callId, request.toTag))
+        if session is None:
+            return False
+        if request.method != "ACK" and session.state == "terminated":
+            return False
+        try:
+            session.requestReceived(request, st)
+        except Exception:
+            self.log.failure("SIP session failed on {method}", method=request.method)
+            if st is not None and not st.responded:
+                session.respond(request, 500, "Server Internal Error", st=st)
+        return True
+
+    def cancelReceived(self, cancel, inviteTransaction) -> bool:
+        session = self._byTransaction.get(id(inviteTransaction))
+        if session is None:
+            return False
+        session.cancelled(cancel)
+        return True
+
+    # -- addresses -------------------------------------------------------------------------
+
+    def localAddress(self, destination):
+        """Our (host, port) towards C{destination}, cached per transport and host."""
+        key = (destination.transport, destination.host)
+        cached = self._local.get(key)
+        if cached is None:
+            cached = self._local[key] = self._localAddress(destination)
+            if len(self._local) > 1024:
+                self._local.clear()
+        return cached
+
+    def _localAddress(self, destination):
+        peers = getattr(self.stack, "peers", None)
+        if peers is not None:
+            return peers.localAddress(destination)
+        transport = destination.transport.upper()
+        wanted = "UDP" if transport == "UDP" else "TCP"
+        for port in self.stack.listening:
+            address = port.getHost()
+            if getattr(address, "type", "") == wanted:
+                host = address.host
+                if host in ("0.0.0.0", "::", ""):
+                    host = "127.0.0.1"
+                return host, address.port
+        return "127.0.0.1", 5060
+
+    def viaFor(self, destination):
+        return viaSentBy(destination.transport, *self.localAddress(destination))
+
+    def contactFor(self, destination, user="asterisk"):
+        return contactValue(user, destination.transport, *self.localAddress(destination))
+
+    def mediaAddress(self, destination):
+        return self.localAddress(destination)[0]
