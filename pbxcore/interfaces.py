@@ -283,3 +283,16 @@ class ICLICommand(Interface):
         (or a Deferred of it). Raise L{pbxcore.errors.CLIUsageError} for
         wrong arguments.
         """
+
+
+class IHTTPURI(Interface):
+    """
+    A resource mounted on the HTTP server (http.conf), registered as kind
+    'http.uri': C{registrar.register("http.uri", HTTPURI("ari", resource))}.
+    Unloading the module unmounts it.
+    """
+
+    name = Attribute("The mount path without slashes at either end ('ari', 'ws').")
+    path = Attribute("Same as name: one or more path segments joined by '/'.")
+    resource = Attribute("The twisted.web IResource serving /<prefix>/<path>/...")
+    description = Attribute("One line for 'http show status'.")

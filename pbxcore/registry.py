@@ -14,6 +14,7 @@ from pbxcore.interfaces import (
     IChannelTechnology,
     ICLICommand,
     IDialplanFunction,
+    IHTTPURI,
     IManagerAction,
     IRegistry,
 )
@@ -25,6 +26,7 @@ CORE_KINDS = {
     "function": IDialplanFunction,
     "manageraction": IManagerAction,
     "clicommand": ICLICommand,
+    "http.uri": IHTTPURI,
 }
 
 

@@ -79,6 +79,7 @@ class PBXService(MultiService):
         self.astdb = None
         self.devicestate = None
         self.cdr = None
+        self.http = None  # pbxcore.http.server.HTTPServer (http.conf)
         self.startTime = None
         self.reloadTime = None
         self.fullyBooted = False
@@ -135,6 +136,7 @@ class PBXService(MultiService):
         from pbxcore.store.cdr import CDREngine
         from pbxcore.devicestate.engine import DeviceStateEngine
         from pbxcore.dialplan import builtins
+        from pbxcore.http.core import startHTTP
 
         builtins.register(self.coreRegistrar)
         clicommands.register(self.coreRegistrar)
@@ -143,6 +145,7 @@ class PBXService(MultiService):
         self.astdb.open()
         self.devicestate = DeviceStateEngine(self)
         self.devicestate.register(self.coreRegistrar)
+        self.http = startHTTP(self, self.coreRegistrar)
         self.cdr = CDREngine.fromConfig(self)
         if self.cdr is not None:
             return self.cdr.start()
@@ -273,6 +276,12 @@ class PBXService(MultiService):
             else:
                 self.settings.verbose = settings.verbose
                 self.settings.maxcalls = settings.maxcalls
+            try:
+                from pbxcore.http.core import reloadHTTP
+
+                yield reloadHTTP(self)
+            except ConfigError as e:
+                self.log.error("reload: http.conf not applied: {error}", error=str(e))
         results = yield self.loader.reload(name)
         self.reloadTime = self.reactor.seconds()
         failed = [(n, e) for n, e in results if e]

@@ -119,10 +119,12 @@ def validateConfigDir(configDir):
     a syntax error stops the daemon before anything binds a port. Returns the
     PBXSettings; raises ConfigError naming file:line.
     """
+    from pbxcore.http.config import loadHTTPConf
     from pbxcore.loader import discoverDescriptors, validateModuleConfigs
 
     settings = PBXSettings.fromConfigDir(configDir)
     for path in sorted(glob.glob(os.path.join(settings.configDir, "*.conf"))):
         parseFile(path)
+    loadHTTPConf(settings.configDir)
     validateModuleConfigs(settings.configDir, discoverDescriptors(), settings.modules)
     return settings
