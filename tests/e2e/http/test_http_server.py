@@ -24,7 +24,7 @@ from tests.pbxprocess import ROOT, PBXProcess, cleanup
 
 
 def console(etc, line):
-    return subprocess.run([sys.executable, "-m", "pbxcore.cli", "-c", etc, "-rx", line],
+    return subprocess.run([sys.executable, "-m", "pbxcore.console.cli", "-c", etc, "-rx", line],
                           cwd=ROOT, capture_output=True, text=True, timeout=PATIENCE,
                           env=dict(os.environ, PYTHONPATH=ROOT))
 
