@@ -16,15 +16,17 @@ L{channels.sip.driver.technology}; every owner callback is optional.
 
 from __future__ import annotations
 
-import dataclasses
-
 from twisted.logger import Logger
 
 from channels.sip.net.address import contactValue, viaSentBy
-from channels.sip.machines.dialog import Dialog, DialogError
-from channels.sip.wire.message import Request, makeResponse, newBranch, newCallId, newTag
-from channels.sip.wire.sdp import Origin, SDPError, SessionDescription, parseSDP, refuseMedia
+from channels.sip.machines.dialog import DialogError
 from channels.sip.wire.headers import Headers
+from channels.sip.machines.invite import (
+    AnswerReceived, Answered, CancelInvite, Ended, Failed, InviteMachine, Local, OfferAnswer,
+    Progress, Resend, Ringing, SendAck, SendInvite, SendRequest, SendResponse, State)
+from channels.sip.wire.message import Request, newBranch, newCallId, newTag
+from channels.sip.wire.sdp import SDPError, SessionDescription, parseSDP
+from channels.sip.driver.sessionmedia import MediaStream, SessionMedia
 
 __all__ = ["InviteSession", "MediaStream", "SessionManager", "SessionError",
            "causeForStatus", "statusForCause", "remoteIdentity"]
@@ -113,27 +115,17 @@ class SessionError(Exception):
     """A session operation that its state forbids."""
 
 
-@dataclasses.dataclass
-class MediaStream:
-    """One m-line of a session and the handler that claimed it."""
-
-    index: int
-    mediaType: str
-    handler: object = None
-    state: dict = dataclasses.field(default_factory=dict)
-    local: object = None
-    remote: object = None
+_STATE_NAMES = {State.WAIT_ACK: "confirmed"}
 
 
-class _NotClaimed(Exception):
-    pass
-
-
-class InviteSession:
+class InviteSession(SessionMedia):
     """
-    One INVITE session (a call leg). C{role} is "uas" for an incoming call,
-    "uac" for an outgoing one. C{state}: "incoming", "calling", "early",
-    "confirmed", "terminated".
+    One INVITE session (a call leg): the shell around an
+    L{channels.sip.machines.invite.InviteMachine}. It owns the machine's
+    timer and talks to the transaction manager; supplements see every
+    message, the owner (the channel driver) every event. C{role} is "uas"
+    for an incoming call, "uac" for an outgoing one; C{state} is one of
+    "incoming", "calling", "early", "confirmed", "terminated".
     """
 
     log = Logger()
@@ -146,28 +138,19 @@ class InviteSession:
         self.owner = None
         self.peer = None
         self.codecs: list[str] = ["ulaw", "alaw"]
-        self.dialog: Dialog | None = None
-        self.invite: Request | None = None
-        self.inviteTransaction = None
-        self.state = "incoming" if role == "uas" else "calling"
         self.streams: list[MediaStream] = []
         self.localSDP: SessionDescription | None = None
         self.remoteSDP: SessionDescription | None = None
-        self.pendingOffer = False       # we sent an offer in a 2xx and wait for the answer in ACK
         self.held = False
         self.endReason = None
         self.cookies: dict[str, tuple[object, object]] = {}
         self._sdpVersion = 0
         self._sdpSession = str(int(manager.reactor.seconds()))
-        self._retransmit = None
-        self._ackTimeout = None
-        self._okResponse = None
-        self._byeAfterAck = None
-        self._cancelled = False
-        self._byeSentTo: set = set()
-        self._authTried = False
-        self._credentials = None
+        self._timer = None
+        self._okTransaction = None
+        self._finished = False
         self._begun = False
+        self.inviteTransaction = None
         # id(request) -> (request, server transaction) for requests not yet
         # answered with a final response, so whoever answers one (the
         # session, a claiming supplement, the owner) uses its own transaction.
@@ -175,9 +158,34 @@ class InviteSession:
         self.localTag = newTag()
         self.callId = None
         self.createdAt = manager.reactor.seconds()
+        timers = manager.timers
+        local = Local(via=manager.viaFor(destination), contact=manager.contactFor(destination),
+                      userAgent=manager.userAgentName() or "", allow=manager.ALLOW,
+                      reliable=bool(getattr(destination, "reliable", False)),
+                      t1=timers.t1, t2=timers.t2)
+        self.machine = InviteMachine(role, local, self.localTag)
+        self.machine.decorate = self._decorate
 
     def __repr__(self):
         return f"<InviteSession {self.role} {self.callId} {self.state}>"
+
+    @property
+    def state(self) -> str:
+        state = self.machine.state
+        return _STATE_NAMES.get(state, state.value)
+
+    @property
+    def dialog(self):
+        return self.machine.dialog
+
+    @property
+    def invite(self):
+        return self.machine.invite
+
+    @property
+    def pendingOffer(self) -> bool:
+        """We offered (in a 2xx to an offerless INVITE) and wait for the answer."""
+        return self.machine.offerAnswer is OfferAnswer.LOCAL_OFFER
 
     # -- supplements ---------------------------------------------------------------
 
@@ -199,6 +207,13 @@ class InviteSession:
             except Exception:
                 self.log.failure("SIP supplement {supplement!r}.{name} failed",
                                  supplement=supplement, name=name)
+
+    def _decorate(self, message):
+        """Every message the machine builds goes past the supplements before its state moves."""
+        if message.isRequest:
+            self._each("outgoingRequest", message.method, message)
+        else:
+            self._each("outgoingResponse", message.cseq.method, message)
 
     def _begin(self):
         if not self._begun:
@@ -259,6 +274,103 @@ class InviteSession:
             self.log.failure("SIP session owner {name} failed", name=name)
             return default
 
+    # -- the machine's effects ------------------------------------------------------------
+
+    def _now(self):
+        return self.manager.reactor.seconds()
+
+    def _run(self, effects, st=None):
+        """Carry out the machine's effects in order, then re-arm its timer."""
+        last = None
+        for effect in effects:
+            kind = type(effect)
+            if kind is SendResponse:
+                last = self._sendResponse(effect.request, effect.response, st)
+            elif kind is SendRequest:
+                self._sendInDialog(effect.request)
+            elif kind is SendAck:
+                self.manager.transactions.sendAck(effect.request, self.destination)
+            elif kind is SendInvite:
+                self._sendInvite(effect.request)
+            elif kind is Resend:
+                self._resend(effect)
+            elif kind is CancelInvite:
+                if self.inviteTransaction is not None:
+                    self.manager.transactions.cancel(self.inviteTransaction)
+            elif kind is AnswerReceived:
+                self._answerReceived(effect)
+            elif kind is Ended:
+                self._finish(effect.reason)
+                if effect.remote:
+                    self._tellOwner("sessionTerminated", effect.cause)
+            elif kind is Failed:
+                self._tellOwner("sessionFailed", effect.response)
+            elif kind is Answered and not self.machine.ended:
+                self._tellOwner("sessionAnswered", effect.response)
+            elif kind is Ringing:
+                self._tellOwner("sessionRinging", effect.response)
+            elif kind is Progress:
+                self._tellOwner("sessionProgress", effect.response)
+        self._rearm()
+        return last
+
+    def _rearm(self):
+        deadline = self.machine.nextDeadline()
+        timer = self._timer
+        if timer is not None and timer.active():
+            if deadline is not None and abs(timer.getTime() - deadline) < 1e-9:
+                return
+            timer.cancel()
+        self._timer = None
+        if deadline is not None:
+            reactor = self.manager.reactor
+            self._timer = reactor.callLater(max(0.0, deadline - reactor.seconds()), self._timerFired)
+
+    def _timerFired(self):
+        self._timer = None
+        try:
+            self._run(self.machine.handleTimer(self._now()))
+        except Exception:
+            self.log.failure("SIP session timer of {callId}", callId=self.callId)
+
+    def _sendResponse(self, request, response, st=None):
+        if st is None or (st is not None and self.serverTransaction(request) not in (None, st)):
+            entry = self._serverTransactions.get(id(request))
+            st = entry[1] if entry is not None and entry[0] is request else self.inviteTransaction
+        if response.status >= 200:
+            entry = self._serverTransactions.get(id(request))
+            if entry is not None and entry[0] is request:
+                del self._serverTransactions[id(request)]
+            if response.status < 300 and request.method == "INVITE":
+                self._okTransaction = st
+        st.respond(response)
+        return response
+
+    def _resend(self, effect):
+        st = self._okTransaction if effect.response.status >= 200 else self.inviteTransaction
+        if st is not None:
+            st.respond(effect.response)
+
+    def _sendInDialog(self, request, onResponse=None):
+        def gotResponse(response):
+            self._incomingResponse(response)
+            self._run(self.machine.receiveResponse(response, self._now()))
+            if onResponse is not None:
+                onResponse(response)
+
+        self.manager.transactions.sendRequest(request, self.destination, gotResponse)
+
+    def _answerReceived(self, effect):
+        message = effect.message
+        try:
+            self.applyAnswer(parseSDP(effect.body))
+        except SDPError as e:
+            what = "ACK" if message.isRequest else str(message.status)
+            self.log.info("bad SDP in {what} of {callId}: {error}", what=what, callId=self.callId,
+                          error=str(e))
+            if message.isRequest or message.status >= 200:
+                self._run(self.machine.answerRejected(self._now(), "Incompatible SDP answer"))
+
     # -- sending -----------------------------------------------------------------------
 
     def _via(self):
@@ -287,169 +399,17 @@ class InviteSession:
         else the one it arrived on (so a supplement that claimed an in-dialog
         request answers that request, not the INVITE), else the INVITE's.
         """
-        response = makeResponse(request, status, reason, toTag=self.localTag if status > 100 else None)
-        h = response.headers
-        if status > 100 and request.method in ("INVITE", "SUBSCRIBE", "REFER", "UPDATE") and status < 300:
-            h.add("Contact", self.contact())
-        if status < 300 and request.method == "INVITE":
-            h.add("Allow", self.manager.ALLOW)
-        ua = self.manager.userAgent
-        if ua is not None and ua.userAgent:
-            h.add("Server", ua.userAgent)
-        for name, value in headers:
-            h.add(name, value)
-        if body:
-            h.set("Content-Type", contentType or "application/sdp")
-            h.set("Content-Length", str(len(body)))
-            response.body = body
-        self._each("outgoingResponse", request.method, response)
-        if st is None:
-            entry = self._serverTransactions.get(id(request))
-            st = entry[1] if entry is not None and entry[0] is request else self.inviteTransaction
-        if status >= 200:
-            entry = self._serverTransactions.get(id(request))
-            if entry is not None and entry[0] is request:
-                del self._serverTransactions[id(request)]
-        st.respond(response)
-        return response
+        effects = self.machine.respond(request, status, reason, headers, body, contentType,
+                                       now=self._now())
+        return self._run(effects, st=st)
 
     def sendRequest(self, method, body=b"", contentType=None, headers=(), onResponse=None):
         """A request in the dialog; C{onResponse(response)} gets its responses."""
         if self.dialog is None:
             raise SessionError(f"no dialog to send {method} in")
-        request = self.dialog.makeRequest(method, self._via(), contact=self.contact(), body=body,
-                                          contentType=contentType, headers=headers,
-                                          userAgent=self.manager.userAgentName())
-        self._each("outgoingRequest", method, request)
-
-        def gotResponse(response):
-            self._incomingResponse(response)
-            if onResponse is not None:
-                onResponse(response)
-
-        self.manager.transactions.sendRequest(request, self.destination, gotResponse)
+        request = self.machine.request(method, body=body, contentType=contentType, headers=headers)
+        self._sendInDialog(request, onResponse)
         return request
-
-    # -- SDP ---------------------------------------------------------------------------
-
-    def _handlersFor(self, mediaType):
-        return [h for h in self.manager.sdpHandlers() if getattr(h, "mediaType", None) == mediaType]
-
-    def _nextDescription(self, media) -> SessionDescription:
-        self._sdpVersion += 1
-        host = self.manager.mediaAddress(self.destination)
-        origin = Origin("-", self._sdpSession, str(self._sdpVersion), "IN",
-                        "IP6" if ":" in host else "IP4", host)
-        return SessionDescription(origin=origin, sessionName="txpbx", connection=host,
-                                  addrType=origin.addrType, media=tuple(media))
-
-    def negotiateOffer(self, offer: SessionDescription) -> SessionDescription:
-        """
-        Answer a remote offer through the SDP handlers, m-line by m-line in
-        order; raise SDPError when no stream was accepted (488).
-        """
-        answers = []
-        accepted = False
-        for index, media in enumerate(offer.media):
-            stream = self.streams[index] if index < len(self.streams) else None
-            if stream is None or stream.mediaType != media.mediaType:
-                if stream is not None:
-                    self._destroyStream(stream)
-                stream = MediaStream(index, media.mediaType)
-                if index < len(self.streams):
-                    self.streams[index] = stream
-                else:
-                    self.streams.append(stream)
-            answer = None
-            if media.port != 0:
-                handlers = [stream.handler] if stream.handler is not None else self._handlersFor(media.mediaType)
-                for handler in handlers:
-                    answer = handler.negotiateIncomingStream(self, stream, offer, media)
-                    if answer is not None:
-                        stream.handler = handler
-                        break
-            if answer is None:
-                answer = refuseMedia(media)
-            if answer.port != 0:
-                accepted = True
-            stream.remote = media
-            stream.local = answer
-            answers.append(answer)
-        for stream in self.streams[len(offer.media):]:
-            self._destroyStream(stream)
-        del self.streams[len(offer.media):]
-        if not accepted:
-            raise SDPError("no media stream could be accepted")
-        self.remoteSDP = offer
-        self.localSDP = self._nextDescription(answers)
-        return self.localSDP
-
-    def createOffer(self) -> SessionDescription:
-        """An offer from the handlers (one audio stream at least, when a handler exists)."""
-        media = []
-        if not self.streams:
-            for mediaType in ("audio", "video", "image"):
-                handlers = self._handlersFor(mediaType)
-                if handlers and mediaType == "audio":
-                    self.streams.append(MediaStream(len(self.streams), mediaType))
-        for stream in self.streams:
-            offer = None
-            handlers = [stream.handler] if stream.handler is not None else self._handlersFor(stream.mediaType)
-            for handler in handlers:
-                offer = handler.createOutgoingStream(self, stream)
-                if offer is not None:
-                    stream.handler = handler
-                    break
-            if offer is None:
-                continue
-            stream.local = offer
-            media.append(offer)
-        self.localSDP = self._nextDescription(media)
-        return self.localSDP
-
-    def applyAnswer(self, answer: SessionDescription):
-        """The remote answer to our offer: apply every stream."""
-        self.remoteSDP = answer
-        active = [s for s in self.streams if s.local is not None]
-        for stream, media in zip(active, answer.media):
-            stream.remote = media
-        self.applyStreams()
-
-    def applyStreams(self):
-        for stream in self.streams:
-            if stream.handler is None or stream.local is None or stream.remote is None:
-                continue
-            try:
-                stream.handler.applyNegotiatedStream(self, stream, stream.local, stream.remote)
-            except Exception:
-                self.log.failure("SDP handler {handler!r} could not apply stream {index}",
-                                 handler=stream.handler, index=stream.index)
-
-    def _destroyStream(self, stream):
-        if stream.handler is None:
-            return
-        for name in ("streamStop", "streamDestroy"):
-            try:
-                getattr(stream.handler, name)(self, stream)
-            except Exception:
-                self.log.failure("SDP handler {name} failed", name=name)
-        stream.handler = None
-
-    def writeFrame(self, frame):
-        """A media frame from the core, to the first stream whose handler can send it."""
-        for stream in self.streams:
-            write = getattr(stream.handler, "writeFrame", None)
-            if write is not None and stream.mediaType == "audio":
-                return write(self, stream, frame)
-        return None
-
-    def sendDigit(self, digit, durationMs):
-        """RFC 4733 through the audio handler; False when no stream can."""
-        for stream in self.streams:
-            send = getattr(stream.handler, "sendDigit", None)
-            if send is not None:
-                return bool(send(self, stream, digit, durationMs))
-        return False
 
     def frameReceived(self, frame):
         """Media handlers deliver frames here; they go to the owner (the channel)."""
@@ -462,17 +422,15 @@ class InviteSession:
         Take the initial INVITE: dialog, supplements. Returns False when a
         supplement claimed the INVITE (and answered it).
         """
-        self.invite = request
         self.inviteTransaction = st
         self._track(request, st)
         self.callId = request.callId
-        self.dialog = Dialog.asUAS(request, self.localTag)
-        self.dialog.remoteSeq = request.cseq.number
+        self.machine.receiveInvite(request, self._now())
         self.manager.add(self)
         self._begin()
         if self._incomingRequest(request):
             if st.responded:
-                self._finish("claimed")
+                self._run(self.machine.terminate("claimed"))
             return False
         return True
 
@@ -481,7 +439,6 @@ class InviteSession:
             return
         body = self.localSDP.toBytes() if withSDP and self.localSDP is not None else b""
         self.respond(self.invite, status, reason, body=body)
-        self.state = "early"
 
     def answer(self):
         """Send 200 with the SDP answer (or our offer for a late-offer INVITE)."""
@@ -489,91 +446,35 @@ class InviteSession:
             return
         if self.localSDP is None:
             self.createOffer()
-            self.pendingOffer = True
-        self._okResponse = self.respond(self.invite, 200, "OK", body=self.localSDP.toBytes())
-        self.state = "confirmed"
-        self.dialog.confirm()
+        self.respond(self.invite, 200, "OK", body=self.localSDP.toBytes())
         if self.remoteSDP is not None and not self.pendingOffer:
             self.applyStreams()
-        self._armRetransmit(self.manager.timers.t1)
-
-    def _armRetransmit(self, interval):
-        reactor = self.manager.reactor
-        self._retransmit = reactor.callLater(interval, self._retransmitOK, interval)
-        if self._ackTimeout is None:
-            self._ackTimeout = reactor.callLater(64 * self.manager.timers.t1, self._noAck)
-
-    def _retransmitOK(self, interval):
-        self._retransmit = None
-        if self._okResponse is None or self.state == "terminated":
-            return
-        st = self.inviteTransaction
-        if not self.destination.reliable and st is not None:
-            st.respond(self._okResponse)
-            self._armRetransmit(min(interval * 2, self.manager.timers.t2))
-
-    def _stopRetransmit(self):
-        for call in (self._retransmit, self._ackTimeout):
-            if call is not None and call.active():
-                call.cancel()
-        self._retransmit = self._ackTimeout = None
-        self._okResponse = None
-
-    def _noAck(self):
-        self._ackTimeout = None
-        if self._okResponse is None or self.state == "terminated":
-            return
-        self.log.info("no ACK for the 200 of {callId}: ending the call", callId=self.callId)
-        self._stopRetransmit()
-        self.bye()
-        self._ended(102)  # RECOVERY_ON_TIMER_EXPIRE
 
     def reject(self, status, reason=None, headers=()):
         """A final failure response to the INVITE; ends the session."""
         if self.role != "uas" or self.state not in ("incoming", "early"):
             return
         self.respond(self.invite, status, reason, headers=headers)
-        self._finish(f"rejected {status}")
 
     def cancelled(self, cancel):
         """The caller sent CANCEL for our INVITE: 487 and the end of the call."""
         if self.state not in ("incoming", "early"):
             return
         self._incomingRequest(cancel)
-        self.respond(self.invite, 487, "Request Terminated")
-        self._ended(16, "cancelled")
+        self._run(self.machine.receiveCancel(cancel, self._now()))
 
     def ackReceived(self, ack):
         self._incomingRequest(ack)
-        if self._okResponse is None:
-            return
-        self._stopRetransmit()
-        if self.pendingOffer:
-            self.pendingOffer = False
-            body = ack.body or b""
-            try:
-                if not body:
-                    raise SDPError("the ACK carries no SDP answer")
-                self.applyAnswer(parseSDP(body))
-            except SDPError as e:
-                self.log.info("bad SDP in ACK of {callId}: {error}", callId=self.callId, error=str(e))
-                self.bye()
-                self._ended(111, "bad SDP in ACK")  # PROTOCOL_ERROR
-                return
-        if self._byeAfterAck is not None:
-            cause, self._byeAfterAck = self._byeAfterAck, None
-            self.end(cause)
+        self._run(self.machine.receiveAck(ack, self._now()))
 
     # -- UAC ---------------------------------------------------------------------------
 
     def startOutgoing(self, uri, toUri, fromUri, headers=(), credentials=None):
         """Send the INVITE with our offer; C{credentials} (user, secret) answer 401/407."""
-        self._credentials = credentials
         self.callId = newCallId()
         self.manager.add(self)
         self._begin()
-        offer = self.createOffer()
-        body = offer.toBytes()
+        body = self.createOffer().toBytes()
         h = Headers()
         h.add("Via", f"{self._via()};branch={newBranch()};rport")
         h.add("Max-Forwards", "70")
@@ -590,104 +491,26 @@ class InviteSession:
             h.add(key, value)
         h.add("Content-Type", "application/sdp")
         h.add("Content-Length", str(len(body)))
-        self._sendInvite(Request("INVITE", uri, h, body))
+        invite = Request("INVITE", uri, h, body)
+        self._run(self.machine.startInvite(invite, self._now(), credentials=credentials))
 
     def _sendInvite(self, invite):
-        self.invite = invite
         self._each("outgoingRequest", "INVITE", invite)
         self.inviteTransaction = self.manager.transactions.sendRequest(
             invite, self.destination, self._inviteResponse)
 
     def _inviteResponse(self, response):
         try:
-            self._handleInviteResponse(response)
+            invite = self.invite
+            if self.machine.ended and not (200 <= response.status < 300):
+                return
+            self._incomingResponse(response)
+            if self.invite is not invite and response.status >= 300:
+                return  # a supplement sent the INVITE again (resendInvite): not a failure yet
+            self._run(self.machine.receiveResponse(response, self._now()))
         except Exception:
             self.log.failure("handling {status} to INVITE {callId}", status=response.status,
                              callId=self.callId)
-
-    def _handleInviteResponse(self, response):
-        status = response.status
-        if self.state == "terminated" and not (200 <= status < 300):
-            return
-        invite = self.invite
-        self._incomingResponse(response)
-        if self.invite is not invite and status >= 300:
-            return  # a supplement sent the INVITE again (resendInvite): not a failure yet
-        if status < 200:
-            if status == 100 or self._cancelled:
-                return
-            if response.toTag and self.dialog is None:
-                try:
-                    self.dialog = Dialog.asUAC(self.invite, response)
-                except DialogError:
-                    pass
-            self.state = "early"
-            if response.body and self.remoteSDP is None:
-                try:
-                    self.applyAnswer(parseSDP(response.body))
-                except SDPError as e:
-                    self.log.info("bad early SDP: {error}", error=str(e))
-            if status == 180:
-                self._tellOwner("sessionRinging", response)
-            else:
-                self._tellOwner("sessionProgress", response)
-            return
-        if status < 300:
-            self._answered(response)
-            return
-        if status in (401, 407) and self._credentials and not self._authTried and not self._cancelled:
-            if self._retryWithAuth(response):
-                return
-        self._tellOwner("sessionFailed", response)
-        self._finish(f"failed {status}")
-
-    def _answered(self, response):
-        if self.dialog is None or self.dialog.remoteTag != response.toTag:
-            self.dialog = Dialog.asUAC(self.invite, response)
-        self.dialog.updateFromResponse(response)
-        self.dialog.confirm()
-        self._sendAck()
-        if self._cancelled:
-            # RFC 3261 §9.1: a 200 crossed our CANCEL: ACK it, then BYE
-            # (once per dialog, retransmissions are only ACKed).
-            if response.toTag not in self._byeSentTo:
-                self._byeSentTo.add(response.toTag)
-                self.bye()
-            self._finish("answered after CANCEL")
-            return
-        if self.state in ("confirmed", "terminated"):
-            return  # a retransmitted 200: ACKed again above
-        self.state = "confirmed"
-        if response.body:
-            try:
-                self.applyAnswer(parseSDP(response.body))
-            except SDPError as e:
-                self.log.info("bad SDP in 200 of {callId}: {error}", callId=self.callId, error=str(e))
-                self.bye()
-                self._tellOwner("sessionTerminated", 111)
-                self._finish("bad SDP answer")
-                return
-        self._tellOwner("sessionAnswered", response)
-
-    def _sendAck(self):
-        ack = self.dialog.makeRequest("ACK", self._via(), cseq=self.invite.cseq.number,
-                                      userAgent=self.manager.userAgentName())
-        self._each("outgoingRequest", "ACK", ack)
-        self.manager.transactions.sendAck(ack, self.destination)
-
-    def _retryWithAuth(self, response) -> bool:
-        from channels.sip.wire.digest import buildAuthorization, chooseChallenge
-
-        header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
-        challenge = chooseChallenge(response.headers.rawValues(header))
-        if challenge is None:
-            return False
-        self._authTried = True
-        user, secret = self._credentials
-        value = buildAuthorization(challenge, "INVITE", self.invite.uri, user, secret, newTag())
-        header = "Authorization" if response.status == 401 else "Proxy-Authorization"
-        self.resendInvite(headers=[(header, value)])
-        return True
 
     def resendInvite(self, headers=(), remove=()):
         """
@@ -700,36 +523,16 @@ class InviteSession:
         C{incomingResponse} for a failure, the session does not end on that
         failure. Returns the new INVITE.
         """
-        if self.role != "uac" or self.state not in ("calling", "early") or self._cancelled:
-            raise SessionError(f"cannot re-send the INVITE of a {self.role} session in state {self.state}")
-        old = self.invite
-        h = old.headers.copy()
-        via = h.get("Via")
-        h.set("Via", via.split(";branch=")[0] + f";branch={newBranch()};rport")
-        h.set("CSeq", f"{old.cseq.number + 1} INVITE")
-        for name in remove:
-            h.remove(name)
-        for name, value in headers:
-            h.set(name, value)
-        # The failed attempt's early dialog (if any) is gone with it.
-        self.dialog = None
-        self.state = "calling"
-        invite = Request("INVITE", old.uri, h, old.body)
-        self._sendInvite(invite)
-        return invite
+        try:
+            effects = self.machine.resendInvite(self._now(), headers=headers, remove=remove)
+        except DialogError as e:
+            raise SessionError(str(e)) from None
+        self._run(effects)
+        return self.invite
 
     def cancel(self):
         """Give up an unanswered outgoing call (CANCEL; BYE if a 200 crosses it)."""
-        if self.role != "uac" or self.state == "terminated":
-            return
-        if self.state == "confirmed":
-            self.bye()
-            self._finish("hangup")
-            return
-        self._cancelled = True
-        if self.inviteTransaction is not None:
-            self.manager.transactions.cancel(self.inviteTransaction)
-        self._finish("cancelled")
+        self._run(self.machine.cancel(self._now()))
 
     # -- both ---------------------------------------------------------------------------
 
@@ -743,40 +546,15 @@ class InviteSession:
 
     def end(self, cause=16):
         """Hang up this leg whatever its state, telling the far end the right way."""
-        if self.state == "terminated":
+        if self.machine.ended:
             return
-        if self.role == "uas":
-            if self.state in ("incoming", "early"):
-                status, reason = statusForCause(cause)
-                self.reject(status, reason)
-                return
-            if self._okResponse is not None:
-                # Not ACKed yet: BYE once the ACK (or its timeout) comes.
-                self._byeAfterAck = cause
-                return
-            self.bye()
-            self._finish("hangup")
-            return
-        if self.state in ("calling", "early"):
-            self.cancel()
-            return
-        self.bye()
-        self._finish("hangup")
-
-    def _ended(self, cause, reason="ended"):
-        """The far end ended the call: tell the owner, then finish."""
-        self._finish(reason)
-        self._tellOwner("sessionTerminated", cause)
+        self._run(self.machine.hangup(cause, self._now(), status=statusForCause(cause)))
 
     def _finish(self, reason):
-        if self.state == "terminated":
+        if self._finished:
             return
-        self.state = "terminated"
+        self._finished = True
         self.endReason = reason
-        if self.dialog is not None:
-            self.dialog.terminate()
-        if self._byeAfterAck is None:
-            self._stopRetransmit()
         for stream in self.streams:
             self._destroyStream(stream)
         self._each("sessionEnd", None)
@@ -792,37 +570,35 @@ class InviteSession:
         if method == "ACK":
             self.ackReceived(request)
             return
-        if not self.dialog.acceptRemoteCSeq(request):
-            self.respond(request, 500, "Out of Order", st=st, headers=[("Retry-After", "1")])
-            return
         self._track(request, st)
+        checked = self.machine.checkRequest(request, self._now())
+        if checked is not None:
+            self._run(checked, st=st)
+            return
         if self._incomingRequest(request):
             return
         handler = getattr(self, "sip_" + method, None)
         if handler is None:
             if self._tellOwner("sessionRequest", request, st, default=False):
                 return
-            self.respond(request, 405 if method != "PRACK" else 481, st=st,
+            self.respond(request, 405, st=st,
                          headers=[("Allow", ", ".join(self.manager.allowedMethods()))])
             return
         handler(request, st)
 
+    def sip_PRACK(self, request, st):
+        self._run(self.machine.receivePrack(request, self._now()), st=st)
+
     def sip_BYE(self, request, st):
-        self.respond(request, 200, "OK", st=st)
-        if self.state == "terminated":
-            return
-        self._ended(16, "remote BYE")
+        self._run(self.machine.receiveBye(request, self._now()), st=st)
 
     def sip_OPTIONS(self, request, st):
         self.respond(request, 200, "OK", st=st, headers=self.manager.capabilityHeaders())
 
     def sip_INVITE(self, request, st):
-        """A re-INVITE: hold, unhold, new media address, or a new offer."""
-        if self.state != "confirmed" or self._okResponse is not None:
-            self.respond(request, 491, "Request Pending", st=st)
-            return
-        self.dialog.updateTarget(request)
+        """A re-INVITE (the machine already refused it with 491 while an offer is open)."""
         body = request.body or b""
+        held = self.held
         if body:
             try:
                 offer = parseSDP(body)
@@ -838,11 +614,7 @@ class InviteSession:
         else:
             answer = self._nextDescription([s.local for s in self.streams if s.local is not None])
             self.localSDP = answer
-            self.pendingOffer = True
-            held = self.held
-        self.inviteTransaction = st
-        self._okResponse = self.respond(request, 200, "OK", body=answer.toBytes(), st=st)
-        self._armRetransmit(self.manager.timers.t1)
+        self.respond(request, 200, "OK", body=answer.toBytes(), st=st)
         if body:
             self.applyStreams()
             if held != self.held:

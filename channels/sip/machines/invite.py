@@ -7,7 +7,7 @@ Like L{channels.sip.transaction} it is driven by messages and the time:
 every input takes C{now} and returns a list of I{effects} -- messages to
 send and events for the channel -- and the owner re-arms one timer to
 L{InviteMachine.nextDeadline} after each call. No reactor, no socket, no
-transaction: the session shell (L{channels.sip.session.InviteSession})
+transaction: the session shell (L{channels.sip.driver.session.InviteSession})
 sends the messages on transactions, runs the supplements and tells the
 channel.
 
@@ -26,10 +26,10 @@ import random as _random
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from channels.sip.dialog import Dialog, DialogError
-from channels.sip.digest import buildAuthorization, chooseChallenge
-from channels.sip.headers import Headers
-from channels.sip.message import Request, makeResponse, newBranch, newTag
+from channels.sip.machines.dialog import Dialog, DialogError
+from channels.sip.wire.digest import buildAuthorization, chooseChallenge
+from channels.sip.wire.headers import Headers
+from channels.sip.wire.message import Request, makeResponse, newBranch, newTag
 
 __all__ = ["State", "OfferAnswer", "Local", "InviteMachine", "SendResponse", "Resend",
            "SendRequest", "SendInvite", "SendAck", "CancelInvite", "Ringing", "Progress",
@@ -301,6 +301,9 @@ class _Core:
         self._timer: _Timer | None = None
         self._out = _Outgoing()
         self._remoteReliable = False   # the far end required 100rel
+        #: C{decorate(message)}, when set, sees every message the machine
+        #: builds before its state moves (the shell runs supplements there).
+        self.decorate = None
 
     def __repr__(self):
         return f"<InviteMachine {self.role} {self.state.value} {self.offerAnswer.value}>"
@@ -366,9 +369,16 @@ class _Core:
             raise DialogError(f"no dialog to send {method} in")
         if body and (contentType or "application/sdp").startswith("application/sdp"):
             self.localBody = body
-        return self.dialog.makeRequest(method, self.local.via, contact=self.local.contact, body=body,
-                                       contentType=contentType, headers=headers, cseq=cseq,
-                                       userAgent=self.local.userAgent or None)
+        request = self.dialog.makeRequest(method, self.local.via, contact=self.local.contact, body=body,
+                                          contentType=contentType, headers=headers, cseq=cseq,
+                                          userAgent=self.local.userAgent or None)
+        if self.decorate is not None:
+            self.decorate(request)
+        return request
+
+    def terminate(self, reason: str) -> list:
+        """End the leg without a word on the wire (someone else answered for it)."""
+        return self._end(reason, 16, remote=False)
 
     def _bye(self, cause: int | None = None, text: str = "") -> list:
         if self.dialog is None:
@@ -421,8 +431,11 @@ class _Core:
             self.state is State.CONFIRMED
 
     def _answer(self, request, status, reason=None, headers=(), body=b"", contentType=None):
-        return buildResponse(self.local, request, status, reason, toTag=self.localTag,
-                             headers=headers, body=body, contentType=contentType)
+        response = buildResponse(self.local, request, status, reason, toTag=self.localTag,
+                                 headers=headers, body=body, contentType=contentType)
+        if self.decorate is not None:
+            self.decorate(response)
+        return response
 
     def receiveBye(self, request, now: float) -> list:
         """The far end hangs up: 200 and the end (a BYE after the end is answered 200 too)."""

@@ -7,14 +7,14 @@ reactor and a hand-moved clock: every race of RFC 3261 §9.1, §13, §14.1,
 
 import unittest
 
-from channels.sip.headers import Headers
+from channels.sip.wire.headers import Headers
 from channels.sip.machines.invite import (
     AnswerReceived, Answered, CancelInvite, Ended, Failed, InviteMachine, Local, OfferAnswer,
     Progress, Resend, Ringing, SendAck, SendInvite, SendRequest, SendResponse, SessionTimer,
     State, glareDelay)
-from channels.sip.message import Request, newBranch
-from channels.sip.parser import parseMessage
-from channels.sip.transaction import makeCancel
+from channels.sip.wire.message import Request, newBranch
+from channels.sip.wire.parser import parseMessage
+from channels.sip.machines.transaction import makeCancel
 
 OFFER = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
 ANSWER = OFFER.replace(b"4000", b"5000")

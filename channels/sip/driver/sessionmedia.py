@@ -1,0 +1,163 @@
+"""
+The media half of an INVITE session: SDP offers and answers through the
+C{sip.sdphandler} registry (one handler per m-line, RFC 3264 §6: the
+answer keeps the offer's m-lines in order, refused ones with port 0),
+streams applied and torn down, frames and RFC 4733 digits.
+
+L{SessionMedia} is a base of L{channels.sip.driver.session.InviteSession}; it
+needs C{manager}, C{destination}, C{streams}, C{localSDP}, C{remoteSDP}
+and C{_tellOwner} from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from twisted.logger import Logger
+
+from channels.sip.wire.sdp import Origin, SDPError, SessionDescription, refuseMedia
+
+__all__ = ["MediaStream", "SessionMedia"]
+
+
+@dataclasses.dataclass
+class MediaStream:
+    """One m-line of a session and the handler that claimed it."""
+
+    index: int
+    mediaType: str
+    handler: object = None
+    state: dict = dataclasses.field(default_factory=dict)
+    local: object = None
+    remote: object = None
+
+
+class SessionMedia:
+    """SDP negotiation and the streams of one session."""
+
+    log = Logger()
+
+
+    def _handlersFor(self, mediaType):
+        return [h for h in self.manager.sdpHandlers() if getattr(h, "mediaType", None) == mediaType]
+
+    def _nextDescription(self, media) -> SessionDescription:
+        self._sdpVersion += 1
+        host = self.manager.mediaAddress(self.destination)
+        origin = Origin("-", self._sdpSession, str(self._sdpVersion), "IN",
+                        "IP6" if ":" in host else "IP4", host)
+        return SessionDescription(origin=origin, sessionName="txpbx", connection=host,
+                                  addrType=origin.addrType, media=tuple(media))
+
+    def negotiateOffer(self, offer: SessionDescription) -> SessionDescription:
+        """
+        Answer a remote offer through the SDP handlers, m-line by m-line in
+        order; raise SDPError when no stream was accepted (488).
+        """
+        answers = []
+        accepted = False
+        for index, media in enumerate(offer.media):
+            stream = self.streams[index] if index < len(self.streams) else None
+            if stream is None or stream.mediaType != media.mediaType:
+                if stream is not None:
+                    self._destroyStream(stream)
+                stream = MediaStream(index, media.mediaType)
+                if index < len(self.streams):
+                    self.streams[index] = stream
+                else:
+                    self.streams.append(stream)
+            answer = None
+            if media.port != 0:
+                handlers = [stream.handler] if stream.handler is not None else self._handlersFor(media.mediaType)
+                for handler in handlers:
+                    answer = handler.negotiateIncomingStream(self, stream, offer, media)
+                    if answer is not None:
+                        stream.handler = handler
+                        break
+            if answer is None:
+                answer = refuseMedia(media)
+            if answer.port != 0:
+                accepted = True
+            stream.remote = media
+            stream.local = answer
+            answers.append(answer)
+        for stream in self.streams[len(offer.media):]:
+            self._destroyStream(stream)
+        del self.streams[len(offer.media):]
+        if not accepted:
+            raise SDPError("no media stream could be accepted")
+        self.remoteSDP = offer
+        self.localSDP = self._nextDescription(answers)
+        return self.localSDP
+
+    def createOffer(self) -> SessionDescription:
+        """An offer from the handlers (one audio stream at least, when a handler exists)."""
+        media = []
+        if not self.streams:
+            for mediaType in ("audio", "video", "image"):
+                handlers = self._handlersFor(mediaType)
+                if handlers and mediaType == "audio":
+                    self.streams.append(MediaStream(len(self.streams), mediaType))
+        for stream in self.streams:
+            offer = None
+            handlers = [stream.handler] if stream.handler is not None else self._handlersFor(stream.mediaType)
+            for handler in handlers:
+                offer = handler.createOutgoingStream(self, stream)
+                if offer is not None:
+                    stream.handler = handler
+                    break
+            if offer is None:
+                continue
+            stream.local = offer
+            media.append(offer)
+        self.localSDP = self._nextDescription(media)
+        return self.localSDP
+
+    def applyAnswer(self, answer: SessionDescription):
+        """The remote answer to our offer: apply every stream."""
+        self.remoteSDP = answer
+        active = [s for s in self.streams if s.local is not None]
+        for stream, media in zip(active, answer.media):
+            stream.remote = media
+        self.applyStreams()
+
+    def applyStreams(self):
+        for stream in self.streams:
+            if stream.handler is None or stream.local is None or stream.remote is None:
+                continue
+            try:
+                stream.handler.applyNegotiatedStream(self, stream, stream.local, stream.remote)
+            except Exception:
+                self.log.failure("SDP handler {handler!r} could not apply stream {index}",
+                                 handler=stream.handler, index=stream.index)
+
+    def _destroyStream(self, stream):
+        if stream.handler is None:
+            return
+        for name in ("streamStop", "streamDestroy"):
+            try:
+                getattr(stream.handler, name)(self, stream)
+            except Exception:
+                self.log.failure("SDP handler {name} failed", name=name)
+        stream.handler = None
+
+    def writeFrame(self, frame):
+        """A media frame from the core, to the first stream whose handler can send it."""
+        for stream in self.streams:
+            write = getattr(stream.handler, "writeFrame", None)
+            if write is not None and stream.mediaType == "audio":
+                return write(self, stream, frame)
+        return None
+
+    def sendDigit(self, digit, durationMs):
+        """RFC 4733 through the audio handler; False when no stream can."""
+        for stream in self.streams:
+            send = getattr(stream.handler, "sendDigit", None)
+            if send is not None:
+                return bool(send(self, stream, digit, durationMs))
+        return False
+
+    def frameReceived(self, frame):
+        """Media handlers deliver frames here; they go to the owner (the channel)."""
+        self._tellOwner("sessionFrame", frame)
+
