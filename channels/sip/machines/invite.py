@@ -28,12 +28,11 @@ from typing import Callable, Optional
 
 from channels.sip.machines.dialog import Dialog, DialogError
 from channels.sip.wire.digest import buildAuthorization, chooseChallenge
-from channels.sip.wire.headers import Headers
 from channels.sip.wire.message import Request, makeResponse, newBranch, newTag
 
 __all__ = ["State", "OfferAnswer", "Local", "InviteMachine", "SendResponse", "Resend",
            "SendRequest", "SendInvite", "SendAck", "CancelInvite", "Ringing", "Progress",
-           "Answered", "Failed", "Ended", "AnswerReceived", "OfferReceived", "SessionTimer",
+           "Answered", "Failed", "Ended", "AnswerReceived", "RefreshDue", "SessionTimer",
            "buildResponse", "reasonHeader", "optionTags"]
 
 
@@ -127,13 +126,6 @@ class Ended:
 @dataclass(frozen=True)
 class AnswerReceived:
     """An SDP answer to our offer arrived in C{message} (1xx, 2xx or ACK)."""
-    body: bytes
-    message: object
-
-
-@dataclass(frozen=True)
-class OfferReceived:
-    """An SDP offer arrived in C{message}; answer it (or refuse it) in the response."""
     body: bytes
     message: object
 
