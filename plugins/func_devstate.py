@@ -10,7 +10,7 @@ func_devstate: device and extension states from the dialplan.
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from pbxcore.devicestate.engine import CUSTOM_PREFIX, DeviceState, extensionStateName
+from pbxcore.devicestate.aggregation import CUSTOM_PREFIX, DeviceState, extensionStateName
 from pbxcore.errors import ReadOnlyFunction
 from pbxcore.interfaces import IDialplanFunction, IModule
 

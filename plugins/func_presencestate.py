@@ -19,7 +19,7 @@ import base64
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from pbxcore.devicestate.engine import PRESENCE_PREFIX, isPresenceProvider
+from pbxcore.devicestate.aggregation import PRESENCE_PREFIX, isPresenceProvider
 from pbxcore.dialplan.expr import splitArgs
 from pbxcore.errors import ManagerError
 from pbxcore.interfaces import IDialplanFunction, IModule

@@ -642,7 +642,7 @@ def dbDelTree(session, request):
 
 
 def _extensionStateText(state):
-    from pbxcore.devicestate.engine import extensionStateText
+    from pbxcore.devicestate.aggregation import extensionStateText
 
     return extensionStateText(state)
 

@@ -7,7 +7,7 @@ a subscription's lifetime.
     message-summary  application/simple-message-summary (RFC 3842), MWI
 
 Pure: states and counts in, bytes out. Extension states are Asterisk's
-numbers (L{pbxcore.devicestate.engine.ExtensionState}), so this module needs
+numbers (L{pbxcore.devicestate.aggregation.ExtensionState}), so this module needs
 nothing but the standard library.
 """
 
@@ -30,7 +30,7 @@ PACKAGES = {
     "message-summary": "application/simple-message-summary",
 }
 
-# Asterisk's extension state bits (pbxcore.devicestate.engine.ExtensionState).
+# Asterisk's extension state bits (pbxcore.devicestate.aggregation.ExtensionState).
 _REMOVED, _DEACTIVATED = -1, -2
 _INUSE, _BUSY, _UNAVAILABLE, _RINGING, _ONHOLD = 1, 2, 4, 8, 16
 

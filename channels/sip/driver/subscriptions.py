@@ -48,7 +48,7 @@ from channels.sip.driver.eventpackages import (
 )
 from channels.sip.wire.message import SIPParseError, makeResponse, newTag
 from pbxcore.config import ConfigError, isFalse, parseFile
-from pbxcore.devicestate.engine import deviceOfChannel, extensionStateText, hintDevices
+from pbxcore.devicestate.aggregation import deviceOfChannel, extensionStateText, hintDevices
 from pbxcore.interfaces import IModule
 
 ALLOW_EVENTS = ", ".join(PACKAGES)

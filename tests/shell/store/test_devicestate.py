@@ -3,11 +3,8 @@
 import pytest
 
 from pbxcore.store.astdb import AstDB
-from pbxcore.devicestate.engine import (
-    CoreShowHints,
+from pbxcore.devicestate.aggregation import (
     DeviceState,
-    DeviceStateEngine,
-    DevstateChange,
     ExtensionState,
     aggregateDeviceStates,
     deviceOfChannel,
@@ -15,6 +12,8 @@ from pbxcore.devicestate.engine import (
     extensionStateOfDevices,
     hintDevices,
 )
+from pbxcore.devicestate.commands import CoreShowHints, DevstateChange
+from pbxcore.devicestate.engine import DeviceStateEngine
 from pbxcore.errors import CLIUsageError
 from tests.shell.store.fakes import HintDialplan, RecordingRegistrar, StateTechnology, StorePBX
 

@@ -8,13 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pbxcore.store.astdb import AstDB
-from pbxcore.devicestate.engine import (
+from pbxcore.devicestate.aggregation import (
     DeviceState,
-    DeviceStateEngine,
     aggregateDeviceStates,
     channelToDeviceState,
     deviceOfChannel,
 )
+from pbxcore.devicestate.engine import DeviceStateEngine
 from tests.shell.store.fakes import HintDialplan, StorePBX
 
 CHANNELS = [f"SIP/{peer}-0000000{n}" for peer in ("1001", "1002") for n in range(3)]

@@ -16,7 +16,7 @@ from channels.sip.driver.eventpackages import (
     presenceOf,
     subscriptionState,
 )
-from pbxcore.devicestate.engine import ExtensionState as E
+from pbxcore.devicestate.aggregation import ExtensionState as E
 
 DI = "{urn:ietf:params:xml:ns:dialog-info}"
 PIDF = "{urn:ietf:params:xml:ns:pidf}"

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from pbxcore.devicestate.engine import (
+from pbxcore.devicestate.aggregation import (
     PRESENCE_STATES,
     PresenceState,
     isPresenceProvider,
