@@ -1,11 +1,11 @@
 """
-The SIP session harness of L{pbxcore.testing}, under the short names these
+The SIP session harness of L{channels.sip.testing}, under the short names these
 tests use.
 """
 
-from pbxcore.testing import OFFER, SIPSessionHarness as SessionHarness
-from pbxcore.testing import _sipSource, sipInDialog as inDialog, sipInvite as invite
+from channels.sip.testing import OFFER, SIPSessionHarness as SessionHarness
+from channels.sip.testing import sipSource, sipInDialog as inDialog, sipInvite as invite
 
-SOURCE = _sipSource()
+SOURCE = sipSource()
 
 __all__ = ["OFFER", "SOURCE", "SessionHarness", "inDialog", "invite"]

@@ -8,7 +8,7 @@ from twisted.trial import unittest
 
 from channels.sip.net.address import Address
 from channels.sip.wire.message import makeResponse
-from pbxcore.testing import OFFER, FakeServerTransaction, SIPSessionHarness, sipInDialog, sipInvite
+from channels.sip.testing import OFFER, FakeServerTransaction, SIPSessionHarness, sipInDialog, sipInvite
 
 DEST = Address("UDP", "127.0.0.1", 5080)
 

@@ -13,8 +13,8 @@ import pytest
 from channels.sip.interfaces import SessionSupplement
 from channels.sip.wire.message import makeResponse
 from channels.sip.driver.session import SessionError
-from pbxcore.testing import OFFER, SIPSessionHarness, _sipSource, sipInDialog, sipInvite
-from pbxcore.testing import FakeServerTransaction
+from channels.sip.testing import OFFER, SIPSessionHarness, sipSource, sipInDialog, sipInvite
+from channels.sip.testing import FakeServerTransaction
 from plugins.res_sip_session_timers import COOKIE, SessionTimerSupplement
 
 
@@ -76,7 +76,7 @@ def test_lifecycleHooksOnRejectedUAC():
     h = SIPSessionHarness()
     supplement = Lifecycle()
     h.supplements.add(supplement)
-    session = h.manager.newSession("uac", _sipSource())
+    session = h.manager.newSession("uac", sipSource())
     session.owner = Owner()
     session.startOutgoing("sip:bob@127.0.0.1:5070", "<sip:bob@127.0.0.1:5070>",
                           "<sip:100@127.0.0.1>")
@@ -146,7 +146,7 @@ def test_refreshBelowMinSEGets422(method):
 
 
 def uacCall(h, extra=None):
-    session = h.manager.newSession("uac", _sipSource())
+    session = h.manager.newSession("uac", sipSource())
     session.owner = Owner()
     if extra is not None:
         session.peer = SimpleNamespace(extra=extra)

@@ -11,7 +11,8 @@ from channels.sip.driver.peers import Peer
 from channels.sip.driver.technology import SIPTechnology
 from pbxcore.errors import ChannelUnavailable
 from pbxcore.frame import HangupCause
-from pbxcore.testing import FakePBX, SIPSessionHarness
+from channels.sip.testing import SIPSessionHarness
+from pbxcore.testing import FakePBX
 
 
 class FakePeers:
