@@ -87,6 +87,14 @@ def channelFields(channel, prefix=""):
     ]
 
 
+def technologyName(channel) -> str:
+    """The technology's name ("SIP", "Local") as Asterisk shows it in Type."""
+    technology = getattr(channel, "technology", None)
+    if technology is None:
+        return ""
+    return technology if isinstance(technology, str) else getattr(technology, "name", "")
+
+
 def _stripInherit(name):
     """A variable's plain name and its inheritance level (0, 1 '_' or 2 '__')."""
     if name.startswith("__"):

@@ -131,7 +131,7 @@ class PBXService(MultiService):
         return self.engine.start(channel)
 
     def _startCore(self):
-        from pbxcore.console import clicommands
+        from pbxcore.console import cli, clicommands
         from pbxcore.store.astdb import AstDB
         from pbxcore.store.cdr import CDREngine
         from pbxcore.devicestate.engine import DeviceStateEngine
@@ -140,6 +140,7 @@ class PBXService(MultiService):
 
         builtins.register(self.coreRegistrar)
         clicommands.register(self.coreRegistrar)
+        cli.register(self.coreRegistrar)
         os.makedirs(self.dataDir, exist_ok=True)
         self.astdb = AstDB(os.path.join(self.dataDir, "astdb.sqlite3"))
         self.astdb.open()

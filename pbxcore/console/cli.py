@@ -27,6 +27,8 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.protocols.basic import NetstringReceiver
 
+from pbxcore.console.clicommands import completions, runCommand
+
 SOCKET_NAME = "pbx.ctl"
 
 log = Logger()
@@ -35,6 +37,16 @@ log = Logger()
 def socketPath(runDir):
     """Where the control socket of a PBX with this run directory lives."""
     return os.path.join(runDir, SOCKET_NAME)
+
+
+def register(registrar):
+    """
+    Add the console control socket to the PBX's services when it has a run
+    directory (the daemon does; fakes do not).
+    """
+    pbx = getattr(registrar, "pbx", None)
+    if pbx is not None and getattr(getattr(pbx, "settings", None), "runDir", None):
+        registrar.addService(ControlService(pbx, socketPath(pbx.settings.runDir)))
 
 
 # -- the server side ----------------------------------------------------------
@@ -50,8 +62,6 @@ class ControlProtocol(NetstringReceiver):
 
     def stringReceived(self, data):
         from twisted.internet import defer
-
-        from pbxcore.console.clicommands import completions, runCommand
 
         text = data.decode("utf-8", "replace")
         kind, _, line = text.partition(" ")

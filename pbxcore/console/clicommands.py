@@ -16,6 +16,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from pbxcore.channel import technologyName
 from pbxcore.errors import CLIUsageError, ModuleError
 from pbxcore.interfaces import ICLICommand
 
@@ -265,8 +266,6 @@ def findChannel(pbx, name):
 
 
 def showChannel(pbx, args):
-    from pbxcore.manager.actions import technologyName
-
     channel = findChannel(pbx, args[0])
     if channel is None:
         return f"{args[0]} is not a known channel\n"
@@ -511,8 +510,8 @@ def coreCommands():
 
 def register(registrar):
     """
-    Register the core console commands, the astdb C{database} commands and,
-    when the PBX has a run directory, the console control socket.
+    Register the core console commands and the astdb C{database} commands
+    (the console control socket is L{pbxcore.console.cli.register}'s).
     """
     pbx = getattr(registrar, "pbx", None)
     for command in coreCommands():
@@ -523,10 +522,6 @@ def register(registrar):
         from pbxcore.store import astdb
 
         astdb.register(registrar)
-    if pbx is not None and getattr(getattr(pbx, "settings", None), "runDir", None):
-        from pbxcore.console.cli import ControlService, socketPath
-
-        registrar.addService(ControlService(pbx, socketPath(pbx.settings.runDir)))
 
 
 def _registered(pbx, name):

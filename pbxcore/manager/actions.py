@@ -13,6 +13,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from pbxcore.channel import channelFields, technologyName
 from pbxcore.errors import ManagerError, ModuleError, ReadOnlyFunction
 from pbxcore.interfaces import IManagerAction
 from pbxcore.manager.config import formatClasses
@@ -48,14 +49,6 @@ class Action:
         return f"<Action {self.name}>"
 
 
-def technologyName(channel) -> str:
-    """The technology's name ("SIP", "Local") as Asterisk shows it in Type."""
-    technology = getattr(channel, "technology", None)
-    if technology is None:
-        return ""
-    return technology if isinstance(technology, str) else getattr(technology, "name", "")
-
-
 def required(request, key):
     """The value of a mandatory header, or the error Asterisk gives."""
     value = request.get(key)
@@ -89,8 +82,6 @@ def liveChannels(pbx):
 
 
 def channelBlock(channel, prefix=""):
-    from pbxcore.channel import channelFields
-
     return channelFields(channel, prefix)
 
 

@@ -10,8 +10,22 @@ from __future__ import annotations
 from twisted.logger import Logger
 
 from channels.sip.driver.eventpackages import PACKAGES, messageSummary
+from pbxcore.store.voicemail import splitMailbox
 
-__all__ = ["UnsolicitedMWI"]
+__all__ = ["UnsolicitedMWI", "mailboxes"]
+
+
+def mailboxes(spec):
+    """
+    The mailboxes of a C{mailbox=} value (C{1001@default&1002}, or comma
+    separated), each C{box@context} in lower case.
+    """
+    result = []
+    for one in (spec or "").replace("&", ",").split(","):
+        box, context = splitMailbox(one)
+        if box:
+            result.append(f"{box}@{context}".lower())
+    return result
 
 
 class UnsolicitedMWI:
@@ -29,13 +43,11 @@ class UnsolicitedMWI:
 
     def mailboxChanged(self, box: str):
         """C{box} ('1001@default', lower case) changed: tell its peers."""
-        from channels.sip.driver.subscriptions import _mailboxes
-
         peers = self._peers()
         if peers is None:
             return
         for peer in peers.allPeers():
-            if peer.mailbox and box in _mailboxes(peer.mailbox):
+            if peer.mailbox and box in mailboxes(peer.mailbox):
                 self.notifyPeer(peer)
 
     def peerRegistered(self, name: str):
@@ -54,7 +66,7 @@ class UnsolicitedMWI:
         if target is None:
             return False
         uri, destination = target
-        service = manager._voicemail()
+        service = manager.voicemail()
         new, old = service.counts(peer.mailbox) if service is not None else (0, 0)
         host = manager.hostText(destination)
         box = peer.mailbox.split(",")[0].split("&")[0].split("@")[0].strip()

@@ -35,6 +35,7 @@ from zope.interface import implementer
 
 from channels.sip.net.address import contactValue, hostText, viaSentBy
 from channels.sip.machines.dialog import Dialog, DialogError
+from channels.sip.driver.mwi import UnsolicitedMWI, mailboxes
 from channels.sip.driver.eventpackages import (
     PACKAGES,
     Remote,
@@ -101,17 +102,6 @@ def _peerFlag(peer, key):
     if not values:
         return None
     return not isFalse(values[-1])
-
-
-def _mailboxes(spec):
-    from pbxcore.store.voicemail import splitMailbox
-
-    result = []
-    for one in (spec or "").replace("&", ",").split(","):
-        box, context = splitMailbox(one)
-        if box:
-            result.append(f"{box}@{context}".lower())
-    return result
 
 
 class Subscription:
@@ -182,8 +172,6 @@ class SubscriptionManager:
         registrar.subscribe(self._eventReceived, ("PeerStatus", "MessageWaiting"))
         self.stack.subscriptions = self
         registrar.addCleanup(self._uninstall)
-        from channels.sip.driver.mwi import UnsolicitedMWI
-
         self.mwi = UnsolicitedMWI(self)
         return self
 
@@ -293,7 +281,7 @@ class SubscriptionManager:
         if event == "message-summary":
             mailbox = peer.mailbox if peer is not None and peer.mailbox else ""
             if not mailbox:
-                service = self._voicemail()
+                service = self.voicemail()
                 if service is not None and exten and service.mailbox(exten) is not None:
                     mailbox = exten
             if not mailbox:
@@ -333,7 +321,8 @@ class SubscriptionManager:
         peers = getattr(self.stack, "peers", None)
         return peers.config.settings.context if peers is not None else "default"
 
-    def _voicemail(self):
+    def voicemail(self):
+        """The voicemail service (app_voicemail's registry entry), or None."""
         try:
             return self.pbx.registry("voicemail")
         except KeyError:
@@ -416,7 +405,7 @@ class SubscriptionManager:
 
     def _watch(self, sub):
         if sub.event == "message-summary":
-            for box in _mailboxes(sub.mailbox):
+            for box in mailboxes(sub.mailbox):
                 self._byMailbox.setdefault(box, set()).add(sub.key)
             return
         engine = self.pbx.devicestate
@@ -441,7 +430,7 @@ class SubscriptionManager:
         if sub._unwatch is not None:
             sub._unwatch()
             sub._unwatch = None
-        for box in _mailboxes(sub.mailbox):
+        for box in mailboxes(sub.mailbox):
             keys = self._byMailbox.get(box)
             if keys is not None:
                 keys.discard(sub.key)
@@ -456,7 +445,7 @@ class SubscriptionManager:
 
     def hasMailboxSubscription(self, peer) -> bool:
         """Whether C{peer} holds a message-summary subscription (no unsolicited MWI then)."""
-        for box in _mailboxes(peer.mailbox):
+        for box in mailboxes(peer.mailbox):
             for key in self._byMailbox.get(box, ()):
                 sub = self.subscriptions.get(key)
                 if sub is not None and sub.peer is not None and sub.peer.name == peer.name:
@@ -535,7 +524,7 @@ class SubscriptionManager:
         """
         host = self.hostText(sub.destination)
         if sub.event == "message-summary":
-            service = self._voicemail()
+            service = self.voicemail()
             new, old = service.counts(sub.mailbox) if service is not None else (0, 0)
             return PACKAGES[sub.event], messageSummary(new, old, f"sip:{sub.mailbox}@{host}"
                                                        if "@" not in sub.mailbox else
