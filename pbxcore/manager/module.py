@@ -12,7 +12,8 @@ from zope.interface import implementer
 
 from pbxcore.errors import CLIUsageError, ModuleDeclined
 from pbxcore.interfaces import ICLICommand, IModule
-from pbxcore.manager.actions import coreActions
+from pbxcore.manager.actions import Action, coreActions
+from pbxcore.manager.configactions import configActions
 from pbxcore.manager.config import formatClasses, loadManagerConf
 from pbxcore.manager.protocol import ManagerFactory
 
@@ -113,7 +114,7 @@ class ManagerModule:
         self.factory = ManagerFactory(pbx, settings, reactor)
         factory = self.factory
         registrar.subscribe(factory.broadcast, when=lambda: bool(factory.sessions))
-        for action in coreActions():
+        for action in coreActions() + configActions(Action):
             registrar.register("manageraction", action)
         for command in managerCommands(self):
             registrar.register("clicommand", command)
