@@ -38,10 +38,59 @@ _MEDIA_CONTROLS = frozenset({
 })
 
 
+#: The bridge technologies the core has, Asterisk's names and what
+#: C{BridgeTechnologyList} says of them: (name, type, priority).
+TECHNOLOGIES = (
+    ("native_rtp", "Native", 90),
+    ("simple_bridge", "Basic", 50),
+)
+
+
+class BridgeRegistry:
+    """
+    The live bridges of one PBX by uniqueid (C{pbx.bridges}), for the
+    manager's bridge actions; and which technologies are suspended.
+    """
+
+    def __init__(self):
+        self._bridges = {}
+        self.suspended = set()
+
+    @classmethod
+    def of(cls, pbx):
+        """C{pbx.bridges}, made on first use."""
+        registry = getattr(pbx, "bridges", None)
+        if registry is None:
+            registry = cls()
+            try:
+                pbx.bridges = registry
+            except AttributeError:
+                pass
+        return registry
+
+    def add(self, bridge):
+        self._bridges[bridge.uniqueid] = bridge
+
+    def remove(self, bridge):
+        self._bridges.pop(bridge.uniqueid, None)
+
+    def get(self, uniqueid):
+        return self._bridges.get(uniqueid)
+
+    def __iter__(self):
+        return iter(list(self._bridges.values()))
+
+    def __len__(self):
+        return len(self._bridges)
+
+
 class Bridge:
     """
     A basic two-party bridge. C{features} keeps per-channel feature
     options (Dial's t/T) for the transfer features to consult.
+
+    While it runs it is listed in C{pbx.bridges}; L{kick} and L{dissolve}
+    end it from outside (the manager's BridgeKick and BridgeDestroy).
     """
 
     log = Logger()
@@ -61,13 +110,36 @@ class Bridge:
         self.native = None
         self._pair = None
         self._watched = []
+        self._done = None
+
+    @property
+    def currentTechnology(self):
+        """What carries the media now: native_rtp while linked, else simple_bridge."""
+        return "native_rtp" if self.native is not None else self.technology
+
+    def kick(self, channel):
+        """
+        End the bridge with C{channel} as the party that left (its owner
+        hangs it up, as Asterisk's ast_bridge_kick); False when not here.
+        """
+        if channel not in self.channels or self._done is None or self._done.called:
+            return False
+        self._done.callback(channel)
+        return True
+
+    def dissolve(self):
+        """End the bridge: every party is kicked."""
+        if self._done is None or self._done.called or not self.channels:
+            return False
+        self._done.callback(self.channels[0])
+        return True
 
     def fields(self):
         """The bridge block of Bridge* events."""
         return [
             ("BridgeUniqueid", self.uniqueid),
             ("BridgeType", self.bridgeType),
-            ("BridgeTechnology", self.technology),
+            ("BridgeTechnology", self.currentTechnology),
             ("BridgeCreator", self.creator or "<unknown>"),
             ("BridgeName", self.name or "<unknown>"),
             ("BridgeNumChannels", str(len(self.channels))),
@@ -87,6 +159,22 @@ class Bridge:
         self.channels.append(channel)
         channel.bridge = self
         self._emit("BridgeEnter", channel)
+        # A driver may want to know (chan_local optimises a pair away).
+        bridged = getattr(channel.driver, "bridged", None)
+        if bridged is not None:
+            bridged(channel, self)
+
+    def announceSwap(self, before, channel):
+        """
+        C{channel} now stands for another party (a Local pair optimised
+        away): BridgeLeave with C{before} (its old fields), BridgeEnter with
+        its new ones, and the native RTP link checked again.
+        """
+        events = getattr(self.pbx, "events", None)
+        if before is not None and (events is None or events.wants("BridgeLeave")):
+            self.pbx.emitEvent("BridgeLeave", self.fields() + before, "call")
+        self._emit("BridgeEnter", channel)
+        self._updateNative()
 
     def _leave(self, channel):
         if channel in self.channels:
@@ -99,12 +187,14 @@ class Bridge:
         Bridge C{first} and C{second}; returns the channel that left first
         (hung up or could no longer be written to).
         """
+        registry = BridgeRegistry.of(self.pbx)
+        registry.add(self)
         self._emit("BridgeCreate")
         self._enter(first)
         self._enter(second)
         first.setVariable("BRIDGEPEER", second.name)
         second.setVariable("BRIDGEPEER", first.name)
-        done = defer.Deferred()
+        done = self._done = defer.Deferred()
         self._pair = (first, second)
         self._updateNative()
         pumps = [defer.Deferred.fromCoroutine(self._pump(first, second, done)),
@@ -121,6 +211,7 @@ class Bridge:
             self._leave(first)
             self._leave(second)
             self.destroyed = True
+            registry.remove(self)
             self._emit("BridgeDestroy")
         return leaver
 
@@ -161,7 +252,7 @@ class Bridge:
             return
         pair = self._nativePair()
         self._watch(pair or tuple(s for s in map(self._rtpOf, self._pair) if s is not None))
-        if pair is None:
+        if pair is None or "native_rtp" in BridgeRegistry.of(self.pbx).suspended:
             if self.native is not None:
                 self.log.debug("bridge {bridge}: back to frames", bridge=self.uniqueid)
                 self._unlink()

@@ -97,35 +97,178 @@ class ACL:
         return allowed
 
 
+class FilterError(ValueError):
+    """An eventfilter that cannot be used; C{kind} is 'compile' or 'format'."""
+
+    def __init__(self, message, kind="format"):
+        super().__init__(message)
+        self.kind = kind
+
+
+#: The advanced filters' match methods, both spellings Asterisk documents.
+_METHODS = {
+    "regex": "regex", "exact": "exact", "starts_with": "starts_with",
+    "startswith": "starts_with", "ends_with": "ends_with", "endswith": "ends_with",
+    "contains": "contains", "none": "none",
+}
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """
+    One filter: the event name it is limited to (None: any), the header
+    whose value it looks at (None: the event's whole text), and how the
+    expression is applied.
+    """
+
+    name: str | None = None
+    header: str | None = None
+    method: str = "regex"
+    expression: str = ""
+    pattern: re.Pattern | None = None
+
+    def matches(self, event) -> bool:
+        if self.name is not None and event.name.lower() != self.name:
+            return False
+        if self.header is not None:
+            lowered = self.header
+            values = [v for k, v in event.fields if k.lower() == lowered]
+            if not values and lowered == "event":
+                values = [event.name]
+            if not values:
+                return False
+        elif self.method == "none":
+            return True
+        else:
+            values = [event.text()]
+        method = self.method
+        if method == "none":
+            return True
+        expression = self.expression
+        for value in values:
+            if method == "regex":
+                if self.pattern.search(value):
+                    return True
+            elif method == "exact":
+                if value == expression:
+                    return True
+            elif method == "starts_with":
+                if value.startswith(expression):
+                    return True
+            elif method == "ends_with":
+                if value.endswith(expression):
+                    return True
+            elif expression in value:
+                return True
+        return False
+
+
+class TextEvent:
+    """An event given as its text, for filters to look at."""
+
+    def __init__(self, text: str):
+        self._text = text
+        self.fields = tuple(tuple(line.split(": ", 1)) for line in text.split("\r\n")
+                            if ": " in line)
+        self.name = next((v for k, v in self.fields if k.lower() == "event"), "")
+
+    def text(self) -> str:
+        return self._text
+
+
+def _compile(expression: str) -> re.Pattern:
+    try:
+        return re.compile(expression)
+    except re.error as e:
+        raise FilterError(f"bad regular expression: {e}", "compile")
+
+
+def parseFilter(criteria: str, expression: str) -> tuple[bool, Matcher]:
+    """
+    One eventfilter as (exclude, Matcher). C{criteria} is what follows
+    'eventfilter' in manager.conf: '' for the legacy form (a regular
+    expression over the event's text, '!' to exclude), or
+    '(action(...),name(...),header(...),method(...))'.
+    """
+    criteria = criteria.strip()
+    if not criteria:
+        exclude = expression.startswith("!")
+        if exclude:
+            expression = expression[1:]
+        return exclude, Matcher(expression=expression, pattern=_compile(expression))
+    if not (criteria.startswith("(") and criteria.endswith(")")):
+        raise FilterError(f"eventfilter{criteria}: criteria must be in parentheses")
+    values = {}
+    for part in re.findall(r"[^,()]+\([^()]*\)|[^,]+", criteria[1:-1]):
+        part = part.strip()
+        match = re.fullmatch(r"(action|name|header|method)\(([^()]*)\)", part, re.I)
+        if match is None:
+            raise FilterError(f"eventfilter: unknown match criterion {part!r}")
+        key = match.group(1).lower()
+        if key in values:
+            raise FilterError(f"eventfilter: {key}() given twice")
+        values[key] = match.group(2).strip()
+    action = values.get("action", "include").lower()
+    if action not in ("include", "exclude"):
+        raise FilterError(f"eventfilter: action({action}) must be include or exclude")
+    default = "regex" if expression else "none"
+    method = _METHODS.get(values.get("method", default).lower())
+    if method is None:
+        raise FilterError(f"eventfilter: unknown method({values['method']})")
+    name = values.get("name") or None
+    header = values.get("header") or None
+    if header is not None and header.endswith(":"):
+        header = header[:-1]
+    return action == "exclude", Matcher(
+        name.lower() if name else None, header.lower() if header else None, method,
+        expression, _compile(expression) if method == "regex" else None)
+
+
 @dataclass(frozen=True)
 class EventFilter:
     """
-    Asterisk's eventfilter: regular expressions searched in the event's text.
-    With only allow filters an event must match one; with only deny
-    filters (written C{!regex}) it must match none; with both, it must match
-    an allow filter and no deny filter.
+    Asterisk's eventfilters. With only include filters an event must match
+    one; with only exclude filters (legacy C{!regex}, or C{action(exclude)})
+    it must match none; with both, it must match an include filter and no
+    exclude filter. Legacy filters search the event's text; advanced ones
+    look at its name and one header first, so most events are decided
+    without formatting them.
     """
 
-    allow: tuple[re.Pattern, ...] = ()
-    deny: tuple[re.Pattern, ...] = ()
+    allow: tuple = ()
+    deny: tuple = ()
 
     @classmethod
     def fromStrings(cls, filters) -> "EventFilter":
+        """Legacy filters (regular expressions, '!' to exclude)."""
+        return cls.fromEntries(("", text) for text in filters)
+
+    @classmethod
+    def fromEntries(cls, entries) -> "EventFilter":
+        """Filters from (criteria, expression) pairs; raises FilterError."""
         allow, deny = [], []
-        for text in filters:
-            if text.startswith("!"):
-                deny.append(re.compile(text[1:]))
-            else:
-                allow.append(re.compile(text))
+        for criteria, expression in entries:
+            exclude, matcher = parseFilter(criteria, expression)
+            (deny if exclude else allow).append(matcher)
         return cls(tuple(allow), tuple(deny))
+
+    def adding(self, criteria: str, expression: str) -> "EventFilter":
+        """This filter with one more (the Filter action)."""
+        exclude, matcher = parseFilter(criteria, expression)
+        if exclude:
+            return EventFilter(self.allow, self.deny + (matcher,))
+        return EventFilter(self.allow + (matcher,), self.deny)
 
     def __bool__(self) -> bool:
         return bool(self.allow or self.deny)
 
-    def passes(self, text: str) -> bool:
-        if self.allow and not any(p.search(text) for p in self.allow):
+    def passes(self, event) -> bool:
+        """Whether C{event} (name, fields, text(); or an event's text) gets through."""
+        if isinstance(event, str):
+            event = TextEvent(event)
+        if self.allow and not any(m.matches(event) for m in self.allow):
             return False
-        if self.deny and any(p.search(text) for p in self.deny):
+        if self.deny and any(m.matches(event) for m in self.deny):
             return False
         return True
 
@@ -266,12 +409,13 @@ def _user(section) -> ManagerUser:
             read = parseClasses(entry.value)
         elif key == "write":
             write = parseClasses(entry.value)
-        elif key == "eventfilter":
+        elif key == "eventfilter" or key.startswith("eventfilter("):
+            criteria = entry.key.strip()[len("eventfilter"):]
             try:
-                re.compile(entry.value.lstrip("!"))
-            except re.error as e:
-                raise _error(entry, f"eventfilter: bad regular expression: {e}")
-            filters.append(entry.value)
+                parseFilter(criteria, entry.value)
+            except FilterError as e:
+                raise _error(entry, str(e))
+            filters.append((criteria, entry.value))
         elif key == "writetimeout":
             writeTimeout = _int(entry, 100) / 1000.0
         elif key == "displayconnects":
@@ -279,7 +423,7 @@ def _user(section) -> ManagerUser:
     return ManagerUser(
         username=section.name, secret=secret, acl=ACL(tuple(rules)),
         readClasses=read, writeClasses=write,
-        eventFilter=EventFilter.fromStrings(filters),
+        eventFilter=EventFilter.fromEntries(filters),
         writeTimeout=writeTimeout, displayConnects=displayConnects)
 
 

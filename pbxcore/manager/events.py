@@ -65,6 +65,6 @@ def wants(event: OutgoingEvent, readClasses: frozenset, eventMask: frozenset,
     """
     if event.category not in readClasses or event.category not in eventMask:
         return False
-    if eventFilter and not eventFilter.passes(event.text()):
+    if eventFilter and not eventFilter.passes(event):
         return False
     return True

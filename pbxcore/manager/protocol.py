@@ -121,6 +121,8 @@ class ManagerProtocol(Protocol):
         self.readClasses = frozenset()
         self.writeClasses = frozenset()
         self.eventMask = ALL_CLASSES
+        #: The user's eventfilters, and those the Filter action added.
+        self.eventFilter = None
         self.challenge = None
         self.peerAddress = None
         self.connectedAt = None
@@ -342,11 +344,7 @@ class ManagerProtocol(Protocol):
         """A broadcast event: sent at once if this session wants it."""
         if not self.authenticated or self._closing:
             return
-        if self.user is not None:
-            eventFilter = self.user.eventFilter
-        else:
-            eventFilter = None
-        if wants(event, self.readClasses, self.eventMask, eventFilter or ()):
+        if wants(event, self.readClasses, self.eventMask, self.eventFilter):
             self._write(event.data(self.factory.settings.timestampEvents))
             for d in list(self._waiters):
                 self._waiters.remove(d)
@@ -461,6 +459,7 @@ class ManagerProtocol(Protocol):
         self.loggedInAt = self.reactor.seconds()
         self.readClasses = user.readClasses
         self.writeClasses = user.writeClasses
+        self.eventFilter = user.eventFilter
         self.challenge = None
         if self._counted:
             self.factory.unauthenticated -= 1
