@@ -222,6 +222,19 @@ def cancelAtxfer(session, request):
                        "transfer to cancel")
 
 
+def localOptimizeAway(session, request):
+    name = (request.get("Channel") or "").strip()
+    if not name:
+        raise ManagerError("'Channel' not specified.")
+    channel = _channel(session, name)
+    if channel is None:
+        raise ManagerError("Channel does not exist.")
+    optimize = getattr(channel.technology, "optimizeAway", None)
+    if optimize is None or not optimize(channel):
+        raise ManagerError("Unable to find channel")
+    return Success("Queued channel to be optimized away")
+
+
 def bridgeActions(Action):
     return [
         Action("BridgeList", ("call", "reporting"), "Get a list of bridges in the system",
@@ -241,4 +254,6 @@ def bridgeActions(Action):
                blindTransfer),
         Action("Atxfer", ("call",), "Attended transfer", atxfer),
         Action("CancelAtxfer", ("call",), "Cancel an attended transfer", cancelAtxfer),
+        Action("LocalOptimizeAway", ("system", "call"),
+               "Optimize away a local channel when possible", localOptimizeAway),
     ]

@@ -13,7 +13,9 @@ from zope.interface import implementer
 from pbxcore.errors import CLIUsageError, ModuleDeclined
 from pbxcore.interfaces import ICLICommand, IModule
 from pbxcore.manager.actions import Action, coreActions
+from pbxcore.manager.bridgeactions import bridgeActions
 from pbxcore.manager.configactions import configActions
+from pbxcore.manager.sessionactions import sessionActions
 from pbxcore.manager.config import formatClasses, loadManagerConf
 from pbxcore.manager.protocol import ManagerFactory
 
@@ -114,7 +116,9 @@ class ManagerModule:
         self.factory = ManagerFactory(pbx, settings, reactor)
         factory = self.factory
         registrar.subscribe(factory.broadcast, when=lambda: bool(factory.sessions))
-        for action in coreActions() + configActions(Action):
+        actions = coreActions() + configActions(Action) + sessionActions(Action) \
+            + bridgeActions(Action)
+        for action in actions:
             registrar.register("manageraction", action)
         for command in managerCommands(self):
             registrar.register("clicommand", command)
