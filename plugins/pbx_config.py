@@ -1,13 +1,17 @@
 """
 pbx_config: the dialplan from extensions.conf.
 
-Load parses C{<configDir>/extensions.conf}, installs it as C{pbx.dialplan}
-and sets C{pbx.globals} from its [globals]. Reload parses the whole new file
-first and only then swaps it in, so a mistake keeps the running dialplan
-(and is reported with file:line) and a live call simply finds its next step
-in whichever dialplan is current.
+Load reads C{<configDir>/extensions.conf} as Asterisk does, installs it as
+C{pbx.dialplan} and sets C{pbx.globals} from its [globals]. What Asterisk
+loads with a warning loads here with the warning logged (file:line); only a
+file Asterisk's reader gives up on (no closing ']', a missing #include, ...)
+makes the module decline, as pbx_config does. Reload parses the whole new
+file first and only then swaps it in, so such a file keeps the running
+dialplan and a live call simply finds its next step in whichever dialplan
+is current.
 
-Console: C{dialplan show [CONTEXT|EXTEN@CONTEXT]}, C{dialplan reload}.
+Console: C{dialplan show [CONTEXT|EXTEN@CONTEXT]}, C{dialplan reload},
+C{dialplan check} (reads extensions.conf again and prints every warning).
 """
 
 import os
@@ -15,9 +19,9 @@ import os
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from pbxcore.config import Config, ConfigError, isTrue, parseFile
+from pbxcore.config import Config, ConfigError, isTrue
 from pbxcore.dialplan.expr import substitute
-from pbxcore.dialplan.parser import parseDialplan
+from pbxcore.dialplan.parser import parseDialplan, readDialplan as readDialplanFile
 from pbxcore.dialplan.pattern import extensionMatch
 from pbxcore.errors import CLIUsageError
 from pbxcore.interfaces import ICLICommand, IModule
@@ -29,14 +33,37 @@ FILENAME = "extensions.conf"
 
 def readDialplan(configDir):
     """
-    Parse extensions.conf from C{configDir}; a missing file gives an empty
-    dialplan (and a warning). Raises ConfigError for a bad file.
+    Read extensions.conf from C{configDir}; a missing file gives an empty
+    dialplan (and a warning). Raises ConfigError only where Asterisk's
+    reader gives up on the file; everything else is in C{.warnings}.
     """
     path = os.path.join(configDir or ".", FILENAME)
     if not os.path.exists(path):
         log.warn("{path} not found: starting with an empty dialplan", path=path)
         return parseDialplan(Config(path))
-    return parseDialplan(parseFile(path))
+    return readDialplanFile(path, configDir or ".")
+
+
+def checkReport(configDir):
+    """
+    (lines, problems) for C{dialplan check} and C{pbx --check}: every
+    warning of extensions.conf in C{configDir} as C{file:line: message},
+    or the error that stops it loading, and a summary line.
+    """
+    path = os.path.join(configDir or ".", FILENAME)
+    if not os.path.exists(path):
+        return [f"{path}: no such file"], 1
+    try:
+        dialplan = readDialplanFile(path, configDir or ".")
+    except ConfigError as e:
+        return [f"{e}", "The dialplan does not load (pbx_config declines)."], 1
+    lines = [f"{filename}:{line}: {message}" for filename, line, message in dialplan.warnings]
+    count = len(dialplan.warnings)
+    nExt = sum(len(list(c.extensions())) for c in dialplan.contexts.values())
+    plural = "" if count == 1 else "s"
+    lines.append(f"{path}: {len(dialplan.contexts)} contexts, {nExt} extensions, "
+                 f"{count} warning{plural}.")
+    return lines, count
 
 
 def globalValues(pbx, dialplan, keep):
@@ -153,6 +180,21 @@ class DialplanReloadCommand:
         return "Dialplan reloaded.\n"
 
 
+@implementer(ICLICommand)
+class DialplanCheckCommand:
+    name = "dialplan check"
+    summary = "Check extensions.conf and list every warning"
+    usage = ("Usage: dialplan check\n"
+             "       Read extensions.conf again (without loading it) and print every\n"
+             "       warning with file:line.\n")
+
+    def execute(self, pbx, args):
+        if args:
+            raise CLIUsageError(self.usage)
+        lines, _ = checkReport(pbx.configDir)
+        return "\n".join(lines) + "\n"
+
+
 @implementer(IModule)
 class PBXConfigModule:
     """The IModule of pbx_config."""
@@ -161,6 +203,7 @@ class PBXConfigModule:
         installDialplan(pbx, readDialplan(pbx.configDir))
         registrar.register("clicommand", DialplanShowCommand())
         registrar.register("clicommand", DialplanReloadCommand(self))
+        registrar.register("clicommand", DialplanCheckCommand())
 
     def reload(self, pbx):
         dialplan = readDialplan(pbx.configDir)  # raises before anything changes

@@ -8,16 +8,23 @@ patterns most specific first, caller id matched extensions before plain
 ones, then includes in order (each searched once per lookup, timed
 includes only in their time window).
 
+Loading follows Asterisk's pbx_config: a line Asterisk loads with a warning
+(a priority defined twice, an unknown label, a missing ')', an unknown
+directive) is read as Asterisk reads it or left out, and noted with its
+file:line in L{Dialplan.warnings}; nothing in a context stops the load.
+
 Pure: the lookups take C{now} when a timed include needs it.
 """
 
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
-from pbxcore.config import Config, ConfigError
+from pbxcore.config import Config, isFalse, isTrue
+from pbxcore.dialplan.conffile import readConfig
 from pbxcore.dialplan.pattern import (
     EARLYMATCH,
     MATCHED,
@@ -43,6 +50,8 @@ __all__ = [
     "Context",
     "Dialplan",
     "parseDialplan",
+    "readDialplan",
+    "parseApplication",
     "splitExtension",
     "splitApplication",
 ]
@@ -320,27 +329,45 @@ class Dialplan:
 
 
 # -- parsing ------------------------------------------------------------------
+#
+# As Asterisk's pbx_config: a line Asterisk loads with a warning loads here
+# with the same kind of warning, at its file:line, and the dialplan goes on.
+
+#: [general] keys pbx_config reads.
+_GENERAL_KEYS = frozenset((
+    "static", "writeprotect", "autofallthrough", "clearglobalvars",
+    "extenpatternmatchnew", "userscontext", "overrideswitch", "priorityjumping",
+))
+
+_LEADING_INT = re.compile(r"[ \t]*([+-]?\d+)")
+
 
 def splitExtension(value: str) -> tuple[str, str]:
     """
     Split an C{exten =>} value at the first comma outside C{[...]} (a
-    pattern's set may hold commas): (extension, rest).
+    pattern's set may hold commas) and not escaped by a backslash, as
+    pbx_config's C{pbx_strsep}: (extension, rest).
     """
     depth = 0
-    for i, c in enumerate(value):
+    i = 0
+    while i < len(value):
+        c = value[i]
         if c == "[":
             depth += 1
         elif c == "]" and depth:
             depth -= 1
+        elif c == "\\":
+            i += 1
         elif c == "," and depth == 0:
             return value[:i], value[i + 1:]
+        i += 1
     return value, ""
 
 
-def splitApplication(text: str) -> tuple[str, str]:
+def parseApplication(text: str) -> tuple[str, str, list]:
     """
-    C{App(args)} or the older C{App,args} to (app, raw args). Raises
-    ValueError when the parentheses do not close.
+    C{App(args)} (or Asterisk 1.4's C{App,args}) to (app, raw args, notes):
+    the notes say what Asterisk would warn about or read differently.
     """
     text = text.strip()
     paren = text.find("(")
@@ -348,17 +375,34 @@ def splitApplication(text: str) -> tuple[str, str]:
     if paren >= 0 and (comma < 0 or paren < comma):
         app = text[:paren].strip()
         if "${" in app or "$[" in app:
-            return text, ""
+            return text, "", []
         close = text.rfind(")")
         if close < paren:
-            raise ValueError(f"no closing ')' for {app}(")
+            return app, text[paren + 1:], [
+                f"no closing parenthesis found in '{_shorten(text)}': the arguments "
+                "run to the end of the line"]
         trailing = text[close + 1:].strip()
+        notes = []
         if trailing:
-            raise ValueError(f"unexpected text {trailing!r} after {app}(...)")
-        return app, text[paren + 1:close]
+            notes.append(f"text after the closing ')' of {app}() is dropped: "
+                         f"{_shorten(trailing)!r}")
+        return app, text[paren + 1:close], notes
     if comma >= 0:
-        return text[:comma].strip(), text[comma + 1:]
-    return text, ""
+        app = text[:comma].strip()
+        return app, text[comma + 1:].replace("|", ","), [
+            f"'{_shorten(text)}' is Asterisk 1.4's form of {app}(...); read as "
+            f"{app}({_shorten(text[comma + 1:].replace('|', ','))})"]
+    return text, "", []
+
+
+def splitApplication(text: str) -> tuple[str, str]:
+    """C{App(args)} or the older C{App,args} to (app, raw args)."""
+    app, data, _ = parseApplication(text)
+    return app, data
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class _ContextBuilder:
@@ -371,8 +415,10 @@ class _ContextBuilder:
         self.includes: list[Include] = []
         self.ignorepats: list[str] = []
         self.switches: list = []
+        self.autohints = False
+        # pbx_config's 'lastextension' and 'lastpri', reset per section.
         self.lastExten: Optional[str] = None
-        self.lastPriority: Optional[int] = None
+        self.lastPriority: int = -2
 
     def build(self) -> Context:
         return Context(self.name, self.filename, self.line, self.extensions,
@@ -380,19 +426,21 @@ class _ContextBuilder:
 
 
 class _DialplanParser:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, warnings=()):
         self.config = config
         self.general: dict = {}
         self.globals: list = []
         self.contexts: dict[str, _ContextBuilder] = {}
-        self.warnings: list = []
+        self.warnings: list = list(warnings)
+
+    def warn(self, entry, message: str) -> None:
+        self.warnings.append((entry.filename, entry.line, message))
 
     def parse(self) -> Dialplan:
         for section in self.config.sections:
             lowered = section.name.lower()
             if lowered == "general":
-                for entry in section.entries:
-                    self.general[entry.key.lower()] = entry.value
+                self.generalSection(section)
             elif lowered == "globals":
                 for entry in section.entries:
                     self.globals.append((entry.key, entry.value))
@@ -403,159 +451,206 @@ class _DialplanParser:
                     self.contexts[section.name] = builder
                 # A context written again carries on where it was, but 'same'
                 # and 'n' refer to lines of this section only.
-                builder.lastExten = builder.lastPriority = None
+                builder.lastExten = None
+                builder.lastPriority = -2
                 for entry in section.entries:
                     self.entry(builder, entry)
         self.checkIncludes()
         contexts = {name: b.build() for name, b in self.contexts.items()}
         return Dialplan(self.general, self.globals, contexts, self.warnings)
 
+    def generalSection(self, section) -> None:
+        for entry in section.entries:
+            key = entry.key.lower()
+            self.general[key] = entry.value
+            if key not in _GENERAL_KEYS:
+                self.warn(entry, f"[general] '{entry.key}' is not a pbx_config "
+                          "option: ignored")
+            elif key == "autofallthrough" and isFalse(entry.value):
+                self.warn(entry, "autofallthrough = no is not supported: a call whose "
+                          "extension runs out is hung up (autofallthrough = yes)")
+            elif key == "overrideswitch" and entry.value.strip():
+                self.warn(entry, f"overrideswitch '{entry.value}' ignored: switches are "
+                          "not supported")
+
     def entry(self, ctx: _ContextBuilder, entry) -> None:
         key = entry.key.lower()
-        if key == "exten":
-            exten, rest = splitExtension(entry.value)
-            exten = exten.strip()
-            if not exten:
-                raise ConfigError("missing extension", entry.filename, entry.line)
-            self.addLine(ctx, exten, rest, entry)
-        elif key == "same":
+        if key.startswith("same"):  # Asterisk compares the first four letters only
             if ctx.lastExten is None:
-                raise ConfigError(
-                    "'same =>' with no previous 'exten =>' in this context",
-                    entry.filename, entry.line)
+                self.warn(entry, f"no previous pattern in the first entry of context "
+                          f"[{ctx.name}] to match '{entry.key}': ignored")
+                return
             self.addLine(ctx, ctx.lastExten, entry.value, entry)
+        elif key == "exten":
+            exten, rest = splitExtension(entry.value)
+            ctx.lastExten = exten.strip()
+            if not rest and "[" in exten and "," in exten:
+                self.warn(entry, f"extension '{_shorten(exten.strip())}': an unclosed '[' "
+                          "swallows the rest of the line: line ignored")
+                return
+            self.addLine(ctx, ctx.lastExten, rest, entry)
         elif key == "include":
             self.addInclude(ctx, entry)
         elif key == "ignorepat":
-            pattern = entry.value.strip()
-            if not pattern:
-                raise ConfigError("ignorepat needs a pattern", entry.filename, entry.line)
-            self.checkPattern(pattern, entry)
-            ctx.ignorepats.append(pattern)
+            self.addIgnorePattern(ctx, entry)
         elif key in _SWITCH_KEYS:
             ctx.switches.append((entry.key, entry.value))
-            self.warnings.append((entry.filename, entry.line,
-                                  f"'{entry.key} => {entry.value}' ignored: "
-                                  "switches are not supported"))
+            self.warn(entry, f"'{entry.key} => {entry.value}' ignored: switches are "
+                      "not supported")
+        elif key == "autohints":
+            ctx.autohints = isTrue(entry.value)
+            if ctx.autohints:
+                self.warn(entry, f"autohints in [{ctx.name}] is not supported: no hints "
+                          "are made for devices automatically")
         else:
-            raise ConfigError(
-                f"unknown directive '{entry.key}' in context [{ctx.name}] "
-                "(expected exten, same, include, ignorepat or switch)",
-                entry.filename, entry.line)
+            self.warn(entry, f"unknown directive '{entry.key}' in context "
+                      f"[{ctx.name}]: ignored")
 
-    def checkPattern(self, pattern: str, entry) -> None:
+    def patternProblem(self, pattern: str) -> Optional[str]:
         try:
             validatePattern(pattern)
         except PatternError as e:
-            raise ConfigError(str(e), entry.filename, entry.line) from None
+            return str(e)
+        return None
+
+    def addIgnorePattern(self, ctx: _ContextBuilder, entry) -> None:
+        pattern = entry.value.strip()
+        problem = "no pattern" if not pattern else self.patternProblem(pattern)
+        if problem is None and pattern in ctx.ignorepats:
+            problem = "already in this context"
+        if problem is not None:
+            self.warn(entry, f"unable to add ignorepat '{pattern}' to context "
+                      f"[{ctx.name}] ({problem}): ignored")
+            return
+        ctx.ignorepats.append(pattern)
 
     def addInclude(self, ctx: _ContextBuilder, entry) -> None:
         value = entry.value.strip()
         cut = min([i for i in (value.find(","), value.find("|")) if i >= 0], default=-1)
         name, spec = (value, "") if cut < 0 else (value[:cut].strip(), value[cut + 1:].strip())
         if not name:
-            raise ConfigError("include needs a context name", entry.filename, entry.line)
+            self.warn(entry, f"include with no context name in [{ctx.name}]: ignored")
+            return
+        if any(i.context == name for i in ctx.includes):
+            self.warn(entry, f"context '{name}' already included in [{ctx.name}]: ignored")
+            return
         timespec = None
         if spec:
             try:
                 timespec = parseTimeSpec(spec)
             except TimeSpecError as e:
-                raise ConfigError(f"include => {name}: {e}", entry.filename, entry.line) from None
+                self.warn(entry, f"include => {name}: {e}: ignored")
+                return
         ctx.includes.append(Include(name, timespec, entry.filename, entry.line))
 
     def addLine(self, ctx: _ContextBuilder, exten: str, rest: str, entry) -> None:
-        where = (entry.filename, entry.line)
         name, slash, cid = exten.partition("/")
         name = name.strip()
-        cid = shrinkPhoneNumber(cid.strip()) if slash else None
-        if not name:
-            raise ConfigError("missing extension", *where)
-        self.checkPattern(name, entry)
-        if cid:
-            self.checkPattern(cid, entry)
-        else:
-            cid = None
+        cid = (shrinkPhoneNumber(cid.strip()) or None) if slash else None
         priText, _, appText = rest.partition(",")
         priText = priText.strip()
-        if not priText:
-            raise ConfigError(f"extension {exten}: missing priority", *where)
-
         label = None
         if "(" in priText:
             priText, _, labelText = priText.partition("(")
-            if not labelText.endswith(")"):
-                raise ConfigError(f"extension {exten}: label is missing its ')'", *where)
-            label = labelText[:-1].strip() or None
+            if ")" not in labelText:
+                self.warn(entry, "label missing trailing ')': line ignored")
+                return
+            label = labelText[:labelText.index(")")].strip() or None
             priText = priText.strip()
-        plus = 0
+        plusText = None
         if "+" in priText:
             priText, _, plusText = priText.partition("+")
             priText = priText.strip()
-            try:
-                plus = int(plusText)
-            except ValueError:
-                raise ConfigError(f"extension {exten}: invalid priority offset "
-                                  f"'+{plusText}'", *where) from None
-
         key = name if isPattern(name) else normalizeExten(name)
-        variant = ctx.variants.get((key, cid))
-        sameExten = ctx.lastExten is not None and ctx.lastExten == exten
-
-        lowered = priText.lower()
-        if lowered == "hint":
-            if label or plus:
-                raise ConfigError(f"extension {exten}: a hint takes no label or offset", *where)
-            devices, _, presence = appText.partition(",")
-            devices = devices.strip()
-            if not devices:
-                raise ConfigError(f"extension {exten}: hint names no device", *where)
-            variant = self.variantFor(ctx, key, name, cid, variant)
-            self.addStep(ctx, variant, exten, PRIORITY_HINT, None, devices,
-                         presence.strip(), entry)
-            if not sameExten:
-                ctx.lastPriority = None
-            ctx.lastExten = exten
+        priority = self.priority(ctx, key, cid, priText, entry)
+        if priority is None:
             return
-        if lowered in ("n", "next"):
-            if not sameExten or ctx.lastPriority is None:
-                raise ConfigError(
-                    f"extension {exten}: priority 'n' needs a previous numbered "
-                    f"priority of the same extension", *where)
-            priority = ctx.lastPriority + 1
-        elif lowered in ("s", "same"):
-            if not sameExten or ctx.lastPriority is None:
-                raise ConfigError(
-                    f"extension {exten}: priority 's' needs a previous numbered "
-                    f"priority of the same extension", *where)
-            priority = ctx.lastPriority
-        elif priText.lstrip("-").isdigit():
-            priority = int(priText)
+        if priority == 0:
+            self.warn(entry, f"priority '{priText}' after a hint is 0 (as in Asterisk, "
+                      "which ignores it): line ignored")
+            return
+        if plusText is not None:
+            offset = _LEADING_INT.match(plusText)
+            if offset is None:
+                self.warn(entry, f"priority offset '+{plusText}' is not a number: read as +0")
+            priority += int(offset.group(1)) if offset else 0
+        ctx.lastPriority = priority
+        if name in ("_.", "_!"):
+            self.warn(entry, f"the use of '{name}' for an extension is strongly discouraged "
+                      f"and can have unexpected behavior; use '_X{name[1]}' instead")
+        problem = self.extensionProblem(name, cid)
+        if problem is not None:
+            self.warn(entry, f"unable to register extension '{exten}': {problem}: "
+                      "line ignored")
+            return
+        if priority == PRIORITY_HINT:
+            self.addHint(ctx, key, name, cid, exten, appText, entry)
         else:
+            self.addPriority(ctx, key, name, cid, exten, priority, label, appText, entry)
+
+    def priority(self, ctx, key, cid, priText, entry) -> Optional[int]:
+        """pbx_config's reading of a priority field; None (warned) to skip the line."""
+        if priText == "hint":
+            return PRIORITY_HINT
+        if priText in ("next", "n", "same", "s"):
+            word = "next" if priText[0] == "n" else "same"
+            if ctx.lastPriority <= -2:
+                self.warn(entry, f"can't use '{word}' priority on the first entry: "
+                          "line ignored")
+                return None
+            return ctx.lastPriority + (1 if word == "next" else 0)
+        number = _LEADING_INT.match(priText)
+        if number is None:
+            variant = ctx.variants.get((key, cid))
             found = variant.labels.get(priText) if variant is not None else None
             if found is None:
-                raise ConfigError(f"extension {exten}: invalid priority or unknown "
-                                  f"label '{priText}'", *where)
-            priority = found
-        priority += plus
-        if priority < 1:
-            raise ConfigError(f"extension {exten}: invalid priority {priority} "
-                              "(priorities start at 1)", *where)
-        if not appText.strip():
-            raise ConfigError(f"extension {exten}, priority {priority}: missing application",
-                              *where)
-        try:
-            app, data = splitApplication(appText)
-        except ValueError as e:
-            raise ConfigError(f"extension {exten}, priority {priority}: {e}", *where) from None
-        if not app:
-            raise ConfigError(f"extension {exten}, priority {priority}: missing application",
-                              *where)
-        variant = self.variantFor(ctx, key, name, cid, variant)
-        self.addStep(ctx, variant, exten, priority, label, app, data, entry)
-        ctx.lastExten = exten
-        ctx.lastPriority = priority
+                self.warn(entry, f"invalid priority/label '{priText}': line ignored")
+            return found
+        value = int(number.group(1))
+        if value < 1:
+            self.warn(entry, f"invalid priority '{priText}': line ignored")
+            return None
+        if priText[number.end():].strip():
+            self.warn(entry, f"priority '{priText}' read as {value}")
+        return value
 
-    def variantFor(self, ctx, key, name, cid, variant) -> Extension:
+    def extensionProblem(self, name: str, cid: Optional[str]) -> Optional[str]:
+        if not name:
+            return "no extension name"
+        if "${" in name or "$[" in name:
+            return "variables in extension names are not substituted"
+        problem = self.patternProblem(name)
+        if problem is None and cid:
+            problem = self.patternProblem(cid)
+        return problem
+
+    def addHint(self, ctx, key, name, cid, exten, appText, entry) -> None:
+        devices = appText.strip()
+        paren = devices.find("(")
+        if paren >= 0 and "${" not in devices[:paren] and "$[" not in devices[:paren]:
+            devices = devices[:paren]  # 'SIP/1(Display Name)': the name is not used
+        devices, _, presence = devices.partition(",")
+        devices = devices.strip()
+        if not devices:
+            self.warn(entry, f"hint for extension {exten} names no device: ignored")
+            return
+        variant = self.variantFor(ctx, key, name, cid)
+        self.addStep(ctx, variant, exten, PRIORITY_HINT, None, devices,
+                     presence.strip(), entry)
+
+    def addPriority(self, ctx, key, name, cid, exten, priority, label, appText, entry):
+        app, data, notes = parseApplication(appText)
+        for note in notes:
+            self.warn(entry, note)
+        if not app:
+            self.warn(entry, f"extension {exten}, priority {priority} names no "
+                      "application: left out")
+            return
+        variant = self.variantFor(ctx, key, name, cid)
+        self.addStep(ctx, variant, exten, priority, label, app, data, entry)
+
+    def variantFor(self, ctx, key, name, cid) -> Extension:
+        variant = ctx.variants.get((key, cid))
         if variant is None:
             variant = Extension(name, cid)
             ctx.variants[(key, cid)] = variant
@@ -566,21 +661,28 @@ class _DialplanParser:
         old = variant.steps.get(priority)
         if old is not None:
             what = "hint" if priority == PRIORITY_HINT else f"priority {priority}"
-            raise ConfigError(
-                f"extension {exten}: {what} is already defined at {old.filename}:{old.line}",
-                entry.filename, entry.line)
+            self.warn(entry, f"unable to register extension '{exten}' {what} in "
+                      f"[{ctx.name}], already in use (at {old.filename}:{old.line}): "
+                      "line ignored")
+            return
         if label is not None:
             if label in variant.labels:
                 prev = variant.steps[variant.labels[label]]
-                raise ConfigError(
-                    f"extension {exten}: label '{label}' is already used at "
-                    f"{prev.filename}:{prev.line}", entry.filename, entry.line)
-            variant.labels[label] = priority
+                self.warn(entry, f"label '{label}' of extension '{exten}' is already used "
+                          f"at {prev.filename}:{prev.line}: jumps to it go there")
+            else:
+                variant.labels[label] = priority
         variant.steps[priority] = Step(ctx.name, variant.name, priority, label, app, data,
                                        entry.filename, entry.line, variant.cid)
 
     def checkIncludes(self) -> None:
-        """Refuse include cycles; note includes of contexts that do not exist."""
+        """Note includes of contexts that do not exist, and include loops."""
+        for name, builder in self.contexts.items():
+            for include in builder.includes:
+                if include.context not in self.contexts:
+                    self.warnings.append((include.filename, include.line,
+                                          f"context [{name}] includes '{include.context}', "
+                                          "which does not exist"))
         state: dict[str, int] = {}  # 1 visiting, 2 done
         path: list[str] = []
 
@@ -593,27 +695,34 @@ class _DialplanParser:
                     continue
                 if state.get(target) == 1:
                     cycle = path[path.index(target):] + [target]
-                    raise ConfigError("include cycle: " + " -> ".join(cycle),
-                                      include.filename, include.line)
-                if target not in state:
+                    self.warnings.append((
+                        include.filename, include.line,
+                        "include loop: " + " -> ".join(cycle)
+                        + " (a lookup searches each context once)"))
+                elif target not in state:
                     visit(target)
             path.pop()
             state[name] = 2
 
-        for name, builder in self.contexts.items():
-            for include in builder.includes:
-                if include.context not in self.contexts:
-                    self.warnings.append((include.filename, include.line,
-                                          f"context [{name}] includes '{include.context}', "
-                                          "which does not exist"))
         for name in self.contexts:
             if name not in state:
                 visit(name)
 
 
-def parseDialplan(config: Config) -> Dialplan:
+def parseDialplan(config: Config, warnings=()) -> Dialplan:
     """
-    Build a L{Dialplan} from a parsed extensions.conf; raises L{ConfigError}
-    with the file and line of the first bad line.
+    Build a L{Dialplan} from a parsed extensions.conf. Lines Asterisk would
+    warn about are left out or read as Asterisk reads them, and noted in
+    C{Dialplan.warnings} (after C{warnings}, those of reading the file).
     """
-    return _DialplanParser(config).parse()
+    return _DialplanParser(config, warnings).parse()
+
+
+def readDialplan(path: str, baseDir: Optional[str] = None) -> Dialplan:
+    """
+    Read extensions.conf at C{path} as Asterisk does (L{readConfig}) and
+    build its L{Dialplan}; raises L{ConfigError} (file:line) only where
+    Asterisk's reader gives up on the file.
+    """
+    config, warnings = readConfig(path, baseDir)
+    return parseDialplan(config, warnings)

@@ -68,12 +68,25 @@ def test_missingFileGivesAnEmptyDialplan(tmp_path):
 
 
 def test_badFileAtLoad(tmp_path):
-    write(tmp_path, "[default]\nexten => 100,x,NoOp()\n")
+    # A file Asterisk's config reader gives up on: pbx_config declines.
+    write(tmp_path, "[default]\nexten => 100,1,NoOp()\n[broken\n")
     pbx = FakePBX(configDir=str(tmp_path))
     with pytest.raises(ConfigError) as info:
         pbx.loadModule(PBXConfigModule(), "pbx_config")
-    assert info.value.line == 2
+    assert info.value.line == 3
     assert info.value.filename.endswith("extensions.conf")
+    assert "no closing ']'" in info.value.message
+
+
+def test_lineAsteriskWarnsAboutLoadsWithTheWarning(tmp_path):
+    # Before issue 20 an unknown label refused the file; Asterisk warns and goes on.
+    write(tmp_path, "[default]\nexten => 100,x,NoOp()\nexten => 100,1,NoOp(ok)\n")
+    pbx = FakePBX(configDir=str(tmp_path))
+    pbx.loadModule(PBXConfigModule(), "pbx_config")
+    assert pbx.dialplan.find("default", "100", 1).data == "ok"
+    (where, line, message), = pbx.dialplan.warnings
+    assert (where.endswith("extensions.conf"), line) == (True, 2)
+    assert message == "invalid priority/label 'x': line ignored"
 
 
 def test_reloadSwapsAtomically(loaded, tmp_path):
@@ -91,11 +104,11 @@ def test_reloadErrorKeepsTheOldDialplan(loaded, tmp_path):
     pbx, module = loaded
     old = pbx.dialplan
     globalsBefore = dict(pbx.globals)
-    write(tmp_path, "[globals]\nA = 9\n[default]\nexten => 100,1,NoOp()\nsame => n,NoOp(\n")
+    write(tmp_path, "[globals]\nA = 9\n[default]\nexten => 100,1,NoOp()\n#include nowhere.conf\n")
     with pytest.raises(ConfigError) as info:
         module.reload(pbx)
-    assert str(info.value).endswith("extensions.conf:5: extension 100, priority 2: "
-                                    "no closing ')' for NoOp(")
+    assert str(info.value).endswith("extensions.conf:5: the file 'nowhere.conf' was listed "
+                                    "as a #include but it does not exist")
     assert pbx.dialplan is old
     assert pbx.globals == globalsBefore
 
@@ -141,10 +154,11 @@ def test_dialplanReloadCommand(loaded, tmp_path):
     write(tmp_path, "[default]\nexten => 1,1,NoOp(r)\n")
     assert reload.execute(pbx, []) == "Dialplan reloaded.\n"
     assert pbx.dialplan.find("default", "1", 1).data == "r"
-    write(tmp_path, "[default]\nbogus => 1\n")
+    write(tmp_path, "[default]\nexten => 1,1,NoOp(s)\n[default](nosuchtemplate)\n")
     text = reload.execute(pbx, [])
     assert text.startswith("Dialplan reload failed, the old dialplan stays: ")
-    assert "extensions.conf:2: unknown directive 'bogus'" in text
+    assert ("extensions.conf:3: inheritance requested, but category 'nosuchtemplate' "
+            "does not exist") in text
     assert pbx.dialplan.find("default", "1", 1).data == "r"
     with pytest.raises(CLIUsageError):
         reload.execute(pbx, ["x"])
