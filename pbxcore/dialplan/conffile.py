@@ -81,6 +81,9 @@ class _Reader:
         self.byName: dict = {}
         self.chain: list = []
         self.badLines: dict = {}  # filename -> set of line numbers not UTF-8
+        # config.c's cfg->current: the section last begun (or appended to)
+        # anywhere; an included file's first lines go there.
+        self.current: Optional[Section] = None
 
     def warn(self, filename: str, line: int, message: str) -> None:
         self.warnings.append((filename, line, message))
@@ -136,7 +139,7 @@ class _Reader:
                               filename, line)
         self.chain.append((real, path))
 
-    def include(self, argument: str, tryOnly: bool, filename: str, line: int, section):
+    def include(self, argument: str, tryOnly: bool, filename: str, line: int):
         path = os.path.normpath(os.path.join(self.baseDir, argument))
         if glob.has_magic(argument):
             pattern = argument if os.path.isabs(argument) else os.path.join(
@@ -154,13 +157,17 @@ class _Reader:
         for path in paths:
             text = self.readFile(path, filename, line, argument if len(paths) == 1 else path)
             self.enter(path, filename, line)
-            self.parseText(text, path, section)
+            self.parseText(text, path, self.current)
             self.chain.pop()
 
     # -- text --------------------------------------------------------------
 
     def parseText(self, text: str, filename: str, section) -> None:
-        """One file's text; C{section} is the includer's current section."""
+        """
+        One file's text; C{section} is where its lines go before its first
+        header: for an included file, the section last begun anywhere (as
+        config.c does), which the includer itself does not switch to.
+        """
         if text.startswith("\ufeff"):
             text = text[1:]
         bad = self.badLines.get(filename, ())
@@ -188,9 +195,10 @@ class _Reader:
     def line(self, line: str, filename: str, lineno: int, section):
         """One non-empty line; returns the section later lines go to."""
         if line[0] == "[":
-            return self.header(line, filename, lineno)
+            self.current = self.header(line, filename, lineno)
+            return self.current
         if line[0] == "#":
-            self.directive(line, filename, lineno, section)
+            self.directive(line, filename, lineno)
             return section
         if section is None:
             raise ConfigError("parse error: no category context for this line "
@@ -283,7 +291,7 @@ class _Reader:
             self.config.sections.append(section)
         return section
 
-    def directive(self, line: str, filename: str, lineno: int, section) -> None:
+    def directive(self, line: str, filename: str, lineno: int) -> None:
         body = line[1:]
         cut = 0
         while cut < len(body) and ord(body[cut]) > 32:
@@ -305,7 +313,7 @@ class _Reader:
             closer = '"' if argument[0] == '"' else ">"
             if len(argument) > 1 and argument[-1] == closer:
                 argument = argument[1:-1]
-        self.include(argument, lowered == "tryinclude", filename, lineno, section)
+        self.include(argument, lowered == "tryinclude", filename, lineno)
 
 
 def stripComments(raw: str, depth: int, opened: list, lineno: int):

@@ -382,17 +382,43 @@ def parseApplication(text: str) -> tuple[str, str, list]:
                 f"no closing parenthesis found in '{_shorten(text)}': the arguments "
                 "run to the end of the line"]
         trailing = text[close + 1:].strip()
+        data = text[paren + 1:close]
         notes = []
         if trailing:
             notes.append(f"text after the closing ')' of {app}() is dropped: "
                          f"{_shorten(trailing)!r}")
-        return app, text[paren + 1:close], notes
+        if _unbalanced(data):
+            notes.append(f"unbalanced parentheses in the arguments of {app}(): "
+                         f"{_shorten(data)!r}")
+        return app, data, notes
     if comma >= 0:
         app = text[:comma].strip()
         return app, text[comma + 1:].replace("|", ","), [
             f"'{_shorten(text)}' is Asterisk 1.4's form of {app}(...); read as "
             f"{app}({_shorten(text[comma + 1:].replace('|', ','))})"]
     return text, "", []
+
+
+def _unbalanced(data: str) -> bool:
+    """Whether C{(} and C{)} outside double quotes (and not escaped) fail to pair."""
+    depth = 0
+    quoted = False
+    i = 0
+    while i < len(data):
+        c = data[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == '"':
+            quoted = not quoted
+        elif not quoted and c == "(":
+            depth += 1
+        elif not quoted and c == ")":
+            depth -= 1
+            if depth < 0:
+                return True
+        i += 1
+    return depth != 0
 
 
 def splitApplication(text: str) -> tuple[str, str]:
