@@ -32,6 +32,12 @@ class IModuleDescriptor(Interface):
         "the parsed Config and raising ConfigError), run by 'twistd pbx' "
         "before anything starts."
     )
+    pathValidators = Attribute(
+        "Optional: pairs (config file name, dotted name of a callable taking "
+        "the file's path and raising ConfigError) for a file the module reads "
+        "with its own reader (extensions.conf, read as Asterisk reads it): "
+        "'twistd pbx' checks the file with it instead of the strict parser."
+    )
 
 
 class IModule(Interface):

@@ -41,6 +41,7 @@ class ModuleDescriptor:
     optional: tuple = ()
     supportLevel: str = "core"
     validators: tuple = ()
+    pathValidators: tuple = ()
 
 
 class StartupError(Exception):
@@ -136,6 +137,15 @@ def validateModuleConfigs(configDir, descriptors, selection):
             path = os.path.join(configDir, filename)
             if os.path.exists(path):
                 namedAny(validator)(parseFile(path))
+
+
+def ownReaderFiles(descriptors):
+    """
+    File name -> validator (called with the path) of the config files that
+    a module reads with its own reader (descriptor C{pathValidators}).
+    """
+    return {filename: namedAny(validator) for d in descriptors.values()
+            for filename, validator in getattr(d, "pathValidators", ())}
 
 
 def loadOrder(descriptors, selected, preload=()):

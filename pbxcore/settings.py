@@ -120,11 +120,17 @@ def validateConfigDir(configDir):
     PBXSettings; raises ConfigError naming file:line.
     """
     from pbxcore.http.config import loadHTTPConf
-    from pbxcore.loader import discoverDescriptors, validateModuleConfigs
+    from pbxcore.loader import discoverDescriptors, ownReaderFiles, validateModuleConfigs
 
     settings = PBXSettings.fromConfigDir(configDir)
+    descriptors = discoverDescriptors()
+    ownReaders = ownReaderFiles(descriptors)
     for path in sorted(glob.glob(os.path.join(settings.configDir, "*.conf"))):
-        parseFile(path)
+        ownReader = ownReaders.get(os.path.basename(path))
+        if ownReader is not None:
+            ownReader(path)  # extensions.conf: read as Asterisk reads it
+        else:
+            parseFile(path)
     loadHTTPConf(settings.configDir)
-    validateModuleConfigs(settings.configDir, discoverDescriptors(), settings.modules)
+    validateModuleConfigs(settings.configDir, descriptors, settings.modules)
     return settings

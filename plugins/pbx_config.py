@@ -21,7 +21,8 @@ from zope.interface import implementer
 
 from pbxcore.config import Config, ConfigError, isTrue
 from pbxcore.dialplan.expr import substitute
-from pbxcore.dialplan.parser import parseDialplan, readDialplan as readDialplanFile
+from pbxcore.dialplan.parser import checkReport, parseDialplan
+from pbxcore.dialplan.parser import readDialplan as readDialplanFile
 from pbxcore.dialplan.pattern import extensionMatch
 from pbxcore.errors import CLIUsageError
 from pbxcore.interfaces import ICLICommand, IModule
@@ -42,28 +43,6 @@ def readDialplan(configDir):
         log.warn("{path} not found: starting with an empty dialplan", path=path)
         return parseDialplan(Config(path))
     return readDialplanFile(path, configDir or ".")
-
-
-def checkReport(configDir):
-    """
-    (lines, problems) for C{dialplan check} and C{pbx --check}: every
-    warning of extensions.conf in C{configDir} as C{file:line: message},
-    or the error that stops it loading, and a summary line.
-    """
-    path = os.path.join(configDir or ".", FILENAME)
-    if not os.path.exists(path):
-        return [f"{path}: no such file"], 1
-    try:
-        dialplan = readDialplanFile(path, configDir or ".")
-    except ConfigError as e:
-        return [f"{e}", "The dialplan does not load (pbx_config declines)."], 1
-    lines = [f"{filename}:{line}: {message}" for filename, line, message in dialplan.warnings]
-    count = len(dialplan.warnings)
-    nExt = sum(len(list(c.extensions())) for c in dialplan.contexts.values())
-    plural = "" if count == 1 else "s"
-    lines.append(f"{path}: {len(dialplan.contexts)} contexts, {nExt} extensions, "
-                 f"{count} warning{plural}.")
-    return lines, count
 
 
 def globalValues(pbx, dialplan, keep):
@@ -191,7 +170,7 @@ class DialplanCheckCommand:
     def execute(self, pbx, args):
         if args:
             raise CLIUsageError(self.usage)
-        lines, _ = checkReport(pbx.configDir)
+        lines, _ = checkReport(os.path.join(pbx.configDir or ".", FILENAME))
         return "\n".join(lines) + "\n"
 
 

@@ -250,16 +250,32 @@ def interactive(client, stdin=None, stdout=None):
     return 0
 
 
+def checkDialplan(configDir):
+    """C{pbx --check}: 0 when extensions.conf loads without a warning, else 1."""
+    from pbxcore.dialplan.parser import checkReport
+
+    lines, problems = checkReport(os.path.join(configDir, "extensions.conf"))
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+    return 1 if problems else 0
+
+
 def main(argv=None):
     """Entry point of the C{pbx} console script."""
     parser = argparse.ArgumentParser(
-        prog="pbx", description="Connect to a running txpbx's console.")
+        prog="pbx", description="Connect to a running txpbx's console, or check "
+        "its dialplan (--check).")
     parser.add_argument("-r", action="store_true", help="connect to the running PBX")
     parser.add_argument("-x", metavar="COMMAND", help="run COMMAND and exit (implies -r)")
     parser.add_argument("-c", metavar="DIR", default="etc",
                         help="configuration directory of the PBX (default: etc)")
     parser.add_argument("-s", metavar="SOCKET", help="control socket path")
+    parser.add_argument("--check", action="store_true",
+                        help="read DIR/extensions.conf as the PBX would, print every "
+                        "warning (file:line) and exit 1 if there is any")
     options = parser.parse_args(argv)
+    if options.check:
+        return checkDialplan(options.c)
     if not options.r and options.x is None:
         parser.print_usage(sys.stderr)
         sys.stderr.write("pbx: use -r for a console or -rx COMMAND to run one\n")

@@ -19,11 +19,12 @@ Pure: the lookups take C{now} when a timed include needs it.
 from __future__ import annotations
 
 import datetime
+import os
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
-from pbxcore.config import Config, isFalse, isTrue
+from pbxcore.config import Config, ConfigError, isFalse, isTrue
 from pbxcore.dialplan.conffile import readConfig
 from pbxcore.dialplan.pattern import (
     EARLYMATCH,
@@ -51,6 +52,7 @@ __all__ = [
     "Dialplan",
     "parseDialplan",
     "readDialplan",
+    "checkReport",
     "parseApplication",
     "splitExtension",
     "splitApplication",
@@ -742,6 +744,27 @@ def parseDialplan(config: Config, warnings=()) -> Dialplan:
     C{Dialplan.warnings} (after C{warnings}, those of reading the file).
     """
     return _DialplanParser(config, warnings).parse()
+
+
+def checkReport(path: str) -> tuple[list, int]:
+    """
+    (lines, problems) for C{dialplan check} and C{pbx --check}: every
+    warning of the extensions.conf at C{path} as C{file:line: message} (or
+    the error that stops it loading) and a summary line; C{problems} counts
+    the warnings, or is 1 for a file that does not load.
+    """
+    if not os.path.exists(path):
+        return [f"{path}: no such file"], 1
+    try:
+        dialplan = readDialplan(path)
+    except ConfigError as e:
+        return [str(e), f"{path}: does not load (Asterisk's pbx_config would decline it)."], 1
+    lines = [f"{filename}:{line}: {message}" for filename, line, message in dialplan.warnings]
+    count = len(dialplan.warnings)
+    extensions = sum(1 for c in dialplan.contexts.values() for _ in c.extensions())
+    lines.append(f"{path}: {len(dialplan.contexts)} contexts, {extensions} extensions, "
+                 f"{count} warning{'' if count == 1 else 's'}.")
+    return lines, count
 
 
 def readDialplan(path: str, baseDir: Optional[str] = None) -> Dialplan:

@@ -68,7 +68,9 @@ def test_sampleConfigBootsAndStopsOnSIGTERM():
 
 
 @pytest.mark.parametrize("name, text, where", [
-    ("extensions.conf", "[default]\nexten => 100,1,Answer()\nthis is not a line\n",
+    # A line without '=' is only a warning in Asterisk (issue 20): a header
+    # with no closing ']' is what its reader refuses.
+    ("extensions.conf", "[default]\nexten => 100,1,Answer()\n[broken\n",
      "extensions.conf:3:"),
     ("pbx.conf", "[options]\nverbose = loud\n", "pbx.conf:2:"),
     ("modules.conf", "[modules]\nautoload = no\nlaod => app_dial\n", "modules.conf:3:"),
@@ -117,7 +119,7 @@ def test_sighupReloadsAndKeepsOldConfigOnError():
     try:
         pbx.waitBooted(60)
         with open(os.path.join(etc, "extensions.conf"), "w") as f:
-            f.write("[default]\nexten => 100,1,NoOp(two)\nbroken line here\n")
+            f.write("[default]\nexten => 100,1,NoOp(two)\n[broken line here\n")
         pbx.process.send_signal(signal.SIGHUP)
         pbx.waitFor(r"extensions\.conf:3:", 20)
         pbx.waitFor("reload done: 0 reloaded, 1 kept their old configuration", 20)

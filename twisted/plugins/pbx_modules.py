@@ -15,7 +15,7 @@ from pbxcore.loader import (
 
 pbx_config = M("pbx_config", "plugins.pbx_config.PBXConfigModule",
                "Text extension configuration (extensions.conf)", CORE,
-               validators=(("extensions.conf", "pbxcore.dialplan.parser.parseDialplan"),))
+               pathValidators=(("extensions.conf", "pbxcore.dialplan.parser.readDialplan"),))
 manager = M("manager", "pbxcore.manager.module.ManagerModule",
             "Asterisk Manager Interface (manager.conf)", CORE,
             validators=(("manager.conf", "pbxcore.manager.config.fromConfig"),))

@@ -179,3 +179,25 @@ def test_sampleConfigurationParses():
     path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "etc", "extensions.conf")
     dp = parseDialplan(parseFile(path))
     assert dp.exists("default", "100")
+
+
+def test_dialplanCheckCommand(loaded, tmp_path):
+    pbx, _ = loaded
+    check = command(pbx, "dialplan check")
+    path = str(tmp_path / "extensions.conf")
+    assert check.execute(pbx, []) == f"{path}: 2 contexts, 3 extensions, 0 warnings.\n"
+    write(tmp_path, "[default]\nexten => 1,1,NoOp()\nexten => 1,1,NoOp(again)\nnope\n")
+    lines = check.execute(pbx, []).splitlines()
+    assert lines == [
+        f"{path}:4: no '=' (equal sign) in this line: ignored",
+        f"{path}:3: unable to register extension '1' priority 1 in [default], already in use "
+        f"(at {path}:2): line ignored",
+        f"{path}: 1 contexts, 1 extensions, 2 warnings.",
+    ]
+    # Checking does not load: the running dialplan is the one loaded before.
+    assert pbx.dialplan.find("default", "1", 1) is None
+    assert pbx.dialplan.find("default", "100", 1).data == "first"
+    write(tmp_path, "[default\n")
+    assert check.execute(pbx, []).startswith(f"{path}:1: parse error: no closing ']'\n")
+    with pytest.raises(CLIUsageError):
+        check.execute(pbx, ["x"])
