@@ -18,7 +18,7 @@ PATIENCE = 60
 
 def pbxCommand(*args, cwd=ROOT):
     script = shutil.which("pbx")
-    command = [script] if script else [sys.executable, "-m", "pbxcore.cli"]
+    command = [script] if script else [sys.executable, "-m", "pbxcore.console.cli"]
     return subprocess.run(command + list(args), cwd=cwd, capture_output=True, text=True,
                           timeout=PATIENCE, env=dict(os.environ, PYTHONPATH=ROOT))
 
