@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from twisted.logger import Logger
 
+from channels.sip.wire.body import ACCEPT as BODY_ACCEPT
+from channels.sip.wire.body import sdpOf, unusableBody
 from channels.sip.wire.sdp import SDPError, parseSDP
 
 __all__ = ["InDialogRequests", "parseDTMFInfo"]
@@ -31,7 +33,10 @@ class InDialogRequests:
 
     def sip_INVITE(self, request, st):
         """A re-INVITE (the machine already refused it with 491 while an offer is open)."""
-        body = request.body or b""
+        if unusableBody(request):
+            self.respond(request, 415, "Unsupported Media Type", st=st, headers=[("Accept", BODY_ACCEPT)])
+            return
+        body = sdpOf(request) or b""
         held = self.held
         if body:
             try:

@@ -40,10 +40,21 @@ from channels.sip.driver.qualify import QualifyService
 from channels.sip.driver.registrar import STORE_FILENAME, BindingStore, LocationService, Registrar
 from channels.sip.driver.registry import RegistryService
 from channels.sip.driver.security import Authenticator, SecurityLog
+from channels.sip.wire.uri import unescape
 from pbxcore.config import ConfigError, parseFile
 from pbxcore.errors import ChannelUnavailable
 
 __all__ = ["PeerService", "readSIPConf"]
+
+
+def optionsExtension(request) -> str:
+    """
+    The extension an OPTIONS asks about: the Request-URI's user part,
+    unescaped, without the user options after C{;} (Asterisk's
+    AST_SIP_USER_OPTIONS_TRUNCATE_CHECK); '' when there is none.
+    """
+    user = getattr(request.requestURI, "user", None) or ""
+    return unescape(user).partition(";")[0]
 
 
 def readSIPConf(pbx) -> SIPConfig:
@@ -121,9 +132,43 @@ class PeerService(Service):
         return self
 
     def _options(self, request, st):
-        """OPTIONS from behind a NAT is answered to the packet's source port."""
+        """
+        An out-of-dialog OPTIONS, answered as Asterisk does (res_pjsip's
+        options module, chan_sip without auth_options_requests): no
+        authentication; 200 when the Request-URI has no user part or names
+        an extension of the sender's context, 404 when it names none; the
+        capabilities (Allow, Accept, Supported) in either answer. From
+        behind a NAT it is answered to the packet's source port.
+        """
         self.forceRport(request, st.source)
-        self.stack.userAgent.sip_OPTIONS(request, st)
+        ua = self.stack.userAgent
+        exten = optionsExtension(request)
+        if exten:
+            context = self.senderContext(request, st.source)
+            dialplan = getattr(self.pbx, "dialplan", None)
+            if dialplan is None or dialplan.find(context, exten, 1, None) is None:
+                ua.respond(st, request, 404, "Not Found", ua.capabilityHeaders())
+                return
+        ua.sip_OPTIONS(request, st)
+
+    def senderContext(self, request, source) -> str:
+        """
+        The dialplan context of the request's sender without authenticating
+        it: the peer its From user names (a friend or user), else a peer
+        configured at its source address, else the general C{context}.
+        """
+        user = getattr(getattr(request.fromAddr, "uri", None), "user", None)
+        peer = self.peerFor(user) if user else None
+        if peer is not None and getattr(peer, "type", "friend") not in ("friend", "user"):
+            peer = None
+        if peer is None:
+            host = getattr(source, "host", None)
+            for candidate in self.config.peers.values():
+                if not candidate.dynamic and candidate.host == host and \
+                        (candidate.port in (None, source.port) or "port" in candidate.insecure):
+                    peer = candidate
+                    break
+        return (peer.context if peer is not None else "") or self.config.settings.context
 
     def startService(self):
         super().startService()

@@ -25,6 +25,7 @@ from channels.sip.machines.invite import (
     AnswerReceived, Answered, CancelInvite, Ended, Failed, InviteMachine, Local, OfferAnswer,
     Progress, Resend, Ringing, SendAck, SendInvite, SendRequest, SendResponse, State)
 from channels.sip.wire.message import Request, newBranch, newCallId, newTag
+from channels.sip.wire.body import sdpPart
 from channels.sip.wire.sdp import SDPError, SessionDescription, parseSDP
 from channels.sip.driver.indialog import InDialogRequests, parseDTMFInfo  # noqa: F401 (re-exported)
 from channels.sip.driver.sessionmedia import MediaStream, SessionMedia
@@ -364,7 +365,7 @@ class InviteSession(SessionMedia, InDialogRequests):
     def _answerReceived(self, effect):
         message = effect.message
         try:
-            self.applyAnswer(parseSDP(effect.body))
+            self.applyAnswer(parseSDP(sdpPart(message.contentType, effect.body) or b""))
         except SDPError as e:
             what = "ACK" if message.isRequest else str(message.status)
             self.log.info("bad SDP in {what} of {callId}: {error}", what=what, callId=self.callId,

@@ -21,6 +21,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from channels.sip.wire.message import parseNameAddr
+from channels.sip.wire.body import sdpOf
 from channels.sip.wire.sdp import SDPError, parseSDP
 from channels.sip.driver.session import causeForStatus, remoteIdentity
 from pbxcore.channel import CallerID, Channel
@@ -445,7 +446,7 @@ class SIPTechnology:
             session.reject(486, "Busy Here")
             self._deviceChanged(peer)
             return
-        body = request.body or b""
+        body = sdpOf(request) or b""
         if body:
             try:
                 offer = parseSDP(body)

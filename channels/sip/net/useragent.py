@@ -4,7 +4,8 @@ answers out-of-dialog requests and hands the rest to registered handlers.
 
 The checks every UAS makes before any method runs (RFC 3261 §8.2) live here,
 in order: CSeq/method agreement (400), method known (501) and allowed (405),
-Request-URI scheme (416), Max-Forwards (483, except OPTIONS), in-dialog
+Request-URI scheme (416), an INVITE's Contact (400, L{channels.sip.wire.checks}),
+Max-Forwards (483, except OPTIONS), in-dialog
 requests with no dialog (481), Require (420). Then the method's handler.
 
 Extending it
@@ -38,6 +39,10 @@ from typing import Callable
 from twisted.logger import Logger
 
 from channels.sip.wire.message import SIPParseError, makeResponse, newTag
+from channels.sip.wire.body import ACCEPT as BODY_ACCEPT
+from channels.sip.wire.body import mediaType as _mediaType
+from channels.sip.wire.body import unusableBody
+from channels.sip.wire.checks import requestDefect
 
 # Every method this stack recognises; the rest get 501.
 KNOWN_METHODS = frozenset(
@@ -47,13 +52,8 @@ KNOWN_METHODS = frozenset(
     }
 )
 
-ACCEPT = "application/sdp"
-
-
-def _mediaType(value: str | None) -> str:
-    if not value:
-        return ""
-    return value.split(";", 1)[0].strip().lower()
+# The body types read (application/sdp, and multipart bodies carrying it, RFC 5621).
+ACCEPT = BODY_ACCEPT
 
 
 def _acceptsSDP(accept: list[str]) -> bool:
@@ -218,6 +218,9 @@ class UserAgent:
         scheme = _uriScheme(request)
         if scheme not in ("sip", "sips"):
             return self.respond(st, request, 416, "Unsupported URI Scheme")
+        defect = requestDefect(request)
+        if defect is not None:
+            return self.respond(st, request, *defect)
         if method != "OPTIONS":
             if request.maxForwards == 0:
                 return self.respond(st, request, 483, "Too Many Hops")
@@ -266,10 +269,12 @@ class UserAgent:
         self.respond(st, request, 481, "Call/Transaction Does Not Exist")
 
     def _mediaAcceptable(self, request, st) -> bool:
-        """415 for a body we cannot read, 406 when the caller accepts no SDP."""
-        body = request.body or b""
-        contentType = _mediaType(request.contentType)
-        if body and contentType and contentType not in ("application/sdp", "multipart/mixed"):
+        """
+        415 (with Accept) for a body holding no SDP: another type, or a
+        multipart body without an SDP part (RFC 5621); 406 when the caller
+        accepts no SDP.
+        """
+        if unusableBody(request):
             self.respond(st, request, 415, "Unsupported Media Type", [("Accept", ACCEPT)])
             return False
         accept = request.headers.getall("Accept")

@@ -19,6 +19,7 @@ import sys
 from itertools import repeat
 from operator import itemgetter
 
+from channels.sip.wire.grammar import isUsableCallId as _usableCallId
 from channels.sip.wire.headers import COMPACT, Headers, SIPParseError
 from channels.sip.wire.message import (
     RE_CHECK_ADDRESS,
@@ -282,7 +283,7 @@ def validate(message: Message) -> None:
                 accepted = accepted is not None and cseq.rpartition(" ")[2] == message.method  # type: ignore[attr-defined]
             else:
                 accepted = _CHECK_RESPONSE.fullmatch(joined) is not None
-            if accepted and callId:
+            if accepted and callId and _usableCallId(callId):
                 maxForwards = index.get("max-forwards")
                 length = index.get("content-length")
                 if (
@@ -325,8 +326,11 @@ def _validateGeneral(message: Message) -> None:
         checkCSeq(cseq)
         checkNameAddr(first["from"][1])
         checkNameAddr(first["to"][1])
-        if not first["call-id"][1]:
+        callId = first["call-id"][1]
+        if not callId:
             raise SIPParseError("empty Call-ID")
+        if not _usableCallId(callId):
+            raise SIPParseError("bad Call-ID")
         maxForwards = first.get("max-forwards", _NONE)[1]
         if maxForwards is not None and not (
             maxForwards.isdigit() and len(maxForwards) <= 3 and int(maxForwards) <= 255

@@ -22,6 +22,7 @@ def request(method, port, callId, extra="", uri=None, body=b"", cseqMethod=None,
         f"To: <sip:pbx@example.com>\r\n"
         f"Call-ID: {callId}\r\n"
         f"CSeq: 7 {cseqMethod or method}\r\n"
+        f"Contact: <sip:test@{host}:{lport}>\r\n"
         f"Max-Forwards: 70\r\n{extra}"
         f"Content-Length: {len(body)}\r\n\r\n"
     )
@@ -47,7 +48,7 @@ class UserAgentTests(unittest.TestCase):
         self.assertEqual(r.status, 200)
         self.assertEqual(r.headers.get("Server"), "txpbx")
         self.assertEqual(r.headers.getall("Allow"), ["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER"])
-        self.assertEqual(r.headers.get("Accept"), "application/sdp")
+        self.assertEqual(r.headers.getall("Accept"), ["application/sdp", "multipart/mixed", "multipart/alternative"])
         self.assertIn("Supported", r.headers)
         self.assertTrue(r.toTag)
 

@@ -126,3 +126,17 @@ def test_streamResponse():
     resp = b"SIP/2.0 200 OK\r\n" + HEAD.split(b"\r\n", 1)[1] + b"Content-Length: 0\r\n\r\n"
     (r,) = StreamParser().feed(resp)
     assert isinstance(r, Response) and r.status == 200
+
+
+@pytest.mark.parametrize("callId", [b"a b", b"caf\xc3\xa9", b"x\x01y"])
+def test_malformedCallIdIs400WithTheRequest(callId):
+    with pytest.raises(SIPParseError) as info:
+        parseMessage(msg(head=HEAD.replace(b"Call-ID: c1", b"Call-ID: " + callId)))
+    assert info.value.status == 400
+    assert isinstance(info.value.message, Request)
+
+
+def test_looseCallIdsAreKept():
+    # Not RFC 3261 words, but seen from real phones (base64 padding).
+    for callId in (b"YWJj==", b"a=b#c@host"):
+        assert parseMessage(msg(head=HEAD.replace(b"Call-ID: c1", b"Call-ID: " + callId))).callId == callId.decode()
