@@ -35,7 +35,7 @@ from pbxcore.dialplan.builtins import (
     streamFile,
 )
 from pbxcore.dialplan.expr import splitArgs
-from pbxcore.errors import ChannelHungUp, CLIUsageError, ReadOnlyFunction
+from pbxcore.errors import ChannelHungUp, CLIUsageError, ManagerError, ReadOnlyFunction
 from pbxcore.frame import ChannelState, FrameKind
 from pbxcore.interfaces import ICLICommand, IDialplanFunction, IModule
 from pbxcore.manager.actions import Action, required
@@ -583,22 +583,104 @@ def mailboxStatus(session, request):
     return Success("Mailbox Status", (("Mailbox", spec), ("Waiting", "1" if new else "0")))
 
 
+def _userFields(service, box):
+    general = service.config.general
+    new, old = service.store.counts(box.context, box.mailbox)
+    return (
+        ("VMContext", box.context), ("VoiceMailbox", box.mailbox),
+        ("Fullname", box.fullname), ("Email", box.email), ("Pager", box.pager),
+        ("ServerEmail", general.serveremail), ("Language", box.option("language", "")),
+        ("TimeZone", box.option("tz", "")),
+        ("MaxMessageCount", str(general.maxmsg)),
+        ("MaxMessageLength", str(general.maxsecs)),
+        ("NewMessageCount", str(new)), ("OldMessageCount", str(old)))
+
+
 def voicemailUsersList(session, request):
     service = _service(session.pbx)
-    general = service.config.general
-    items = []
-    for box in service.config.mailboxes:
-        new, old = service.store.counts(box.context, box.mailbox)
-        items.append(("VoicemailUserEntry", (
-            ("VMContext", box.context), ("VoiceMailbox", box.mailbox),
-            ("Fullname", box.fullname), ("Email", box.email), ("Pager", box.pager),
-            ("ServerEmail", general.serveremail), ("Language", box.option("language", "")),
-            ("TimeZone", box.option("tz", "")),
-            ("MaxMessageCount", str(general.maxmsg)),
-            ("MaxMessageLength", str(general.maxsecs)),
-            ("NewMessageCount", str(new)), ("OldMessageCount", str(old)))))
+    items = [("VoicemailUserEntry", _userFields(service, box))
+             for box in service.config.mailboxes]
     return ListResponse(items, "VoicemailUserEntryComplete",
                         "Voicemail user list will follow")
+
+
+def _box(session, request, missing):
+    context = (request.get("Context") or "").strip()
+    mailbox = (request.get("Mailbox") or "").strip()
+    if not context or not mailbox:
+        raise ManagerError(missing)
+    service = _service(session.pbx)
+    return service, service.config.find(mailbox, context)
+
+
+def voicemailUserStatus(session, request):
+    service, box = _box(session, request, "Need 'Context' and 'Mailbox' parameters.")
+    if box is None:
+        raise ManagerError("There is no voicemail user of the given info.")
+    return ListResponse([("VoicemailUserDetail", _userFields(service, box))],
+                        "VoicemailUserDetailComplete", "Voicemail user detail will follow")
+
+
+def voicemailBoxSummary(session, request):
+    service, box = _box(session, request, "Mailbox and Context must be specified")
+    if box is None:
+        raise ManagerError("Voicemail user not found")
+    items = []
+    for folder in FOLDERS:
+        for info in service.store.messages(box.context, box.mailbox, folder):
+            items.append(("VoicemailBoxSummary", (
+                ("Folder", folder), ("CallerID", info.callerid),
+                ("Date", str(info.origtime)), ("Duration", str(info.duration)),
+                ("Flag", ""), ("ID", info.msgId))))
+    return ListResponse(items, "VoicemailBoxSummaryComplete",
+                        "Voicemail box summary will follow")
+
+
+def voicemailRefresh(session, request):
+    """VoicemailRefresh: count the mailboxes again and announce them (MWI)."""
+    service = _service(session.pbx)
+    context = (request.get("Context") or "").strip().lower()
+    mailbox = (request.get("Mailbox") or "").strip().lower()
+    for box in service.config.mailboxes:
+        if context and box.context.lower() != context:
+            continue
+        if mailbox and box.mailbox.lower() != mailbox:
+            continue
+        service.store._changed(box.context, box.mailbox)
+    return Success()
+
+
+def mwiGet(session, request):
+    """MWIGet: the counts of the mailboxes whose 'box@context' matches Mailbox."""
+    import re
+
+    spec = (request.get("Mailbox") or "").strip()
+    if not spec:
+        raise ManagerError("Mailbox missing")
+    service = _service(session.pbx)
+    if len(spec) > 1 and spec.startswith("/") and spec.endswith("/"):
+        try:
+            pattern = re.compile(spec[1:-1])
+        except re.error:
+            raise ManagerError("Mailbox regex format invalid")
+        wanted = [b for b in service.config.mailboxes if pattern.search(b.id)]
+    else:
+        box, context = splitMailbox(spec)
+        found = service.config.find(box, context)
+        wanted = [found] if found is not None else []
+    items = []
+    for box in wanted:
+        new, old = service.store.counts(box.context, box.mailbox)
+        items.append(("MWIGet", (("Mailbox", box.id), ("OldMessages", str(old)),
+                                 ("NewMessages", str(new)))))
+    return ListResponse(items, "MWIGetComplete", "Mailboxes will follow")
+
+
+def _externalMWI(session, request):
+    if not (request.get("Mailbox") or "").strip():
+        raise ManagerError("Mailbox missing")
+    raise ManagerError("External MWI (res_mwi_external) is not available: mailbox counts "
+                       "come from app_voicemail's spool")
 
 
 # -- CLI -------------------------------------------------------------------------
@@ -659,7 +741,17 @@ class AppVoicemailModule:
                  mailboxCount),
                 ("MailboxStatus", ("call", "reporting"), "Check mailbox", mailboxStatus),
                 ("VoicemailUsersList", ("call", "reporting"), "List All Voicemail User "
-                 "Information.", voicemailUsersList)):
+                 "Information.", voicemailUsersList),
+                ("VoicemailUserStatus", ("call", "reporting"), "Show the status of given "
+                 "voicemail user's info.", voicemailUserStatus),
+                ("VoicemailBoxSummary", ("call", "reporting"), "Show the mailbox contents of "
+                 "given voicemail user.", voicemailBoxSummary),
+                ("VoicemailRefresh", ("user",), "Tell Asterisk to poll mailboxes for a change",
+                 voicemailRefresh),
+                ("MWIGet", ("call", "reporting"), "Get selected mailboxes with message counts.",
+                 mwiGet),
+                ("MWIUpdate", ("call",), "Update the mailbox message counts.", _externalMWI),
+                ("MWIDelete", ("call",), "Delete selected mailboxes.", _externalMWI)):
             registrar.register("manageraction", Action(name, privileges, synopsis, run))
         registrar.register("clicommand", VoicemailShowUsers())
 

@@ -1,7 +1,7 @@
 """
 More core manager actions, Asterisk's names, fields and messages: Filter,
-AbsoluteTimeout, CoreShowChannelMap, DBGetTree, LoggerRotate, MessageSend
-and AOCMessage.
+AbsoluteTimeout, CoreShowChannelMap, DBGetTree, LoggerRotate, MessageSend,
+AOCMessage and DeviceStateList.
 """
 
 import base64
@@ -213,8 +213,19 @@ def aocMessage(session, request):
                        "carries AOC messages")
 
 
+def deviceStateList(session, request):
+    """DeviceStateList: every device state known, as DeviceStateChange events."""
+    engine = getattr(session.pbx, "devicestate", None)
+    devices = engine.devices() if engine is not None else []
+    items = [("DeviceStateChange", [("Device", device), ("State", state.name)])
+             for device, state in devices]
+    return ListResponse(items, "DeviceStateListComplete", "Device State Changes will follow")
+
+
 def sessionActions(Action):
     return [
+        Action("DeviceStateList", ("call", "reporting"), "List the current known device states",
+               deviceStateList),
         Action("Filter", ("system",), "Dynamically add filters for the current manager session",
                filterAction),
         Action("AbsoluteTimeout", ("system", "call"), "Set absolute timeout", absoluteTimeout),

@@ -1,0 +1,86 @@
+"""
+The voicemail module's other manager actions (VoicemailUserStatus,
+VoicemailBoxSummary, VoicemailRefresh, MWIGet, MWIUpdate/MWIDelete) and the
+core's DeviceStateList.
+"""
+
+import pytest
+
+from tests.shell.manager.managerfakes import Client, byName, makeManager
+
+from .support import makePBX, toneSlin
+
+
+@pytest.fixture
+def client(tmp_path):
+    pbx, tech, service = makePBX(str(tmp_path))
+    _, module = makeManager(pbx.configDir, pbx=pbx)
+    c = Client(module)
+    c.login()
+    c.read()
+    return pbx, service, c
+
+
+def ask(c, *fields):
+    c.send(("ActionID", "q"), *fields)
+    return [m for m in c.read() if m.actionID == "q"]
+
+
+def test_user_status_and_box_summary(client):
+    pbx, service, c = client
+    info = service.store.save("default", "1001", toneSlin(440, 1000), callerid='"Bob" <1002>')
+    service.store.move(info, "Old")
+    service.store.save("default", "1001", toneSlin(440, 1000), callerid="555")
+    detail = ask(c, ("Action", "VoicemailUserStatus"), ("Context", "default"),
+                 ("Mailbox", "1001"))
+    assert detail[0].get("Message") == "Voicemail user detail will follow"
+    [user] = byName(detail, "VoicemailUserDetail")
+    assert (user.get("Fullname"), user.get("NewMessageCount"), user.get("OldMessageCount")) == (
+        "Alice Example", "1", "1")
+    assert byName(detail, "VoicemailUserDetailComplete")[0].get("ListItems") == "1"
+    [missing] = ask(c, ("Action", "VoicemailUserStatus"), ("Mailbox", "1001"))
+    assert missing.get("Message") == "Need 'Context' and 'Mailbox' parameters."
+    [unknown] = ask(c, ("Action", "VoicemailUserStatus"), ("Context", "default"),
+                    ("Mailbox", "1999"))
+    assert unknown.get("Message") == "There is no voicemail user of the given info."
+    summary = ask(c, ("Action", "VoicemailBoxSummary"), ("Context", "default"),
+                  ("Mailbox", "1001"))
+    rows = byName(summary, "VoicemailBoxSummary")
+    assert [(r.get("Folder"), r.get("CallerID")) for r in rows] == [
+        ("INBOX", "555"), ("Old", '"Bob" <1002>')]
+    assert byName(summary, "VoicemailBoxSummaryComplete")[0].get("ListItems") == "2"
+
+
+def test_refresh_and_mwi(client):
+    pbx, service, c = client
+    service.store.save("default", "1002", toneSlin(440, 1000))
+    c.read()
+    c.send(("Action", "VoicemailRefresh"), ("Context", "default"), ("ActionID", "r"))
+    messages = c.read()
+    [ok] = [m for m in messages if m.actionID == "r"]
+    assert ok.get("Response") == "Success"
+    waiting = byName(messages, "MessageWaiting")
+    assert [(e.get("Mailbox"), e.get("New")) for e in waiting] == [
+        ("1001@default", "0"), ("1002@default", "1")]
+    got = ask(c, ("Action", "MWIGet"), ("Mailbox", "/^100[12]@/"))
+    assert [(m.get("Mailbox"), m.get("NewMessages")) for m in byName(got, "MWIGet")] == [
+        ("1001@default", "0"), ("1002@default", "1")]
+    [one] = byName(ask(c, ("Action", "MWIGet"), ("Mailbox", "1002")), "MWIGet")
+    assert one.get("Mailbox") == "1002@default"
+    [update] = ask(c, ("Action", "MWIUpdate"), ("Mailbox", "1001"), ("NewMessages", "3"))
+    assert update.get("Response") == "Error" and "not available" in update.get("Message")
+    [delete] = ask(c, ("Action", "MWIDelete"))
+    assert delete.get("Message") == "Mailbox missing"
+
+
+def test_device_state_list(client):
+    pbx, service, c = client
+    from pbxcore.devicestate.engine import DeviceStateEngine
+
+    pbx.devicestate = DeviceStateEngine(pbx)
+    pbx.devicestate.setCustomState("lamp", "INUSE")
+    answer = ask(c, ("Action", "DeviceStateList"))
+    assert answer[0].get("Message") == "Device State Changes will follow"
+    assert [(e.get("Device"), e.get("State")) for e in byName(answer, "DeviceStateChange")] \
+        == [("Custom:lamp", "INUSE")]
+    assert byName(answer, "DeviceStateListComplete")[0].get("ListItems") == "1"
