@@ -216,6 +216,14 @@ class Channel:
         self._emit("NewCallerid", [("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")],
                    "call")
 
+    def setConnectedLine(self, name=None, number=None):
+        """Change the connected line and announce it with NewConnectedLine."""
+        if name is not None:
+            self.connected.name = name
+        if number is not None:
+            self.connected.number = number
+        self._emit("NewConnectedLine", None, "call")
+
     # -- dialplan position -------------------------------------------------------
 
     def goto(self, context=None, exten=None, priority=1):
@@ -545,6 +553,11 @@ class Channel:
         elif control == Control.BUSY:
             if self.state != ChannelState.UP:
                 self.setState(ChannelState.BUSY)
+        elif control == Control.HOLD:
+            musicClass = data.decode("utf-8", "replace") if isinstance(data, bytes) else ""
+            self._emit("Hold", [("MusicClass", musicClass)] if musicClass else None, "call")
+        elif control == Control.UNHOLD:
+            self._emit("Unhold", None, "call")
         self._enqueue(controlFrame(control, data if isinstance(data, bytes) else None))
 
     def hungUp(self, cause=HangupCause.NORMAL_CLEARING):

@@ -196,7 +196,10 @@ class LocalDriver:
         for name, level in channel._inherit.items():
             two._inherit.setdefault(name, level)
         two.caller = channel.connected.copy()
+        before = (two.connected.name, two.connected.number)
         two.connected = channel.caller.copy()
+        if before != (two.connected.name, two.connected.number):
+            two.setConnectedLine()
         two.accountcode = channel.accountcode
         return channel.pbx.runDialplan(two)
 

@@ -14,6 +14,10 @@ from pbxcore.manager.config import EventFilter
 from pbxcore.manager.framing import formatEvent
 
 
+#: Core event names that Asterisk spells differently on the wire.
+WIRE_NAMES = {"NewExten": "Newexten"}
+
+
 def privilegeOf(category: str) -> str:
     """The C{Privilege:} value Asterisk writes for an event of C{category}."""
     return f"{category},all"
@@ -36,7 +40,8 @@ class OutgoingEvent:
 
     @classmethod
     def fromEvent(cls, event) -> "OutgoingEvent":
-        return cls(event.name, tuple(event.fields), event.category, event.timestamp)
+        name = WIRE_NAMES.get(event.name, event.name)
+        return cls(name, tuple(event.fields), event.category, event.timestamp)
 
     def data(self, timestamped: bool) -> bytes:
         if timestamped:
