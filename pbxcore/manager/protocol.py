@@ -17,7 +17,7 @@ import os
 import time
 from collections import deque
 
-from twisted.internet.defer import maybeDeferred
+from twisted.internet.defer import CancelledError, maybeDeferred
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.internet.task import deferLater
@@ -283,6 +283,9 @@ class ManagerProtocol(Protocol):
             return renderResponse(result, actionID, self.factory.settings.commandFormat)
 
         def failed(failure):
+            if failure.check(CancelledError) and self._closing:
+                # The client left while its action waited (WaitEvent).
+                return b"", False
             if failure.check(ManagerError):
                 text = str(failure.value) or "Action failed"
             else:
