@@ -4,7 +4,9 @@ C{sip.sdphandler} registry like any third-party handler would be.
 
 It answers an audio offer with the codecs both sides have, in the peer's
 preference order (ulaw, alaw, g722 when offered), plus telephone-event
-(RFC 4733) when offered; refuses (port 0) what it cannot take; answers hold
+(RFC 4733) when offered; refuses (port 0) what it cannot take, and every
+audio stream after the first it took (one audio stream a call, as
+Asterisk); answers hold
 directions (sendonly -> recvonly, inactive -> inactive). Each stream owns a
 real RTP socket on the signalling address: packets received are counted and
 turned into voice and DTMF frames for the channel, voice frames from the
@@ -85,7 +87,7 @@ class AudioSDPHandler:
         return [c for c in session.codecs if c in AUDIO_CODECS]
 
     def negotiateIncomingStream(self, session, stream, offer, media):
-        if media.proto not in RTP_PROTOS:
+        if media.proto not in RTP_PROTOS or self._hasAudioStream(session, stream, offer):
             return refuseMedia(media)
         codecs = negotiateCodecs(media, self._codecs(session))
         if not codecs:
@@ -96,6 +98,17 @@ class AudioSDPHandler:
         endpoint.dtmfPayload = dtmf
         direction = answerDirection(directionOf(offer, media))
         return buildAudioMedia(endpoint.localPort, codecs, dtmf, direction, proto=media.proto)
+
+    def _hasAudioStream(self, session, stream, offer) -> bool:
+        """
+        True when another m-line of this offer already has its audio taken
+        by this handler: one audio stream a call, as chan_sip takes (and
+        pjsip's max_audio_streams = 1); later ones are refused with port 0
+        (RFC 3264 section 6).
+        """
+        return any(other is not stream and other.handler is self and other.local is not None
+                   and other.local.port != 0
+                   for other in session.streams[:len(offer.media)])
 
     def createOutgoingStream(self, session, stream):
         codecs = assignPayloadTypes(self._codecs(session))
@@ -108,6 +121,12 @@ class AudioSDPHandler:
         return buildAudioMedia(endpoint.localPort, codecs, DTMF_PAYLOAD, direction)
 
     def applyNegotiatedStream(self, session, stream, local, remote):
+        if local.port == 0:
+            # A stream this side refused (a second audio stream): no RTP for it.
+            endpoint = stream.state.get("rtp")
+            if endpoint is not None:
+                endpoint.sending = False
+            return
         endpoint = self._endpoint(session, stream)
         if remote.port == 0:
             endpoint.sending = False

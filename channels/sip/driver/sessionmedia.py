@@ -32,6 +32,11 @@ class MediaStream:
     remote: object = None
 
 
+def _taken(stream) -> bool:
+    """A stream our side did not refuse (no answer or offer yet, or one with a port)."""
+    return stream.local is None or stream.local.port != 0
+
+
 class SessionMedia:
     """SDP negotiation and the streams of one session."""
 
@@ -142,10 +147,10 @@ class SessionMedia:
         stream.handler = None
 
     def writeFrame(self, frame):
-        """A media frame from the core, to the first stream whose handler can send it."""
+        """A media frame from the core, to the first taken audio stream whose handler can send it."""
         for stream in self.streams:
             write = getattr(stream.handler, "writeFrame", None)
-            if write is not None and stream.mediaType == "audio":
+            if write is not None and stream.mediaType == "audio" and _taken(stream):
                 return write(self, stream, frame)
         return None
 
@@ -153,7 +158,7 @@ class SessionMedia:
         """RFC 4733 through the audio handler; False when no stream can."""
         for stream in self.streams:
             send = getattr(stream.handler, "sendDigit", None)
-            if send is not None:
+            if send is not None and _taken(stream):
                 return bool(send(self, stream, digit, durationMs))
         return False
 

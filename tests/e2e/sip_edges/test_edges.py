@@ -52,3 +52,12 @@ class EdgeTests(unittest.TestCase):
     @defer.inlineCallbacks
     def test_malformedCallId(self):
         yield self.play("bad_callid.xml", extra=("-cid_str", "bad id %u-%p@%s"))
+
+    def hangups(self):
+        return [dict(e.fields) for e in self.events if e.name == "Hangup"]
+
+    @defer.inlineCallbacks
+    def test_bodiesWithoutSDP(self):
+        """415 with Accept for a body holding no usable SDP; no channel is made."""
+        yield self.play("unusable_bodies.xml")
+        self.assertEqual([e for e in self.events if e.name == "Newchannel"], [])
