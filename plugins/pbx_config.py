@@ -156,6 +156,11 @@ class DialplanReloadCommand:
             self.module.reload(pbx)
         except ConfigError as e:
             return f"Dialplan reload failed, the old dialplan stays: {e}\n"
+        count = len(pbx.dialplan.warnings)
+        if count:
+            plural = "" if count == 1 else "s"
+            return (f"Dialplan reloaded with {count} warning{plural} "
+                    "(logged; 'dialplan check' lists them).\n")
         return "Dialplan reloaded.\n"
 
 

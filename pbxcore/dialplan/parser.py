@@ -26,6 +26,7 @@ from typing import Callable, Iterator, Optional
 
 from pbxcore.config import Config, ConfigError, isFalse, isTrue
 from pbxcore.dialplan.conffile import readConfig
+from pbxcore.dialplan.expr import substitute
 from pbxcore.dialplan.pattern import (
     EARLYMATCH,
     MATCHED,
@@ -460,18 +461,53 @@ class _DialplanParser:
         self.globals: list = []
         self.contexts: dict[str, _ContextBuilder] = {}
         self.warnings: list = list(warnings)
+        # [globals] as pbx_config sets them before it reads the contexts:
+        # extension names, includes, ignorepats, switches and hints may
+        # use them (${NAME}); functions are not available at load.
+        self.loadVariables: dict = {}
 
     def warn(self, entry, message: str) -> None:
         self.warnings.append((entry.filename, entry.line, message))
 
+    def loadFunction(self, name: str, args: str) -> Optional[str]:
+        """The functions a load-time substitution has: GLOBAL() only."""
+        if name.upper() == "GLOBAL":
+            return self.loadVariables.get(args.strip()) or ""
+        return None
+
+    def expand(self, text: str, entry) -> str:
+        """C{text} with ${...} of [globals] substituted, as pbx_config does at load."""
+        if "$" not in text:
+            return text
+        problems: list = []
+
+        def callFunction(name, args):
+            value = self.loadFunction(name, args)
+            if value is None:
+                problems.append(f"{name}() is not available when the dialplan loads")
+            return value or ""
+
+        out = substitute(text, self.loadVariables.get, callFunction,
+                         lambda error: problems.append(str(error)))
+        for problem in problems:
+            self.warn(entry, f"'{_shorten(text)}': {problem}")
+        return out
+
     def parse(self) -> Dialplan:
+        for section in self.config.sections:
+            if section.name.lower() == "globals":
+                for entry in section.entries:
+                    self.globals.append((entry.key, entry.value))
+                    self.loadVariables[entry.key] = substitute(
+                        entry.value, self.loadVariables.get,
+                        lambda name, args: self.loadFunction(name, args) or "",
+                        lambda error: None)
         for section in self.config.sections:
             lowered = section.name.lower()
             if lowered == "general":
                 self.generalSection(section)
             elif lowered == "globals":
-                for entry in section.entries:
-                    self.globals.append((entry.key, entry.value))
+                continue
             else:
                 builder = self.contexts.get(section.name)
                 if builder is None:
@@ -511,18 +547,20 @@ class _DialplanParser:
             self.addLine(ctx, ctx.lastExten, entry.value, entry)
         elif key == "exten":
             exten, rest = splitExtension(entry.value)
-            ctx.lastExten = exten.strip()
             if not rest and "[" in exten and "," in exten:
+                ctx.lastExten = exten.strip()
                 self.warn(entry, f"extension '{_shorten(exten.strip())}': an unclosed '[' "
                           "swallows the rest of the line: line ignored")
                 return
+            ctx.lastExten = self.expand(exten, entry).strip()
             self.addLine(ctx, ctx.lastExten, rest, entry)
         elif key == "include":
             self.addInclude(ctx, entry)
         elif key == "ignorepat":
             self.addIgnorePattern(ctx, entry)
         elif key in _SWITCH_KEYS:
-            ctx.switches.append((entry.key, entry.value))
+            value = self.expand(entry.value, entry) if key == "switch" else entry.value
+            ctx.switches.append((entry.key, value))
             self.warn(entry, f"'{entry.key} => {entry.value}' ignored: switches are "
                       "not supported")
         elif key == "autohints":
@@ -542,7 +580,7 @@ class _DialplanParser:
         return None
 
     def addIgnorePattern(self, ctx: _ContextBuilder, entry) -> None:
-        pattern = entry.value.strip()
+        pattern = self.expand(entry.value, entry).strip()
         problem = "no pattern" if not pattern else self.patternProblem(pattern)
         if problem is None and pattern in ctx.ignorepats:
             problem = "already in this context"
@@ -553,7 +591,7 @@ class _DialplanParser:
         ctx.ignorepats.append(pattern)
 
     def addInclude(self, ctx: _ContextBuilder, entry) -> None:
-        value = entry.value.strip()
+        value = self.expand(entry.value, entry).strip()
         cut = min([i for i in (value.find(","), value.find("|")) if i >= 0], default=-1)
         name, spec = (value, "") if cut < 0 else (value[:cut].strip(), value[cut + 1:].strip())
         if not name:
@@ -645,8 +683,6 @@ class _DialplanParser:
     def extensionProblem(self, name: str, cid: Optional[str]) -> Optional[str]:
         if not name:
             return "no extension name"
-        if "${" in name or "$[" in name:
-            return "variables in extension names are not substituted"
         problem = self.patternProblem(name)
         if problem is None and cid:
             problem = self.patternProblem(cid)
@@ -654,6 +690,8 @@ class _DialplanParser:
 
     def addHint(self, ctx, key, name, cid, exten, appText, entry) -> None:
         devices = appText.strip()
+        if "${" in devices and not isPattern(name):
+            devices = self.expand(devices, entry)  # as pbx.c does for a hint
         paren = devices.find("(")
         if paren >= 0 and "${" not in devices[:paren] and "$[" not in devices[:paren]:
             devices = devices[:paren]  # 'SIP/1(Display Name)': the name is not used

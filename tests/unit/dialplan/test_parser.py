@@ -254,3 +254,31 @@ def test_warningsCarryFileAndLine(text, line, fragment):
     filename, at, message = dp.warnings[0]
     assert (filename, at) == ("extensions.conf", line)
     assert fragment in message
+
+
+def test_globalsAreSubstitutedAtLoad():
+    # As pbx_config: [globals] are set before the contexts are read, wherever
+    # they are written, and names, includes, ignorepats and hints use them.
+    dp = dialplan("""
+        [default]
+        exten => ${OP},1,NoOp(op)
+        exten => ${OP}/${VIP},1,NoOp(vip)
+        exten => 7,hint,${DESK}
+        include => ${OTHER}
+        ignorepat => ${OP}
+        exten => ${LEN(x)}9,1,NoOp()
+        [globals]
+        OP = 0
+        VIP = 555${OP}
+        DESK = SIP/${GLOBAL(OP)}desk
+        OTHER = second
+        [second]
+    """)
+    assert dp.find("default", "0", 1).data == "op"
+    assert dp.find("default", "0", 1, callerid="5550").data == "vip"
+    assert dp.hint("default", "7") == "SIP/0desk"
+    assert [i.context for i in dp.contexts["default"].includes] == ["second"]
+    assert dp.contexts["default"].ignorepats == ("0",)
+    assert dp.find("default", "9", 1).app == "NoOp"
+    assert dp.warnings == [("extensions.conf", 8,
+                            "'${LEN(x)}9': LEN() is not available when the dialplan loads")]

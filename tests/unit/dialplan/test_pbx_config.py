@@ -154,6 +154,9 @@ def test_dialplanReloadCommand(loaded, tmp_path):
     write(tmp_path, "[default]\nexten => 1,1,NoOp(r)\n")
     assert reload.execute(pbx, []) == "Dialplan reloaded.\n"
     assert pbx.dialplan.find("default", "1", 1).data == "r"
+    write(tmp_path, "[default]\nexten => 1,1,NoOp(r)\nexten => 1,1,NoOp(again)\n")
+    assert reload.execute(pbx, []) == ("Dialplan reloaded with 1 warning (logged; "
+                                       "'dialplan check' lists them).\n")
     write(tmp_path, "[default]\nexten => 1,1,NoOp(s)\n[default](nosuchtemplate)\n")
     text = reload.execute(pbx, [])
     assert text.startswith("Dialplan reload failed, the old dialplan stays: ")
