@@ -41,6 +41,7 @@ from channels.sip.driver.registrar import STORE_FILENAME, BindingStore, Location
 from channels.sip.driver.registry import RegistryService
 from channels.sip.driver.security import Authenticator, SecurityLog
 from channels.sip.wire.uri import unescape
+from channels.sip.wire.via import forceRport
 from pbxcore.config import ConfigError, parseFile
 from pbxcore.errors import ChannelUnavailable
 
@@ -279,15 +280,7 @@ class PeerService(Service):
         """
         if source is None or source.reliable or "force_rport" not in self.config.defaults.nat:
             return
-        via = request.topVia
-        if via is None:
-            return
-        rport = via.rport  # parsed on each access: read once
-        if rport is not None and rport is not True:
-            return
-        from channels.sip.net.transport import replaceTopVia
-
-        replaceTopVia(request, via.withParams(received=source.host, rport=str(source.port)))
+        forceRport(request, source.host, source.port)
 
     def targetOf(self, peer):
         """(request URI, destination Address) to reach C{peer}, or None."""
@@ -467,7 +460,7 @@ class PeerService(Service):
 
 def _routeSource(host: str, v6: bool) -> str | None:
     """The local address the kernel would use towards C{host} (no packet is sent)."""
-    from channels.sip.net.transport import isIPLiteral
+    from channels.sip.wire.via import isIPLiteral
 
     if not isIPLiteral(host):
         return None

@@ -10,7 +10,7 @@ import errno
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial import unittest
 
-from channels.sip.net import transport as transportModule
+from channels.sip.wire import via as viaModule
 from channels.sip.net.address import Address
 from channels.sip.wire.message import makeResponse, parseVia
 from channels.sip.machines.transaction import Timers
@@ -127,13 +127,13 @@ class RouteMemoTests(unittest.TestCase):
     def test_simpleViaParsedOncePerRequest(self):
         layer, udp, sock = socketLayer()
         calls = []
-        original = transportModule._simpleVia
+        original = viaModule._simpleVia
 
         def counting(raw):
             calls.append(raw)
             return original(raw)
 
-        self.patch(transportModule, "_simpleVia", counting)
+        self.patch(viaModule, "_simpleVia", counting)
         udp.datagramReceived(options("SIP/2.0/UDP 192.0.2.7:5062;branch=z9hG4bKa;rport"), ("127.0.0.3", 5999))
         [(message, source)] = layer.receiver.messages
         layer.sendResponse(makeResponse(message, 200), source)
