@@ -702,6 +702,66 @@ class SessionManager:
         session.cancelled(cancel)
         return True
 
+    # -- the UAS flow -----------------------------------------------------------------------
+
+    def mediaAcceptable(self, request, st) -> bool:
+        """The media pre-check of an INVITE: 415 or 406 already sent when False."""
+        return self.stack.userAgent.mediaAcceptable(request, st)
+
+    def incomingCall(self, request, st, peer, codecs, context, dialplan, busy=False):
+        """
+        Take a new INVITE from an identified caller: a UAS session, 100
+        Trying, 486 when C{busy} (its call-limit), the SDP offer parsed and
+        negotiated (400, 488), and 404 unless C{dialplan} has the
+        Request-URI's extension in C{context}. Returns (session, extension,
+        (caller name, number)) for the channel, or None once answered.
+        """
+        session = self.newSession("uas", st.source)
+        session.peer = peer
+        session.codecs = codecs
+        try:
+            if not session.startIncoming(request, st):
+                return None
+        except Exception as e:
+            self.log.info("cannot take INVITE {callId}: {error}", callId=request.callId, error=str(e))
+            self.stack.userAgent.respond(st, request, 400, "Bad Request")
+            return None
+        session.respond(request, 100, "Trying")
+        if busy:
+            self.log.info("SIP/{peer}: call-limit of {limit} reached, 486", peer=peer.name,
+                          limit=peer.callLimit)
+            session.reject(486, "Busy Here")
+            return None
+        if not self._negotiate(session, request):
+            return None
+        exten = _unescape(getattr(request.requestURI, "user", None) or "s")
+        name, number = remoteIdentity(request)
+        if not number and peer is not None:
+            name, number = peer.callerid
+        if dialplan is None or dialplan.find(context, exten, 1, number or None) is None:
+            self.log.info("call from {source} to extension '{exten}' rejected: not in context '{context}'",
+                          source=str(st.source), exten=exten, context=context)
+            session.reject(404, "Not Found")
+            return None
+        return session, exten, (name, number)
+
+    def _negotiate(self, session, request) -> bool:
+        body = sdpOf(request) or b""
+        if not body:
+            return True  # a late offer: ours goes in the 2xx
+        try:
+            offer = parseSDP(body)
+        except SDPError as e:
+            self.log.info("bad SDP offer in {callId}: {error}", callId=request.callId, error=str(e))
+            session.reject(400, "Bad Request")
+            return False
+        try:
+            session.negotiateOffer(offer)
+        except SDPError:
+            session.reject(488, "Not Acceptable Here")
+            return False
+        return True
+
     # -- addresses -------------------------------------------------------------------------
 
     def localAddress(self, destination):

@@ -3,10 +3,11 @@ The "SIP" channel technology and its per-call driver.
 
 Incoming: L{SIPTechnology.incomingInvite} is chan_sip's INVITE handler. It
 finds the peer (From user, then the source address of C{host=addr} peers),
-authenticates it unless C{insecure=invite}, lets unknown callers into the
-guest context only with C{allowguest=yes}, answers 100, negotiates the SDP
-offer, checks the extension and C{call-limit}, then creates
-C{SIP/peer-XXXXXXXX} and starts the dialplan on the Request-URI user.
+authenticates it unless C{insecure=invite} and lets unknown callers into the
+guest context only with C{allowguest=yes}; the session layer
+(L{channels.sip.driver.session.SessionManager.incomingCall}) takes the call
+(100, C{call-limit}'s 486, the SDP offer, the extension's 404); then it
+creates C{SIP/peer-XXXXXXXX} and starts the dialplan on the Request-URI user.
 
 Outgoing: C{Dial(SIP/peer)}, C{Dial(SIP/peer/exten)} and
 C{Dial(SIP/exten@peer)}. L{SIPTechnology.request} refuses with a cause
@@ -21,8 +22,6 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from channels.sip.wire.message import parseNameAddr
-from channels.sip.wire.body import sdpOf
-from channels.sip.wire.sdp import SDPError, parseSDP
 from channels.sip.driver.session import causeForStatus, remoteIdentity
 from pbxcore.channel import CallerID, Channel
 from pbxcore.errors import ChannelUnavailable
@@ -405,73 +404,49 @@ class SIPTechnology:
                     return peer
         return None
 
-    def incomingInvite(self, request, st):
-        """chan_sip's INVITE handler (out of dialog)."""
-        ua = self.stack.userAgent
-        if not ua._mediaAcceptable(request, st):
-            return
+    def _caller(self, request, st):
+        """
+        (True, peer or None) for the caller of C{request} -- authenticated
+        unless C{insecure=invite}, a guest only with C{allowguest} -- or
+        (False, None) once it has been answered (challenged or refused).
+        """
         peers = self.peers
-        if peers is None:
-            ua.respond(st, request, 503, "Service Unavailable")
-            return
-        settings = peers.config.settings
         peer = self._matchPeer(request, st.source)
         if peer is not None and "invite" not in peer.insecure:
             peer = peers.auth.authenticateRequest(request, st, peerHint=peer)
-            if peer is None:
-                return
-        elif peer is None:
-            if settings.allowguest and not request.headers.get("Authorization"):
-                peer = None
-            else:
-                peer = peers.auth.authenticateRequest(request, st, None)
-                if peer is None:
-                    return
-        context = peer.context if peer is not None else settings.context
-        peers.forceRport(request, st.source)
-        session = self.sessions.newSession("uas", st.source)
-        session.peer = peer
-        session.codecs = self.codecsFor(peer) if peer is not None else self.codecsFor(peers.config.defaults)
-        try:
-            if not session.startIncoming(request, st):
-                return
-        except Exception as e:
-            self.log.info("cannot take INVITE {callId}: {error}", callId=request.callId, error=str(e))
-            ua.respond(st, request, 400, "Bad Request")
-            return
-        session.respond(request, 100, "Trying")
-        if self._overLimit(peer):
-            self.log.info("SIP/{peer}: call-limit of {limit} reached, 486", peer=peer.name,
-                          limit=peer.callLimit)
-            session.reject(486, "Busy Here")
-            self._deviceChanged(peer)
-            return
-        body = sdpOf(request) or b""
-        if body:
-            try:
-                offer = parseSDP(body)
-            except SDPError as e:
-                self.log.info("bad SDP offer in {callId}: {error}", callId=request.callId, error=str(e))
-                session.reject(400, "Bad Request")
-                return
-            try:
-                session.negotiateOffer(offer)
-            except SDPError:
-                session.reject(488, "Not Acceptable Here")
-                return
-        exten = getattr(request.requestURI, "user", None) or "s"
-        from channels.sip.wire.uri import unescape
+            return peer is not None, peer
+        if peer is None and not (peers.config.settings.allowguest
+                                 and not request.headers.get("Authorization")):
+            peer = peers.auth.authenticateRequest(request, st, None)
+            return peer is not None, peer
+        return True, peer
 
-        exten = unescape(exten)
-        name, number = remoteIdentity(request)
-        if not number and peer is not None:
-            name, number = peer.callerid
-        dialplan = getattr(self.pbx, "dialplan", None)
-        if dialplan is None or dialplan.find(context, exten, 1, number or None) is None:
-            self.log.info("call from {source} to extension '{exten}' rejected: not in context '{context}'",
-                          source=str(st.source), exten=exten, context=context)
-            session.reject(404, "Not Found")
+    def incomingInvite(self, request, st):
+        """
+        chan_sip's INVITE handler (out of dialog): the peer and its channel.
+        The call itself (media check, 100, SDP, the 404 decision) is the
+        session layer's L{SessionManager.incomingCall}.
+        """
+        if not self.sessions.mediaAcceptable(request, st):
             return
+        peers = self.peers
+        if peers is None:
+            self.stack.userAgent.respond(st, request, 503, "Service Unavailable")
+            return
+        found, peer = self._caller(request, st)
+        if not found:
+            return
+        context = peer.context if peer is not None else peers.config.settings.context
+        peers.forceRport(request, st.source)
+        busy = self._overLimit(peer)
+        call = self.sessions.incomingCall(
+            request, st, peer, self.codecsFor(peer if peer is not None else peers.config.defaults),
+            context, getattr(self.pbx, "dialplan", None), busy=busy)
+        if call is None:
+            if busy:
+                self._deviceChanged(peer)
+            return
+        session, exten, (name, number) = call
         resource = peer.name if peer is not None else st.source.host
         driver = SIPDriver(self, peer, exten)
         formats = tuple(self._negotiatedCodecs(session)) or tuple(session.codecs) or ("ulaw",)

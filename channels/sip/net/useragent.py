@@ -249,7 +249,7 @@ class UserAgent:
 
     def sip_INVITE(self, request, st):
         """Placeholder until sessions exist: media checks, then 403."""
-        if not self._mediaAcceptable(request, st):
+        if not self.mediaAcceptable(request, st):
             return
         self.respond(st, request, 403, "Forbidden")
 
@@ -268,7 +268,7 @@ class UserAgent:
     def sip_BYE(self, request, st):
         self.respond(st, request, 481, "Call/Transaction Does Not Exist")
 
-    def _mediaAcceptable(self, request, st) -> bool:
+    def mediaAcceptable(self, request, st) -> bool:
         """
         415 (with Accept) for a body holding no SDP: another type, or a
         multipart body without an SDP part (RFC 5621); 406 when the caller
