@@ -23,6 +23,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from channels.sip.driver.config import SIPGeneral, parseGeneral
+from channels.sip.net.localaddress import LocalAddresses
 from channels.sip.net.transport import SIPTransportLayer
 from channels.sip.net.useragent import UserAgent
 from pbxcore.config import parseFile
@@ -54,6 +55,7 @@ class SIPStack:
         self.transactions = TransactionManager(self.transport, self.userAgent, reactor=reactor, timers=makeTimers(general))
         self.transport.receiver = self.transactions
         self.listening = []
+        self.addresses = LocalAddresses(self)
 
     def start(self):
         """Bind every listener; raise CannotListenError (or OSError, ValueError)."""

@@ -27,14 +27,13 @@ on; a bad file keeps the old configuration and reports file:line.
 from __future__ import annotations
 
 import os
-import socket
 
 from twisted.application.service import Service
 from twisted.logger import Logger
 
-from channels.sip.net.address import Address, contactValue, hostText, viaSentBy
-from channels.sip.wire.headers import Headers
-from channels.sip.wire.message import Request, newBranch, newCallId, newTag
+from channels.sip.net.address import Address
+from channels.sip.net.localaddress import addressesOf
+from channels.sip.wire.requests import outOfDialogRequest
 from channels.sip.driver.peers import SIPConfig, parseSIPConf, peerFromRow
 from channels.sip.driver.qualify import QualifyService
 from channels.sip.driver.registrar import STORE_FILENAME, BindingStore, LocationService, Registrar
@@ -78,7 +77,6 @@ class PeerService(Service):
         self.stack = stack
         self.config = config
         self.reactor = reactor
-        self._localAddresses: dict[tuple[str, str], tuple[str, int]] = {}
         if storePath == "default":
             dataDir = getattr(pbx, "dataDir", None)
             storePath = os.path.join(dataDir, STORE_FILENAME) if dataDir else None
@@ -194,7 +192,7 @@ class PeerService(Service):
             config = readSIPConf(self.pbx)
         self.config = config
         self._realtimeCache.clear()
-        self._localAddresses.clear()
+        addressesOf(self.stack).clear()
         self._indexUsers()
         self._warn(config)
         self.auth.nonces.lifetime = config.settings.nonceLifetime
@@ -397,80 +395,18 @@ class PeerService(Service):
         return f"{family}/UDP/{host}/{port}"
 
     def localAddress(self, destination) -> tuple[str, int]:
-        """
-        Our host and listening port for sending to C{destination}; asking the
-        kernel for the source address opens a socket, so answers are kept
-        per (transport, host) until the next reload.
-        """
-        key = (destination.transport, destination.host)
-        cached = self._localAddresses.get(key)
-        if cached is None:
-            if len(self._localAddresses) > 1024:
-                self._localAddresses.clear()
-            cached = self._localAddresses[key] = self._findLocalAddress(destination)
-        return cached
-
-    def _findLocalAddress(self, destination) -> tuple[str, int]:
-        transport = destination.transport.upper()
-        wanted = "UDP" if transport == "UDP" else "TCP"
-        host, port = None, None
-        for listening in getattr(self.stack, "listening", ()):
-            try:
-                address = listening.getHost()
-            except Exception:
-                continue
-            if getattr(address, "type", "") == wanted or (transport == "TLS" and getattr(address, "type", "") == "TCP"):
-                host, port = address.host, address.port
-                if transport != "TLS" or port != 5060:
-                    break
-        if host is None:
-            general = self.stack.general
-            bind = general.udpBind if transport == "UDP" else (general.tlsBind if transport == "TLS" else general.tcpBind)
-            host, port = bind.host, bind.port
-        if host in ("0.0.0.0", "::", ""):
-            host = _routeSource(destination.host, ":" in host) or ("127.0.0.1" if host != "::" else "::1")
-        return host, port
+        """Our host and listening port for sending to C{destination} (the stack's resolver)."""
+        return addressesOf(self.stack).localAddress(destination)
 
     def makeRequest(self, method, uri, destination, toUser=None, toUri=None, fromUri=None,
                     callId=None, cseq=1, fromTag=None, contactUser=None, headers=()):
         """An out-of-dialog request from this PBX to C{destination}."""
-        host, port = self.localAddress(destination)
-        transport = destination.transport
-        fromUri = fromUri or f"sip:{contactUser or 'asterisk'}@{hostText(host)}"
-        if toUri is None:
-            toUri = uri
-        h = Headers()
-        h.add("Via", f"{viaSentBy(transport, host, port)};branch={newBranch()};rport")
-        h.add("Max-Forwards", "70")
-        h.add("From", f"<{fromUri}>;tag={fromTag or newTag()}")
-        h.add("To", f"<{toUri}>")
-        h.add("Call-ID", callId or newCallId())
-        h.add("CSeq", f"{cseq} {method}")
-        h.add("Contact", contactValue(contactUser or "asterisk", transport, host, port))
-        userAgent = self.stack.userAgent.userAgent
-        if userAgent:
-            h.add("User-Agent", userAgent)
-        for name, value in headers:
-            if value != "":
-                h.add(name, value)
-        if method == "OPTIONS":
-            h.add("Accept", "application/sdp")
-        return Request(method, uri, h)
-
-
-def _routeSource(host: str, v6: bool) -> str | None:
-    """The local address the kernel would use towards C{host} (no packet is sent)."""
-    from channels.sip.wire.via import isIPLiteral
-
-    if not isIPLiteral(host):
-        return None
-    try:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        s = socket.socket(family, socket.SOCK_DGRAM)
-        try:
-            s.connect((host.strip("[]"), 9))
-            return s.getsockname()[0]
-        finally:
-            s.close()
-    except (OSError, ValueError):
-        return None
+        addresses = addressesOf(self.stack)
+        user = contactUser or "asterisk"
+        fromUri = fromUri or f"sip:{user}@{addresses.hostText(destination)}"
+        extra = list(headers) + ([("Accept", "application/sdp")] if method == "OPTIONS" else [])
+        return outOfDialogRequest(method, uri, addresses.viaFor(destination),
+                                  addresses.contactFor(destination, user), f"<{fromUri}>",
+                                  f"<{toUri if toUri is not None else uri}>", callId=callId,
+                                  cseq=cseq, fromTag=fromTag,
+                                  userAgent=self.stack.userAgent.userAgent, headers=extra)

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from twisted.logger import Logger
 
-from channels.sip.net.address import contactValue, viaSentBy
+from channels.sip.net.localaddress import addressesOf
 from channels.sip.machines.dialog import DialogError
-from channels.sip.wire.headers import Headers
 from channels.sip.machines.invite import (
     AnswerReceived, Answered, CancelInvite, Ended, Failed, InviteMachine, Local, OfferAnswer,
     Progress, Resend, Ringing, SendAck, SendInvite, SendRequest, SendResponse, State)
-from channels.sip.wire.message import Request, newBranch, newCallId, newTag
 from channels.sip.wire.body import sdpPart
+from channels.sip.wire.message import Request, newCallId, newTag
+from channels.sip.wire.requests import outOfDialogRequest
 from channels.sip.wire.sdp import SDPError, SessionDescription, parseSDP
 from channels.sip.driver.indialog import InDialogRequests, parseDTMFInfo  # noqa: F401 (re-exported)
 from channels.sip.driver.sessionmedia import MediaStream, SessionMedia
@@ -477,23 +477,10 @@ class InviteSession(SessionMedia, InDialogRequests):
         self.manager.add(self)
         self._begin()
         body = self.createOffer().toBytes()
-        h = Headers()
-        h.add("Via", f"{self._via()};branch={newBranch()};rport")
-        h.add("Max-Forwards", "70")
-        h.add("From", f"{fromUri};tag={self.localTag}")
-        h.add("To", toUri)
-        h.add("Contact", self.contact())
-        h.add("Call-ID", self.callId)
-        h.add("CSeq", "102 INVITE")
-        h.add("Allow", self.manager.ALLOW)
-        name = self.manager.userAgentName()
-        if name:
-            h.add("User-Agent", name)
-        for key, value in headers:
-            h.add(key, value)
-        h.add("Content-Type", "application/sdp")
-        h.add("Content-Length", str(len(body)))
-        invite = Request("INVITE", uri, h, body)
+        invite = outOfDialogRequest(
+            "INVITE", uri, self._via(), self.contact(), fromUri, toUri, callId=self.callId, cseq=102,
+            fromTag=self.localTag, userAgent=self.manager.userAgentName(),
+            headers=[("Allow", self.manager.ALLOW), *headers], body=body)
         self._run(self.machine.startInvite(invite, self._now(), credentials=credentials))
 
     def _sendInvite(self, invite):
@@ -606,7 +593,6 @@ class SessionManager:
         self.sdpHandlerRegistry = sdpHandlers
         self.sessions: dict[tuple[str, str], InviteSession] = {}
         self._byTransaction: dict[int, InviteSession] = {}
-        self._local: dict = {}
         self._undo = []
 
     @property
@@ -765,35 +751,14 @@ class SessionManager:
     # -- addresses -------------------------------------------------------------------------
 
     def localAddress(self, destination):
-        """Our (host, port) towards C{destination}, cached per transport and host."""
-        key = (destination.transport, destination.host)
-        cached = self._local.get(key)
-        if cached is None:
-            cached = self._local[key] = self._localAddress(destination)
-            if len(self._local) > 1024:
-                self._local.clear()
-        return cached
-
-    def _localAddress(self, destination):
-        peers = getattr(self.stack, "peers", None)
-        if peers is not None:
-            return peers.localAddress(destination)
-        transport = destination.transport.upper()
-        wanted = "UDP" if transport == "UDP" else "TCP"
-        for port in self.stack.listening:
-            address = port.getHost()
-            if getattr(address, "type", "") == wanted:
-                host = address.host
-                if host in ("0.0.0.0", "::", ""):
-                    host = "127.0.0.1"
-                return host, address.port
-        return "127.0.0.1", 5060
+        """Our (host, port) towards C{destination} (the stack's one resolver)."""
+        return addressesOf(self.stack).localAddress(destination)
 
     def viaFor(self, destination):
-        return viaSentBy(destination.transport, *self.localAddress(destination))
+        return addressesOf(self.stack).viaFor(destination)
 
     def contactFor(self, destination, user="asterisk"):
-        return contactValue(user, destination.transport, *self.localAddress(destination))
+        return addressesOf(self.stack).contactFor(destination, user)
 
     def mediaAddress(self, destination):
-        return self.localAddress(destination)[0]
+        return addressesOf(self.stack).mediaAddress(destination)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from channels.sip.net.address import contactValue, hostText, viaSentBy
+from channels.sip.net.localaddress import addressesOf
 from channels.sip.machines.dialog import Dialog, DialogError
 from channels.sip.driver.mwi import UnsolicitedMWI, mailboxes
 from channels.sip.driver.eventpackages import (
@@ -198,23 +198,17 @@ class SubscriptionManager:
     # -- addresses -----------------------------------------------------------
 
     def localAddress(self, destination):
-        peers = getattr(self.stack, "peers", None)
-        if peers is not None:
-            return peers.localAddress(destination)
-        for port in getattr(self.stack, "listening", ()):
-            address = port.getHost()
-            host = address.host if address.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-            return host, address.port
-        return "127.0.0.1", 5060
+        """Our (host, port) towards C{destination} (the stack's one resolver)."""
+        return addressesOf(self.stack).localAddress(destination)
 
     def viaFor(self, destination):
-        return viaSentBy(destination.transport, *self.localAddress(destination))
+        return addressesOf(self.stack).viaFor(destination)
 
     def contactFor(self, destination, user="asterisk"):
-        return contactValue(user, destination.transport, *self.localAddress(destination))
+        return addressesOf(self.stack).contactFor(destination, user)
 
     def hostText(self, destination):
-        return hostText(self.localAddress(destination)[0])
+        return addressesOf(self.stack).hostText(destination)
 
     # -- responses -----------------------------------------------------------
 
