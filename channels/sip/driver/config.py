@@ -79,6 +79,9 @@ class SIPGeneral:
     timerT1: int = DEFAULT_TIMERT1
     timerB: int = 64 * DEFAULT_TIMERT1
     unknownKeys: tuple[tuple[str, str, int], ...] = field(default=(), compare=False)
+    #: The [general] entries that are not transport settings, in file order:
+    #: the registrar's and the peers' defaults (L{channels.sip.driver.peers}).
+    rest: tuple = field(default=(), compare=False, repr=False)
 
     def listenerSpecs(self) -> list[str]:
         """
@@ -194,6 +197,7 @@ def parseGeneral(config) -> SIPGeneral:
         return SIPGeneral()
     values: dict = {}
     unknown = []
+    rest = []
     udpbind = bindaddr = bindport = None
     tcpbind = tlsbind = None
     t1minEntry = timert1Entry = timerbEntry = None
@@ -233,6 +237,7 @@ def parseGeneral(config) -> SIPGeneral:
             timerbEntry = entry
         else:
             unknown.append((entry.key, entry.filename, entry.line))
+            rest.append(entry)
 
     # Port first: bindaddr without a port takes bindport (Asterisk's order).
     defaultUdpPort = DEFAULT_SIP_PORT
@@ -265,7 +270,7 @@ def parseGeneral(config) -> SIPGeneral:
             raise _error(timerbEntry, f"timerb: {timerb} is below timert1 ({timert1})")
     values.update(t1min=t1min, timerT1=timert1, timerB=timerb)
 
-    general = SIPGeneral(unknownKeys=tuple(unknown), **values)
+    general = SIPGeneral(unknownKeys=tuple(unknown), rest=tuple(rest), **values)
     if general.tlsEnable and not general.tlsCertFile:
         where = next(e for e in section.entries if e.key.strip().lower() == "tlsenable")
         raise _error(where, "tlsenable: TLS needs tlscertfile")

@@ -505,20 +505,17 @@ def parseRegisterLine(entry: Entry) -> Registration:
                         expiry=expiry, peer=peerName, filename=entry.filename, line=entry.line)
 
 
-def _parseSettings(section, warnings: list[str], defaults: Peer) -> tuple[RegistrarSettings, list[Registration], Peer]:
+def _parseSettings(section, general, warnings: list[str], defaults: Peer) -> tuple[RegistrarSettings, list[Registration], Peer]:
+    """
+    The rest of [general] once L{parseGeneral} took the transport keys
+    (C{general.rest}): registrar settings, register lines, peer defaults.
+    """
     values: dict = {}
     registrations: list[Registration] = []
     rules: list = []
-    transportKeys = {
-        "udpbindaddr", "bindaddr", "bindport", "tcpenable", "tcpbindaddr", "tlsenable",
-        "tlsbindaddr", "tlscertfile", "tlsprivatekey", "tlscafile", "tlsverifyclient",
-        "tlsdontverifyserver", "useragent", "t1min", "timert1", "timerb",
-    }
-    for entry in section.entries if section is not None else ():
+    for entry in general.rest:
         key = entry.key.strip().lower()
         value = entry.value.strip()
-        if key in transportKeys:
-            continue
         if key == "context":
             if not value:
                 raise _error(entry, "context: empty value")
@@ -600,7 +597,7 @@ def parseSIPConf(config) -> SIPConfig:
     warnings: list[str] = []
     defaults = Peer(name="")
     section = config.section("general") if config is not None else None
-    settings, registrations, defaults = _parseSettings(section, warnings, defaults)
+    settings, registrations, defaults = _parseSettings(section, general, warnings, defaults)
     peers: dict[str, Peer] = {}
     for sec in config.sections if config is not None else ():
         lowered = sec.name.lower()
