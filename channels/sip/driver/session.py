@@ -23,7 +23,7 @@ from channels.sip.machines.dialog import DialogError
 from channels.sip.machines.invite import (
     AnswerReceived, Answered, CancelInvite, Ended, Failed, InviteMachine, Local, OfferAnswer,
     Progress, Resend, Ringing, SendAck, SendInvite, SendRequest, SendResponse, State)
-from channels.sip.wire.body import sdpPart
+from channels.sip.wire.body import sdpOf, sdpPart
 from channels.sip.wire.message import Request, newCallId, newTag
 from channels.sip.wire.requests import outOfDialogRequest
 from channels.sip.wire.sdp import SDPError, SessionDescription, parseSDP
