@@ -99,3 +99,8 @@ res_sip_session_timers = M("res_sip_session_timers",
                            "plugins.res_sip_session_timers.SessionTimersModule",
                            "SIP session timers (RFC 4028)", CHANNEL_DRIVER + 3,
                            requires=("chan_sip",))
+res_ari = M("res_ari", "plugins.res_ari.AriModule",
+            "Asterisk RESTful Interface (ari.conf, /ari on the HTTP server)", APP_DEPEND,
+            validators=(("ari.conf", "plugins.res_ari_config.fromConfig"),))
+app_stasis = M("app_stasis", "plugins.app_stasis.AppStasisModule",
+               "Stasis dialplan application", DEFAULT, requires=("res_ari",))
