@@ -1,6 +1,6 @@
 """
 The shipped etc/ copied unchanged into a fresh folder, with only its ports
-rewritten (SIP UDP and TCP on 127.0.0.1:0, the manager on port 0, so that
+rewritten (SIP UDP and TCP on 127.0.0.1:0, the manager and HTTP on port 0, so that
 tests run side by side), started as a real PBXService on the global reactor;
 SIPp scenarios played against it.
 """
@@ -24,6 +24,7 @@ PORT_REWRITES = (
     ("sip.conf", "udpbindaddr", "127.0.0.1:0"),
     ("sip.conf", "tcpbindaddr", "127.0.0.1:0"),
     ("manager.conf", "port", "0"),
+    ("http.conf", "bindport", "0"),
 )
 
 
