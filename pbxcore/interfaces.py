@@ -1,11 +1,13 @@
 """
 The core zope.interface declarations of txpbx.
 
-Every extension point of the core is declared here and nowhere else; each has a
-no-op base class elsewhere (``pbxcore.base``) that module authors may subclass.
+Every extension point of the core is declared here and nowhere else. The
+two a module author implements most often have no-op base classes at the end
+of this file (L{Module}, L{ChannelDriver}); L{pbxcore.api} publishes them
+with the other helpers an author needs.
 """
 
-from zope.interface import Attribute, Interface
+from zope.interface import Attribute, Interface, implementer
 
 
 class IModuleDescriptor(Interface):
@@ -302,3 +304,62 @@ class IHTTPURI(Interface):
     path = Attribute("Same as name: one or more path segments joined by '/'.")
     resource = Attribute("The twisted.web IResource serving /<prefix>/<path>/...")
     description = Attribute("One line for 'http show status'.")
+
+
+# -- no-op bases for module authors ---------------------------------------------------
+
+
+@implementer(IModule)
+class Module:
+    """
+    A module that registers nothing and has nothing to reload or release:
+    subclass it and override L{load} (and L{reload} or L{unload} when the
+    module reads configuration or holds something the registrar does not
+    know about). Registrations made through the registrar are undone by the
+    loader on unload.
+    """
+
+    def load(self, pbx, registrar):
+        pass
+
+    def reload(self, pbx):
+        pass
+
+    def unload(self, pbx):
+        pass
+
+
+@implementer(IChannelDriver)
+class ChannelDriver:
+    """
+    A channel driver that does nothing at the far end: subclass it and
+    override what the technology can do (a driver that cannot place calls
+    keeps the no-op L{call}; one that cannot transfer keeps L{transfer}).
+    """
+
+    def call(self, channel, dest, timeout):
+        pass
+
+    def answer(self, channel):
+        pass
+
+    def hangup(self, channel, cause):
+        pass
+
+    def writeFrame(self, channel, frame):
+        pass
+
+    def indicate(self, channel, control, data=None):
+        pass
+
+    def sendDigitBegin(self, channel, digit):
+        pass
+
+    def sendDigitEnd(self, channel, digit, durationMs):
+        pass
+
+    def sendText(self, channel, text):
+        pass
+
+    def transfer(self, channel, dest):
+        pass

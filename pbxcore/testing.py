@@ -32,7 +32,7 @@ from pbxcore.channel import CallerID, Channel, ChannelList
 from pbxcore.errors import ChannelUnavailable
 from pbxcore.events import EventBus
 from pbxcore.frame import ChannelState, Control, HangupCause, causeFromName
-from pbxcore.interfaces import IChannelDriver, IChannelTechnology, IPBX, IRegistrar
+from pbxcore.interfaces import ChannelDriver, IChannelTechnology, IPBX, IRegistrar
 from pbxcore.registry import CORE_KINDS, Registry
 
 
@@ -198,8 +198,7 @@ class TestScript:
         return script
 
 
-@implementer(IChannelDriver)
-class TestDriver:
+class TestDriver(ChannelDriver):
     """Records what the core asked of the far end and plays the script."""
 
     __test__ = False
@@ -267,17 +266,11 @@ class TestDriver:
     def indicate(self, channel, control, data=None):
         self.indications.append(control)
 
-    def sendDigitBegin(self, channel, digit):
-        pass
-
     def sendDigitEnd(self, channel, digit, durationMs):
         self.digits.append(digit)
 
     def sendText(self, channel, text):
         self.texts.append(text)
-
-    def transfer(self, channel, dest):
-        pass
 
 
 @implementer(IChannelTechnology)

@@ -15,15 +15,13 @@ DIALEDPEERNUMBER, DIALEDTIME and ANSWEREDTIME (seconds, and *_MS).
 
 from twisted.internet import defer
 from twisted.logger import Logger
-from zope.interface import implementer
 
+from pbxcore.api import FunctionApplication, Module
 from pbxcore.bridge import Bridge
 from pbxcore.channel import channelFields
-from pbxcore.dialplan.builtins import FunctionApplication
 from pbxcore.dialplan.expr import splitArgs
 from pbxcore.errors import ApplicationHangup, ChannelHungUp, ChannelUnavailable
 from pbxcore.frame import Control, FrameKind, HangupCause
-from pbxcore.interfaces import IModule
 
 log = Logger(namespace="plugins.app_dial")
 
@@ -395,17 +393,10 @@ async def dial(channel, data):
             await dialer.answered.hangup(HangupCause.NORMAL_CLEARING)
 
 
-@implementer(IModule)
-class AppDialModule:
+class AppDialModule(Module):
     """The Dial application."""
 
     def load(self, pbx, registrar):
         registrar.register("application", FunctionApplication(
             "Dial", dial, "Attempt to connect to another device or endpoint and bridge the call",
             __doc__))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

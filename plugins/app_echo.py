@@ -3,11 +3,8 @@ Echo: everything the caller sends (voice, DTMF, text) is sent straight
 back, until the caller presses '#' (echoed too), as Asterisk's Echo does.
 """
 
-from zope.interface import implementer
-
-from pbxcore.dialplan.builtins import FunctionApplication
+from pbxcore.api import FunctionApplication, Module
 from pbxcore.frame import FrameKind
-from pbxcore.interfaces import IModule
 
 _ECHOED = frozenset({FrameKind.VOICE, FrameKind.DTMF_BEGIN, FrameKind.DTMF_END,
                      FrameKind.TEXT, FrameKind.CNG})
@@ -22,16 +19,9 @@ async def echo(channel, data):
             return
 
 
-@implementer(IModule)
-class AppEchoModule:
+class AppEchoModule(Module):
     """The Echo application."""
 
     def load(self, pbx, registrar):
         registrar.register("application", FunctionApplication(
             "Echo", echo, "Echo media, DTMF back to the calling party"))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

@@ -6,11 +6,9 @@ or the other depending on a condition.
 import inspect
 
 from twisted.logger import Logger
-from zope.interface import implementer
 
-from pbxcore.dialplan.builtins import FunctionApplication, checkCondition
+from pbxcore.api import FunctionApplication, Module, checkCondition
 from pbxcore.errors import ApplicationHangup
-from pbxcore.interfaces import IModule
 from plugins.app_stack import splitBranches
 
 log = Logger(namespace="plugins.app_exec")
@@ -46,16 +44,9 @@ async def execIf(channel, data):
         await result
 
 
-@implementer(IModule)
-class AppExecModule:
+class AppExecModule(Module):
     """ExecIf."""
 
     def load(self, pbx, registrar):
         registrar.register("application", FunctionApplication(
             "ExecIf", execIf, "Executes dialplan application, conditionally"))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

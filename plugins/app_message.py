@@ -15,9 +15,9 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from pbxcore.dialplan.builtins import FunctionApplication
+from pbxcore.api import FunctionApplication, Module
 from pbxcore.dialplan.expr import splitArgs
-from pbxcore.interfaces import IDialplanFunction, IModule
+from pbxcore.interfaces import IDialplanFunction
 
 log = Logger(namespace="plugins.app_message")
 
@@ -123,17 +123,10 @@ def _fromURI(stack, address, sender):
     return f"sip:{sender}@{host}:{port}"
 
 
-@implementer(IModule)
-class AppMessageModule:
+class AppMessageModule(Module):
     """MessageSend and MESSAGE(); incoming MESSAGEs are run by chan_sip."""
 
     def load(self, pbx, registrar):
         registrar.register("function", MessageFunction())
         registrar.register("application", FunctionApplication(
             "MessageSend", messageSend, "Send a text message", __doc__))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

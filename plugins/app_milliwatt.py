@@ -4,11 +4,8 @@ until the caller hangs up. Option 'o': the 1000 Hz tone of older
 switches. Answers the channel first.
 """
 
-from zope.interface import implementer
-
-from pbxcore.dialplan.builtins import FunctionApplication
+from pbxcore.api import FunctionApplication, Module
 from pbxcore.frame import ChannelState
-from pbxcore.interfaces import IModule
 from pbxcore.media.playout import ToneSource, playChunks, playoutFormat
 
 #: Peak of a 0 dBm0 sine in 16-bit linear (3.17 dB under the G.711 maximum).
@@ -23,16 +20,9 @@ async def milliwatt(channel, data):
     await playChunks(channel, ToneSource((frequency,), ZERO_DBM0_PEAK, playoutFormat(channel)))
 
 
-@implementer(IModule)
-class AppMilliwattModule:
+class AppMilliwattModule(Module):
     """The Milliwatt application."""
 
     def load(self, pbx, registrar):
         registrar.register("application", FunctionApplication(
             "Milliwatt", milliwatt, "Generate a constant 1004Hz tone at 0dbm (mu-law)"))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

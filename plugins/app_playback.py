@@ -5,12 +5,11 @@ channel is not up. Sets PLAYBACKSTATUS to SUCCESS or FAILED.
 """
 
 from twisted.logger import Logger
-from zope.interface import implementer
 
-from pbxcore.dialplan.builtins import FunctionApplication, streamFile
+from pbxcore.api import FunctionApplication, Module
+from pbxcore.dialplan.builtins import streamFile
 from pbxcore.dialplan.expr import splitArgs
 from pbxcore.frame import ChannelState
-from pbxcore.interfaces import IModule
 
 log = Logger(namespace="plugins.app_playback")
 
@@ -43,16 +42,9 @@ async def playback(channel, data):
     channel.setVariable("PLAYBACKSTATUS", "FAILED" if failed else "SUCCESS")
 
 
-@implementer(IModule)
-class AppPlaybackModule:
+class AppPlaybackModule(Module):
     """Playback."""
 
     def load(self, pbx, registrar):
         registrar.register("application", FunctionApplication(
             "Playback", playback, "Play a file"))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

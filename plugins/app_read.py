@@ -6,13 +6,12 @@ always a file here). Sets READSTATUS: OK, TIMEOUT, HANGUP, SKIPPED, ERROR.
 """
 
 from twisted.logger import Logger
-from zope.interface import implementer
 
-from pbxcore.dialplan.builtins import FunctionApplication, playFiles
+from pbxcore.api import FunctionApplication, Module
+from pbxcore.dialplan.builtins import playFiles
 from pbxcore.dialplan.expr import splitArgs
 from pbxcore.errors import ChannelHungUp
 from pbxcore.frame import ChannelState
-from pbxcore.interfaces import IModule
 
 log = Logger(namespace="plugins.app_read")
 
@@ -83,16 +82,9 @@ async def read(channel, data):
     channel.setVariable("READSTATUS", status)
 
 
-@implementer(IModule)
-class AppReadModule:
+class AppReadModule(Module):
     """Read."""
 
     def load(self, pbx, registrar):
         registrar.register("application", FunctionApplication(
             "Read", read, "Read a variable"))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

@@ -20,13 +20,12 @@ import os
 from array import array
 
 from twisted.logger import Logger
-from zope.interface import implementer
 
-from pbxcore.dialplan.builtins import FunctionApplication, findSoundFile, soundsDir, streamFile
+from pbxcore.api import FunctionApplication, Module
+from pbxcore.dialplan.builtins import findSoundFile, soundsDir, streamFile
 from pbxcore.dialplan.expr import splitArgs
 from pbxcore.errors import ChannelHungUp
 from pbxcore.frame import ChannelState, FrameKind
-from pbxcore.interfaces import IModule
 from pbxcore.media import g711
 from pbxcore.media.wav import readWav, wavHeader
 
@@ -204,16 +203,9 @@ async def record(channel, data):
     channel.setVariable("RECORD_STATUS", status)
 
 
-@implementer(IModule)
-class AppRecordModule:
+class AppRecordModule(Module):
     """The Record application."""
 
     def load(self, pbx, registrar):
         registrar.register("application", FunctionApplication(
             "Record", record, "Record to a file"))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

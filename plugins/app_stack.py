@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from pbxcore.dialplan.builtins import FunctionApplication, checkCondition
+from pbxcore.api import FunctionApplication, Module, checkCondition
 from pbxcore.dialplan.expr import splitArgs
 from pbxcore.errors import ApplicationHangup
-from pbxcore.interfaces import IDialplanFunction, IModule
+from pbxcore.interfaces import IDialplanFunction
 
 log = Logger(namespace="plugins.app_stack")
 
@@ -175,8 +175,7 @@ class LocalFunction:
         frameSetVariable(channel, stack[-1], args.strip(), value)
 
 
-@implementer(IModule)
-class AppStackModule:
+class AppStackModule(Module):
     """Gosub, GosubIf, Return, StackPop and LOCAL()."""
 
     def load(self, pbx, registrar):
@@ -187,9 +186,3 @@ class AppStackModule:
                 ("StackPop", stackPop, "Remove one address from gosub stack")):
             registrar.register("application", FunctionApplication(name, func, synopsis))
         registrar.register("function", LocalFunction())
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

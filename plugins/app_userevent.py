@@ -4,12 +4,10 @@ UserEvent(eventname[,Header: value[,...]]): send a custom manager event
 """
 
 from twisted.logger import Logger
-from zope.interface import implementer
 
+from pbxcore.api import FunctionApplication, Module
 from pbxcore.channel import channelFields
-from pbxcore.dialplan.builtins import FunctionApplication
 from pbxcore.dialplan.expr import splitArgs
-from pbxcore.interfaces import IModule
 
 log = Logger(namespace="plugins.app_userevent")
 
@@ -29,16 +27,9 @@ def userEvent(channel, data):
     channel.pbx.emitEvent("UserEvent", fields, "user")
 
 
-@implementer(IModule)
-class AppUserEventModule:
+class AppUserEventModule(Module):
     """UserEvent."""
 
     def load(self, pbx, registrar):
         registrar.register("application", FunctionApplication(
             "UserEvent", userEvent, "Send an arbitrary user-defined event"))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

@@ -4,10 +4,8 @@ the dialplan.
 """
 
 from twisted.logger import Logger
-from zope.interface import implementer
 
-from pbxcore.dialplan.builtins import FunctionApplication
-from pbxcore.interfaces import IModule
+from pbxcore.api import FunctionApplication, Module
 
 log = Logger(namespace="pbx.dialplan")
 
@@ -47,8 +45,7 @@ def log_(channel, data):
                          channel=channel.name)
 
 
-@implementer(IModule)
-class AppVerboseModule:
+class AppVerboseModule(Module):
     """Verbose and Log."""
 
     def load(self, pbx, registrar):
@@ -56,9 +53,3 @@ class AppVerboseModule:
             "Verbose", verbose, "Send arbitrary text to verbose output"))
         registrar.register("application", FunctionApplication(
             "Log", log_, "Send arbitrary text to a selected log level"))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

@@ -27,6 +27,7 @@ import struct
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from pbxcore.api import Module
 from pbxcore.dialplan.builtins import (
     FunctionApplication,
     findSoundFile,
@@ -37,7 +38,7 @@ from pbxcore.dialplan.builtins import (
 from pbxcore.dialplan.expr import splitArgs
 from pbxcore.errors import ChannelHungUp, CLIUsageError, ManagerError, ReadOnlyFunction
 from pbxcore.frame import ChannelState, FrameKind
-from pbxcore.interfaces import ICLICommand, IDialplanFunction, IModule
+from pbxcore.interfaces import ICLICommand, IDialplanFunction
 from pbxcore.manager.actions import Action, required
 from pbxcore.manager.responses import ListResponse, Success
 from pbxcore.media import g711
@@ -717,8 +718,7 @@ class VoicemailShowUsers:
 
 # -- the module ------------------------------------------------------------------
 
-@implementer(IModule)
-class AppVoicemailModule:
+class AppVoicemailModule(Module):
     """Loads voicemail.conf, provides the "voicemail" service and registers all."""
 
     def __init__(self):

@@ -8,11 +8,9 @@ and counting nested loops.
 """
 
 from twisted.logger import Logger
-from zope.interface import implementer
 
-from pbxcore.dialplan.builtins import FunctionApplication, checkCondition
+from pbxcore.api import FunctionApplication, Module, checkCondition
 from pbxcore.errors import ApplicationHangup
-from pbxcore.interfaces import IModule
 
 log = Logger(namespace="plugins.app_while")
 
@@ -88,8 +86,7 @@ def continueWhile(channel, data):
     endWhile(channel, data)
 
 
-@implementer(IModule)
-class AppWhileModule:
+class AppWhileModule(Module):
     """While, EndWhile, ExitWhile and ContinueWhile."""
 
     def load(self, pbx, registrar):
@@ -99,9 +96,3 @@ class AppWhileModule:
                 ("ExitWhile", exitWhile, "End a While loop"),
                 ("ContinueWhile", continueWhile, "Restart a While loop")):
             registrar.register("application", FunctionApplication(name, func, synopsis))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

@@ -19,10 +19,11 @@ A Local half in a bridge can be sent elsewhere in the dialplan
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from pbxcore.api import ChannelDriver, Module
 from pbxcore.channel import Channel
 from pbxcore.errors import ChannelUnavailable
 from pbxcore.frame import ChannelState, Control, HangupCause, dtmfFrame, textFrame
-from pbxcore.interfaces import IChannelDriver, IChannelTechnology, IModule
+from pbxcore.interfaces import IChannelTechnology
 
 log = Logger(namespace="plugins.chan_local")
 
@@ -173,8 +174,7 @@ def masquerade(survivor, original):
     channels.add(original)
 
 
-@implementer(IChannelDriver)
-class LocalDriver:
+class LocalDriver(ChannelDriver):
     """Each half's driver hands what it is sent to the other half."""
 
     def __init__(self, pair):
@@ -328,15 +328,8 @@ class LocalTechnology:
         return pair.one
 
 
-@implementer(IModule)
-class LocalChannelModule:
+class LocalChannelModule(Module):
     """chan_local: registers the Local technology."""
 
     def load(self, pbx, registrar):
         registrar.register("technology", LocalTechnology(registrar))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

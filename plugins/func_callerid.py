@@ -11,8 +11,9 @@ import re
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from pbxcore.api import Module
 from pbxcore.dialplan.expr import splitArgs
-from pbxcore.interfaces import IDialplanFunction, IModule
+from pbxcore.interfaces import IDialplanFunction
 
 log = Logger()
 
@@ -139,14 +140,7 @@ class ConnectedLineFunction(_PartyFunction):
             channel.connected.number = number
 
 
-@implementer(IModule)
-class FuncCallerIDModule:
+class FuncCallerIDModule(Module):
     def load(self, pbx, registrar):
         registrar.register("function", CallerIDFunction())
         registrar.register("function", ConnectedLineFunction())
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

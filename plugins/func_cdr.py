@@ -8,8 +8,9 @@ func_cdr: the call detail record of the channel, from the dialplan.
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from pbxcore.api import Module
 from pbxcore.store.cdr import AMA_FLAGS, WRITABLE_FIELDS
-from pbxcore.interfaces import IDialplanFunction, IModule
+from pbxcore.interfaces import IDialplanFunction
 
 
 @implementer(IDialplanFunction)
@@ -57,13 +58,6 @@ class CDRFunction:
         setattr(record, field, value)
 
 
-@implementer(IModule)
-class FuncCDRModule:
+class FuncCDRModule(Module):
     def load(self, pbx, registrar):
         registrar.register("function", CDRFunction(pbx))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

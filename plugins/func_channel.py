@@ -11,7 +11,8 @@ C{funcChannelWrite(channel, item, value)}), as Asterisk asks the technology.
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from pbxcore.interfaces import IDialplanFunction, IModule
+from pbxcore.api import Module
+from pbxcore.interfaces import IDialplanFunction
 
 log = Logger()
 
@@ -107,13 +108,6 @@ class ChannelFunction:
                 raise ValueError(f"CHANNEL({item}) cannot be set")
 
 
-@implementer(IModule)
-class FuncChannelModule:
+class FuncChannelModule(Module):
     def load(self, pbx, registrar):
         registrar.register("function", ChannelFunction())
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

@@ -11,9 +11,9 @@ func_db: the astdb from the dialplan.
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from pbxcore.api import Module, ReadOnly
 from pbxcore.store.astdb import parseFamilyKey
-from pbxcore.dialplan.builtins import ReadOnly
-from pbxcore.interfaces import IDialplanFunction, IModule
+from pbxcore.interfaces import IDialplanFunction
 
 
 class _DBFunction(ReadOnly):
@@ -113,14 +113,7 @@ class DBKeysFunction(_DBFunction):
         return ",".join(db.keys((args or "").strip().strip("/")))
 
 
-@implementer(IModule)
-class FuncDBModule:
+class FuncDBModule(Module):
     def load(self, pbx, registrar):
         for cls in (DBFunction, DBExistsFunction, DBDeleteFunction, DBKeysFunction):
             registrar.register("function", cls(pbx))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

@@ -10,9 +10,10 @@ func_devstate: device and extension states from the dialplan.
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from pbxcore.api import Module
 from pbxcore.devicestate.aggregation import CUSTOM_PREFIX, DeviceState, extensionStateName
 from pbxcore.errors import ReadOnlyFunction
-from pbxcore.interfaces import IDialplanFunction, IModule
+from pbxcore.interfaces import IDialplanFunction
 
 
 def _engine(pbx):
@@ -112,14 +113,7 @@ class HintFunction:
         raise ReadOnlyFunction("HINT is read-only")
 
 
-@implementer(IModule)
-class FuncDevstateModule:
+class FuncDevstateModule(Module):
     def load(self, pbx, registrar):
         for cls in (DeviceStateFunction, ExtensionStateFunction, HintFunction):
             registrar.register("function", cls(pbx))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

@@ -5,7 +5,8 @@ variables of the dialplan's [globals].
 
 from zope.interface import implementer
 
-from pbxcore.interfaces import IDialplanFunction, IModule
+from pbxcore.api import Module
+from pbxcore.interfaces import IDialplanFunction
 
 
 @implementer(IDialplanFunction)
@@ -35,13 +36,6 @@ class GlobalFunction:
                             ("Uniqueid", "none")], "dialplan")
 
 
-@implementer(IModule)
-class FuncGlobalModule:
+class FuncGlobalModule(Module):
     def load(self, pbx, registrar):
         registrar.register("function", GlobalFunction(pbx))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

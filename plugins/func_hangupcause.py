@@ -12,9 +12,10 @@ outgoing leg's cause on the calling channel with L{recordHangupCause}:
 
 from zope.interface import implementer
 
+from pbxcore.api import Module
 from pbxcore.dialplan.expr import splitArgs
 from pbxcore.errors import ReadOnlyFunction
-from pbxcore.interfaces import IApplication, IDialplanFunction, IModule
+from pbxcore.interfaces import IApplication, IDialplanFunction
 
 #: The key of the datastore on the calling channel: {channel name: (cause, tech text)}.
 DATASTORE = "hangupcause"
@@ -78,15 +79,8 @@ class HangupCauseClearApplication:
         channel.datastores.pop(DATASTORE, None)
 
 
-@implementer(IModule)
-class FuncHangupCauseModule:
+class FuncHangupCauseModule(Module):
     def load(self, pbx, registrar):
         registrar.register("function", HangupCauseFunction())
         registrar.register("function", HangupCauseKeysFunction())
         registrar.register("application", HangupCauseClearApplication())
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

@@ -14,12 +14,11 @@ import time
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from pbxcore.api import Module, ReadOnly, checkCondition
 from pbxcore.dialplan import timing
-from pbxcore.dialplan.builtins import ReadOnly, checkCondition
-from pbxcore.interfaces import IDialplanFunction, IModule
+from pbxcore.interfaces import IDialplanFunction
 
 log = Logger()
-
 
 
 def splitBranches(rest):
@@ -104,15 +103,8 @@ class SetFunction(ReadOnly):
         return value
 
 
-@implementer(IModule)
-class FuncLogicModule:
+class FuncLogicModule(Module):
     def load(self, pbx, registrar):
         for function in (IsNullFunction(), ExistsFunction(), IfFunction(),
                          IfTimeFunction(pbx), SetFunction()):
             registrar.register("function", function)
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

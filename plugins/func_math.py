@@ -12,9 +12,10 @@ import re
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from pbxcore.api import Module
 from pbxcore.dialplan.expr import splitArgs
 from pbxcore.errors import ReadOnlyFunction
-from pbxcore.interfaces import IDialplanFunction, IModule
+from pbxcore.interfaces import IDialplanFunction
 
 log = Logger()
 
@@ -128,14 +129,7 @@ class MathFunction:
         raise ReadOnlyFunction("MATH is read-only")
 
 
-@implementer(IModule)
-class FuncMathModule:
+class FuncMathModule(Module):
     def load(self, pbx, registrar):
         for function in (IncFunction(), DecFunction(), MathFunction()):
             registrar.register("function", function)
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

@@ -19,10 +19,11 @@ import base64
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from pbxcore.api import Module
 from pbxcore.devicestate.aggregation import PRESENCE_PREFIX, isPresenceProvider
 from pbxcore.dialplan.expr import splitArgs
 from pbxcore.errors import ManagerError
-from pbxcore.interfaces import IDialplanFunction, IModule
+from pbxcore.interfaces import IDialplanFunction
 from pbxcore.manager.actions import Action, required
 from pbxcore.manager.responses import ListResponse, Success
 
@@ -109,8 +110,7 @@ def presenceStateListAction(session, request):
                         "Presence State Changes will follow")
 
 
-@implementer(IModule)
-class FuncPresencestateModule:
+class FuncPresencestateModule(Module):
     """Registers PRESENCE_STATE and the PresenceState manager actions."""
 
     def load(self, pbx, registrar):
@@ -121,9 +121,3 @@ class FuncPresencestateModule:
         registrar.register("manageraction", Action(
             "PresenceStateList", ("call", "reporting"), "List the current known presence "
             "states", presenceStateListAction))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

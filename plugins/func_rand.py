@@ -8,9 +8,10 @@ import random
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from pbxcore.api import Module
 from pbxcore.dialplan.expr import splitArgs
 from pbxcore.errors import ReadOnlyFunction
-from pbxcore.interfaces import IDialplanFunction, IModule
+from pbxcore.interfaces import IDialplanFunction
 
 log = Logger()
 
@@ -48,13 +49,6 @@ class RandFunction:
         raise ReadOnlyFunction("RAND is read-only")
 
 
-@implementer(IModule)
-class FuncRandModule:
+class FuncRandModule(Module):
     def load(self, pbx, registrar):
         registrar.register("function", RandFunction())
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

@@ -17,9 +17,9 @@ import time
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from pbxcore.api import Module, ReadOnly
 from pbxcore.dialplan.expr import splitArgs
-from pbxcore.dialplan.builtins import ReadOnly
-from pbxcore.interfaces import IDialplanFunction, IModule
+from pbxcore.interfaces import IDialplanFunction
 
 log = Logger()
 
@@ -219,16 +219,9 @@ class ToLowerFunction(ReadOnly):
         return (args or "").lower()
 
 
-@implementer(IModule)
-class FuncStringsModule:
+class FuncStringsModule(Module):
     def load(self, pbx, registrar):
         for function in (LenFunction(), CutFunction(), FieldQtyFunction(),
                          ReplaceFunction(), RegexFunction(), StrftimeFunction(pbx),
                          ToUpperFunction(), ToLowerFunction()):
             registrar.register("function", function)
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

@@ -19,13 +19,14 @@ import os
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from pbxcore.api import Module
 from pbxcore.config import Config, ConfigError, isTrue
 from pbxcore.dialplan.expr import substitute
 from pbxcore.dialplan.parser import checkReport, parseDialplan
 from pbxcore.dialplan.parser import readDialplan as readDialplanFile
 from pbxcore.dialplan.pattern import extensionMatch
 from pbxcore.errors import CLIUsageError
-from pbxcore.interfaces import ICLICommand, IModule
+from pbxcore.interfaces import ICLICommand
 
 log = Logger()
 
@@ -179,8 +180,7 @@ class DialplanCheckCommand:
         return "\n".join(lines) + "\n"
 
 
-@implementer(IModule)
-class PBXConfigModule:
+class PBXConfigModule(Module):
     """The IModule of pbx_config."""
 
     def load(self, pbx, registrar):

@@ -18,13 +18,12 @@ import os
 import random
 
 from twisted.logger import Logger
-from zope.interface import implementer
 
+from pbxcore.api import FunctionApplication, Module
 from pbxcore.config import ConfigError, parseFile
-from pbxcore.dialplan.builtins import FunctionApplication, loadSound, soundsDir
+from pbxcore.dialplan.builtins import loadSound, soundsDir
 from pbxcore.dialplan.expr import splitArgs
 from pbxcore.frame import ChannelState
-from pbxcore.interfaces import IModule
 from pbxcore.media import g711
 from pbxcore.media.playout import FRAME_MS, playChunks, playoutFormat
 
@@ -97,8 +96,7 @@ def _chunks(channel, files, fmt):
             return
 
 
-@implementer(IModule)
-class MusicOnHoldModule:
+class MusicOnHoldModule(Module):
     """res_musiconhold: MusicOnHold() and hold music for other modules."""
 
     def __init__(self):

@@ -32,8 +32,8 @@ from channels.sip.wire.sdp import (
     refuseMedia,
     telephoneEventPayload,
 )
+from pbxcore.api import Module
 from pbxcore.frame import FrameKind
-from pbxcore.interfaces import IModule
 from pbxcore.media.rtpsession import RTPEngine
 
 RTP_PROTOS = ("RTP/AVP", "RTP/AVPF")
@@ -182,16 +182,9 @@ def codecName(encoding, rate):
     return codecForEncoding(encoding, rate)
 
 
-@implementer(IModule)
-class SDPRTPModule:
+class SDPRTPModule(Module):
     """res_sdp_rtp: registers the audio SDP handler with chan_sip."""
 
     def load(self, pbx, registrar):
         registrar.register("sip.sdphandler", AudioSDPHandler(reactor=pbx.reactor,
                                                              engine=RTPEngine.forPBX(pbx)))
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

@@ -23,8 +23,9 @@ from zope.interface import implementer
 from channels.sip.interfaces import SessionSupplement, registerSupplement
 from channels.sip.wire.message import parseNameAddr, parseParams
 from channels.sip.wire.uri import unescape
+from pbxcore.api import Module
 from pbxcore.dialplan.expr import splitArgs
-from pbxcore.interfaces import IDialplanFunction, IModule
+from pbxcore.interfaces import IDialplanFunction
 
 log = Logger()
 
@@ -191,7 +192,7 @@ class DiversionSupplement(SessionSupplement):
     def outgoingRequest(self, session, request):
         if session.role != "uac" or session.state == "confirmed":
             return
-        channel = getattr(session.owner, "channel", None)
+        channel = session.channel
         if channel is None:
             return
         info = redirectingOf(channel)
@@ -239,17 +240,10 @@ class RedirectingFunction:
         channel.datastores[DATASTORE] = replace(redirectingOf(channel), **{field: value})
 
 
-@implementer(IModule)
-class SIPDiversionModule:
+class SIPDiversionModule(Module):
     """res_sip_diversion."""
 
     def load(self, pbx, registrar):
         registerSupplement(pbx, registrar, DiversionSupplement(), "res_sip_diversion")
         if "REDIRECTING" not in pbx.registry("function"):
             registrar.register("function", RedirectingFunction())
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

@@ -19,8 +19,9 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from channels.sip.interfaces import SessionSupplement, registerSupplement
+from pbxcore.api import Module
 from pbxcore.dialplan.expr import splitArgs
-from pbxcore.interfaces import IApplication, IDialplanFunction, IModule
+from pbxcore.interfaces import IApplication, IDialplanFunction
 
 log = Logger()
 
@@ -141,7 +142,7 @@ class AddHeaderSupplement(SessionSupplement):
     def outgoingRequest(self, session, request):
         if session.role != "uac" or session.state == "confirmed":
             return
-        channel = getattr(session.owner, "channel", None)
+        channel = session.channel
         if channel is None:
             return
         for _, text in headerVariables(channel):
@@ -149,8 +150,7 @@ class AddHeaderSupplement(SessionSupplement):
             request.headers.add(name.strip(), value.strip())
 
 
-@implementer(IModule)
-class SIPHeaderModule:
+class SIPHeaderModule(Module):
     """res_sip_header."""
 
     def load(self, pbx, registrar):
@@ -158,9 +158,3 @@ class SIPHeaderModule:
         registrar.register("function", SIPHeaderFunction())
         registrar.register("function", SIPAddHeaderFunction())
         registrar.register("application", SIPAddHeaderApplication())
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

@@ -16,11 +16,10 @@ C{Privacy: id} (or C{privacy=full}) and an anonymous From (RFC 3325 section
 from __future__ import annotations
 
 from twisted.logger import Logger
-from zope.interface import implementer
 
 from channels.sip.interfaces import SessionSupplement, registerSupplement
 from channels.sip.wire.message import parseParams
-from pbxcore.interfaces import IModule
+from pbxcore.api import Module
 
 log = Logger()
 
@@ -81,7 +80,7 @@ class PrivacySupplement(SessionSupplement):
     def outgoingRequest(self, session, request):
         if session.role != "uac" or session.state == "confirmed":
             return
-        channel = getattr(session.owner, "channel", None)
+        channel = session.channel
         if channel is None:
             return
         party = channel.caller
@@ -119,8 +118,7 @@ def callerWantsPrivacy(channel) -> bool:
     return session is not None and session.getCookie(COOKIE) is not None
 
 
-@implementer(IModule)
-class SIPPAIModule:
+class SIPPAIModule(Module):
     """res_sip_pai."""
 
     def load(self, pbx, registrar):
@@ -145,9 +143,3 @@ class SIPPAIModule:
         session = getattr(getattr(channel, "driver", None), "session", None)
         if session is not None and session.getCookie(COOKIE) is not None:
             channel.caller.presentation = "prohib"
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

@@ -28,10 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from twisted.logger import Logger
-from zope.interface import implementer
 
 from channels.sip.interfaces import SessionSupplement, registerSupplement
-from pbxcore.interfaces import IModule
+from pbxcore.api import Module
 
 COOKIE = "res_sip_session_timers"
 #: How many 422s an outgoing INVITE answers by asking again (RFC 4028 section 7.4).
@@ -393,15 +392,8 @@ def _ack(session, response):
     session.manager.transactions.sendAck(ack, session.destination)
 
 
-@implementer(IModule)
-class SessionTimersModule:
+class SessionTimersModule(Module):
     """res_sip_session_timers."""
 
     def load(self, pbx, registrar):
         registerSupplement(pbx, registrar, SessionTimerSupplement(), "res_sip_session_timers")
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

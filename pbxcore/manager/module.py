@@ -11,7 +11,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from pbxcore.errors import CLIUsageError, ModuleDeclined
-from pbxcore.interfaces import ICLICommand, IModule
+from pbxcore.interfaces import ICLICommand, Module
 from pbxcore.manager.actions import Action, coreActions
 from pbxcore.manager.bridgeactions import bridgeActions
 from pbxcore.manager.configactions import configActions
@@ -76,8 +76,7 @@ class ManagerListener(Service):
         return defer.gatherResults(ds) if ds else None
 
 
-@implementer(IModule)
-class ManagerModule:
+class ManagerModule(Module):
     """The manager interface as a loadable module."""
 
     log = Logger()
@@ -136,9 +135,6 @@ class ManagerModule:
         self.factory.reloadTime = pbx.reactor.seconds()
         if (settings.port, settings.bindAddr) != (old.port, old.bindAddr):
             self.log.warn("manager: port/bindaddr changes apply after a restart")
-
-    def unload(self, pbx):
-        """The registrar stops the listener and drops the subscription."""
 
 
 @implementer(ICLICommand)

@@ -265,6 +265,14 @@ class InviteSession(SessionMedia, InDialogRequests):
 
     # -- owner -----------------------------------------------------------------------
 
+    @property
+    def channel(self):
+        """
+        The PBX channel this session carries (what supplements act on), or
+        None while no channel owns the session.
+        """
+        return getattr(self.owner, "channel", None)
+
     def _tellOwner(self, name, *args, default=None):
         owner = self.owner
         method = getattr(owner, name, None) if owner is not None else None

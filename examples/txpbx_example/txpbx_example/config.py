@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pbxcore.config import ConfigError, isFalse, isTrue, parseFile
+from pbxcore.api import ConfigError, isFalse, isTrue, parseFile
 
 KEYS = ("node", "rejectheader", "rejectvalue", "t38")
 

@@ -1,5 +1,5 @@
 """
-res_example, the IModule: reads example.conf and registers the supplement,
+res_example, the module (a L{pbxcore.api.Module}): reads example.conf and registers the supplement,
 the T.38 SDP handler, the ExampleNode application, the ExampleStatus
 manager action and the 'example show status' console command. Everything
 goes through the registrar, so unloading needs no bookkeeping here.
@@ -12,9 +12,7 @@ import os
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from pbxcore.errors import ModuleDeclined
-from pbxcore.interfaces import IApplication, ICLICommand, IManagerAction, IModule
-from pbxcore.manager.responses import Success
+from pbxcore.api import IApplication, ICLICommand, IManagerAction, Module, ModuleDeclined, Success
 
 from txpbx_example.config import readExampleConf
 from txpbx_example.supplement import NodeSupplement
@@ -65,8 +63,7 @@ class ExampleShowStatus:
         return "".join(f"{k:<18}: {v}\n" for k, v in self.module.statusFields())
 
 
-@implementer(IModule)
-class ExampleModule:
+class ExampleModule(Module):
     """The res_example module; C{settings} is the example.conf in use."""
 
     log = Logger()

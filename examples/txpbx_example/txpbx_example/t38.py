@@ -51,7 +51,7 @@ class UDPTLRelay(DatagramProtocol):
 
 def partnerRelay(session):
     """The UDPTL relay of the leg bridged with C{session}'s channel, or None."""
-    channel = getattr(session.owner, "channel", None)
+    channel = session.channel
     bridge = getattr(channel, "bridge", None)
     if bridge is None:
         return None
