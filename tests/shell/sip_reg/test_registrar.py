@@ -227,9 +227,10 @@ class NATTests(TestCase):
 
         h = Harness()
         self.addCleanup(h.stop)
-        data = (b"OPTIONS sip:pbx@txpbx.test SIP/2.0\r\n"
+        # To the server itself (no user part): 200 (a user part names an extension).
+        data = (b"OPTIONS sip:txpbx.test SIP/2.0\r\n"
                 b"Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-opt1\r\n"
-                b"From: <sip:phone@txpbx.test>;tag=a\r\nTo: <sip:pbx@txpbx.test>\r\n"
+                b"From: <sip:phone@txpbx.test>;tag=a\r\nTo: <sip:txpbx.test>\r\n"
                 b"Call-ID: opt-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
         h.stack.transactions.messageReceived(parseMessage(data), Address("UDP", "198.51.100.20", 40123))
         response = h.last
