@@ -301,7 +301,8 @@ class EventSession:
         if self.paused or self.queue:
             self.queue.append(text)
             if len(self.queue) > MAX_QUEUED_EVENTS:
-                self._tooSlow()
+                self._unstall()
+                self._tooSlow(confirmed=True)
             return
         self.sent += 1
         self.transport.sendTextMessage(text)
@@ -311,10 +312,18 @@ class EventSession:
         if self._stalled is None and not self.closed:
             self._stalled = self.core.reactor.callLater(self.writeTimeout, self._tooSlow)
 
-    def _tooSlow(self):
-        """ari.conf's websocket_write_timeout passed: drop this session alone."""
+    def _tooSlow(self, confirmed=False):
+        """
+        ari.conf's websocket_write_timeout passed: drop this session alone.
+        The timer may fire after a long reactor turn before the transport
+        had a chance to write; the check is repeated on the next turn, after
+        the transport's I/O, and only a session still backed up is dropped.
+        """
         self._stalled = None
-        if self.closed:
+        if self.closed or not self.paused:
+            return
+        if not confirmed:
+            self._stalled = self.core.reactor.callLater(0, self._tooSlow, True)
             return
         log.warn("ARI: closing the events WebSocket of {apps}: the client does not read "
                  "({count} events waiting)", apps=",".join(sorted(self.apps)),

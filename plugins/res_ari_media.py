@@ -265,6 +265,7 @@ class AriBridge:
         if mute:
             self.mutes.add(channel.uniqueid)
         control.bridge = self
+        control.app.bridgeIds.add(self.id)  # as Asterisk: the app now follows the bridge
         self.core.bridgeEvent(self, "ChannelEnteredBridge", channel)
         self._update()
 
@@ -313,3 +314,5 @@ class AriBridge:
                 self.channels.remove(channel)
         self.core.bridges.pop(self.id, None)
         self.core.bridgeEvent(self, "BridgeDestroyed")
+        for app in self.core.apps.values():
+            app.bridgeIds.discard(self.id)

@@ -123,5 +123,7 @@ async def _scenario(client, events):
         mark = events.seen.index(message) + 1
         ended.add(channelOf(message))
     await bridge.destroy()
+    await events.wait(lambda m: m.type == "BridgeDestroyed"
+                      and m._get("bridge")["id"] == bridge.id, mark)
     kinds = {m.type for m in events.seen}
     assert {"ChannelDestroyed", "ChannelLeftBridge", "PlaybackStarted"} <= kinds, kinds
