@@ -1,0 +1,163 @@
+"""
+The ARI operations on channels in an application, over real HTTP and a
+real events WebSocket, against C{twistd -n pbx} on the shipped etc/:
+signalling, playbacks, DTMF both ways, recordings (live and stored),
+variables through functions, bridges (full, remove, destroy), continue
+into the dialplan, ARI device states and hangup causes.
+"""
+
+import json
+
+import anyio
+import httpx
+from asyncwebsockets import create_websocket
+from wsproto.events import TextMessage
+
+from tests.e2e.ari.support import PASSWORD, USER, pbx  # noqa: F401
+from tests.e2e.http.support import PATIENCE
+
+
+class App:
+    """An application's WebSocket, its events, and waiting for one."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.events = []
+        self.changed = anyio.Event()
+
+    async def read(self):
+        async for message in self.ws:
+            if isinstance(message, TextMessage):
+                self.events.append(json.loads(message.data))
+                changed, self.changed = self.changed, anyio.Event()
+                changed.set()
+
+    async def wait(self, kind, **match):
+        index = 0
+        while True:
+            for event in self.events[index:]:
+                index += 1
+                if event["type"] == kind and all(_get(event, k) == v for k, v in match.items()):
+                    return event
+            await self.changed.wait()
+
+
+def _get(event, dotted):
+    value = event
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def test_channel_and_bridge_operations(pbx):  # noqa: F811
+    anyio.run(_operations, pbx)
+
+
+async def _operations(pbx):  # noqa: F811
+    url = f"ws://127.0.0.1:{pbx.httpPort}/ari/events?app=ops&api_key={USER}:{PASSWORD}"
+    with anyio.fail_after(PATIENCE):  # liveness bound
+        app = App(await create_websocket(url))
+        async with anyio.create_task_group() as tg, httpx.AsyncClient(
+                base_url=f"{pbx.base}/ari", auth=(USER, PASSWORD)) as http:
+            tg.start_soon(app.read)
+            await _channel(http, app)
+            await _bridges(http, app)
+            await _deviceStates(http)
+            tg.cancel_scope.cancel()
+        await app.ws.close()
+
+
+async def _originate(http, app, ident):
+    r = await http.post("/channels", params={"endpoint": "Local/100@default", "app": "ops",
+                                              "appArgs": "a,b", "channelId": ident,
+                                              "callerId": '"Ops" <555>'})
+    assert r.status_code == 200 and r.json()["id"] == ident, r.text
+    start = await app.wait("StasisStart", **{"channel.id": ident})
+    assert start["args"] == ["a", "b"] and start["channel"]["caller"]["number"] == "555"
+
+
+async def _channel(http, app):
+    await _originate(http, app, "ops-1")
+    for method, path in (("POST", "answer"), ("POST", "ring"), ("DELETE", "ring"),
+                         ("POST", "hold"), ("DELETE", "hold"), ("POST", "mute"),
+                         ("DELETE", "mute")):
+        r = await http.request(method, f"/channels/ops-1/{path}")
+        assert r.status_code == 204, (path, r.text)
+    r = await http.post("/channels/ops-1/play", params={"media": "digits:12"})
+    assert r.status_code == 201 and r.json()["target_uri"] == "channel:ops-1", r.text
+    done = await app.wait("PlaybackFinished", **{"playback.id": r.json()["id"]})
+    assert done["playback"]["state"] == "done"
+    r = await http.post("/channels/ops-1/play/missing-1", params={"media": "sound:nosuch"})
+    assert r.status_code == 201
+    assert (await app.wait("PlaybackFinished", **{"playback.id": "missing-1"}))[
+        "playback"]["state"] == "failed"
+
+    r = await http.post("/channels/ops-1/record", params={"name": "ops-rec", "format": "wav",
+                                                          "ifExists": "overwrite"})
+    assert r.status_code == 201 and r.json()["state"] == "recording", r.text
+    await app.wait("RecordingStarted", **{"recording.name": "ops-rec"})
+    assert (await http.get("/recordings/live/ops-rec")).json()["format"] == "wav"
+    # Sent to the channel, echoed by the far half (Echo): received back as DTMF.
+    assert (await http.post("/channels/ops-1/dtmf", params={"dtmf": "5"})).status_code == 204
+    await app.wait("ChannelDtmfReceived", digit="5", **{"channel.id": "ops-1"})
+    assert (await http.post("/recordings/live/ops-rec/stop")).status_code == 204
+    await app.wait("RecordingFinished", **{"recording.name": "ops-rec"})
+    stored = (await http.get("/recordings/stored")).json()
+    assert {"name": "ops-rec", "format": "wav"} in stored
+    r = await http.get("/recordings/stored/ops-rec/file")
+    assert r.status_code == 200 and r.content[:4] == b"RIFF"
+    assert (await http.delete("/recordings/stored/ops-rec")).status_code == 204
+    assert (await http.get("/recordings/stored/ops-rec")).status_code == 404
+
+    r = await http.post("/channels/ops-1/variable",
+                        params={"variable": "CALLERID(name)", "value": "Bob"})
+    assert r.status_code == 204
+    r = await http.get("/channels/ops-1/variable", params={"variable": "CALLERID(name)"})
+    assert r.json() == {"value": "Bob"}
+    assert "ops-1" in (await http.get("/applications/ops")).json()["channel_ids"]
+
+
+async def _bridges(http, app):
+    await _originate(http, app, "ops-2")
+    await _originate(http, app, "ops-3")
+    r = await http.post("/bridges/ops-br", params={"type": "mixing", "name": "b"})
+    assert r.status_code == 200 and r.json()["id"] == "ops-br"
+    r = await http.post("/bridges/ops-br/addChannel", params={"channel": "ops-1,ops-2"})
+    assert r.status_code == 204, r.text
+    await app.wait("ChannelEnteredBridge", **{"channel.id": "ops-2"})
+    assert sorted((await http.get("/bridges/ops-br")).json()["channels"]) == ["ops-1", "ops-2"]
+    r = await http.post("/bridges/ops-br/addChannel", params={"channel": "ops-3"})
+    assert r.status_code == 409, r.text
+    r = await http.post("/bridges/ops-br/play", params={"media": "sound:beep"})
+    assert r.status_code == 201 and r.json()["target_uri"] == "bridge:ops-br"
+    await app.wait("PlaybackFinished", **{"playback.id": r.json()["id"]})
+    r = await http.post("/bridges/ops-br/removeChannel", params={"channel": "ops-2"})
+    assert r.status_code == 204
+    await app.wait("ChannelLeftBridge", **{"channel.id": "ops-2"})
+    assert (await http.post("/bridges/ops-br/removeChannel",
+                            params={"channel": "ops-3"})).status_code == 422
+    assert (await http.delete("/bridges/ops-br")).status_code == 204
+    await app.wait("BridgeDestroyed", **{"bridge.id": "ops-br"})
+
+    r = await http.post("/channels/ops-2/continue",
+                        params={"context": "default", "extension": "100", "priority": 1})
+    assert r.status_code == 204
+    await app.wait("StasisEnd", **{"channel.id": "ops-2"})
+    assert (await http.get("/channels/ops-2")).status_code == 200  # in the dialplan now
+    assert (await http.post("/channels/ops-2/answer")).status_code == 409
+    for ident in ("ops-2", "ops-3"):
+        assert (await http.delete(f"/channels/{ident}")).status_code == 204
+    assert (await http.delete("/channels/ops-1", params={"reason": "busy"})).status_code == 204
+    await app.wait("ChannelHangupRequest", **{"channel.id": "ops-1"})
+    await app.wait("StasisEnd", **{"channel.id": "ops-1"})
+    gone = await app.wait("ChannelDestroyed", **{"channel.id": "ops-1"})
+    assert gone["cause"] == 17
+
+
+async def _deviceStates(http):
+    r = await http.put("/deviceStates/Stasis:lamp", params={"deviceState": "BUSY"})
+    assert r.status_code == 204, r.text
+    assert (await http.get("/deviceStates/Stasis:lamp")).json() == {
+        "name": "Stasis:lamp", "state": "BUSY"}
+    assert {"name": "Stasis:lamp", "state": "BUSY"} in (await http.get("/deviceStates")).json()
+    assert (await http.delete("/deviceStates/Stasis:lamp")).status_code == 204
