@@ -178,7 +178,11 @@ class _Reader:
                 self.warn(filename, lineno, f"line {lineno} too long, skipping. It begins "
                           f"with: {raw[:32]}...")
                 continue
-            line, depth = stripComments(raw, depth, opened, lineno)
+            strays: list = []
+            line, depth = stripComments(raw, depth, opened, lineno, strays)
+            if strays:
+                self.warn(filename, lineno, "'--;' with no ';--' block comment open: read "
+                          "as a comment here; Asterisk ignores the lines after it")
             line = line.strip(_WS)
             if lineno in bad:
                 if "\ufffd" in line:
@@ -316,14 +320,16 @@ class _Reader:
         self.include(argument, lowered == "tryinclude", filename, lineno)
 
 
-def stripComments(raw: str, depth: int, opened: list, lineno: int):
+def stripComments(raw: str, depth: int, opened: list, lineno: int, strays=None):
     """
     Remove comments from one line given the block comment nesting C{depth}
     at its start; return the kept text and the depth at its end.
 
     As config.c: C{\\;} is a literal C{;} (the backslash goes), C{;--}
     (not C{;---}) opens a block comment, C{--;} closes one, any other C{;}
-    outside a block ends the line.
+    outside a block ends the line. A C{--;} outside a block (which
+    config.c takes for a closer, and then skips every later line) is read
+    as an ordinary comment and noted in C{strays}.
     """
     if depth == 0 and ";" not in raw:
         return raw, 0
@@ -353,6 +359,8 @@ def stripComments(raw: str, depth: int, opened: list, lineno: int):
             if depth == 0:
                 keepFrom = pos
         elif depth == 0:
+            if strays is not None and j >= pos + 2 and raw[j - 2:j] == "--":
+                strays.append(lineno)
             kept.append(raw[keepFrom:j])
             keepFrom = -1
             break

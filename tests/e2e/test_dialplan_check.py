@@ -48,6 +48,29 @@ def test_checkPrintsEveryWarningAndExitsOne(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+CASES = sorted(name for name in os.listdir(CORPUS)
+               if os.path.isfile(os.path.join(CORPUS, name, "expected.json")))
+
+
+def test_checkAnswersForEveryCorpusCase(tmp_path):
+    for case in CASES:
+        folder = copyCase(case, tmp_path)
+        with open(os.path.join(folder, "expected.json")) as f:
+            spec = json.load(f)
+        result = pbxCommand("--check", "-c", folder)
+        lines = result.stdout.splitlines()
+        if "refused" in spec:
+            filename, number, fragment = spec["refused"]
+            assert result.returncode == 1, (case, result.stdout)
+            assert lines[0].startswith(f"{os.path.join(folder, filename)}:{number}: "), lines
+            continue
+        warnings = spec["warnings"]
+        assert result.returncode == (1 if warnings else 0), (case, result.stdout)
+        assert len(lines) == len(warnings) + 1, (case, result.stdout)
+        for line, (filename, number, _) in zip(lines, warnings):
+            assert line.startswith(f"{os.path.join(folder, filename)}:{number}: "), (case, line)
+
+
 def test_checkOfTheShippedDialplanIsClean(tmp_path):
     etc = tmp_path / "etc"
     shutil.copytree(os.path.join(ROOT, "etc"), etc)
