@@ -7,18 +7,15 @@ when no client has registered the application.
 """
 
 from twisted.logger import Logger
-from zope.interface import implementer
 
-from pbxcore.dialplan.builtins import FunctionApplication
+from pbxcore.api import FunctionApplication, Module
 from pbxcore.dialplan.expr import splitArgs
-from pbxcore.interfaces import IModule
 from plugins.res_ari_channels import runStasis
 
 log = Logger(namespace="plugins.app_stasis")
 
 
-@implementer(IModule)
-class AppStasisModule:
+class AppStasisModule(Module):
     def load(self, pbx, registrar):
         self.pbx = pbx
         registrar.register("application", FunctionApplication(
@@ -39,9 +36,3 @@ class AppStasisModule:
         await runStasis(core, channel, args[0], args[1:])
         if not channel.hangupRequested:
             channel.setVariable("STASISSTATUS", "SUCCESS")
-
-    def reload(self, pbx):
-        pass
-
-    def unload(self, pbx):
-        pass

@@ -11,10 +11,11 @@ import os
 
 from zope.interface import implementer
 
+from pbxcore.api import Module
 from pbxcore.config import parseFile
 from pbxcore.errors import CLIUsageError, ModuleDeclined
 from pbxcore.http import HTTPURI
-from pbxcore.interfaces import ICLICommand, IModule
+from pbxcore.interfaces import ICLICommand
 from plugins.res_ari_channels import ChannelHandlers
 from plugins.res_ari_config import AriSettings, fromConfig
 from plugins.res_ari_http import AriRoot
@@ -22,8 +23,7 @@ from plugins.res_ari_resources import Resources
 from plugins.res_ari_stasis import CORE_EVENTS, StasisCore
 
 
-@implementer(IModule)
-class AriModule:
+class AriModule(Module):
     """The ARI module; C{core} is the L{StasisCore} while loaded."""
 
     def __init__(self):
@@ -62,9 +62,6 @@ class AriModule:
     def reload(self, pbx):
         settings = self._read(pbx)
         self.settings = settings
-
-    def unload(self, pbx):
-        pass
 
 
 @implementer(ICLICommand)

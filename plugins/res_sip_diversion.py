@@ -21,7 +21,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from channels.sip.interfaces import SessionSupplement, registerSupplement
-from channels.sip.wire.message import parseNameAddr, parseParams
+from channels.sip.wire.grammar import parseNameAddr, parseParams
 from channels.sip.wire.uri import unescape
 from pbxcore.api import Module
 from pbxcore.dialplan.expr import splitArgs

@@ -18,7 +18,7 @@ from __future__ import annotations
 from twisted.logger import Logger
 
 from channels.sip.interfaces import SessionSupplement, registerSupplement
-from channels.sip.wire.message import parseParams
+from channels.sip.wire.grammar import parseParams
 from pbxcore.api import Module
 
 log = Logger()

@@ -89,7 +89,7 @@ def remoteIdentity(request) -> tuple[str, str]:
     (display name, user) of the caller: P-Asserted-Identity first, then
     Remote-Party-ID, then From.
     """
-    from channels.sip.wire.message import parseNameAddr
+    from channels.sip.wire.grammar import parseNameAddr
 
     for header in ("P-Asserted-Identity", "Remote-Party-ID"):
         for value in request.headers.rawValues(header):

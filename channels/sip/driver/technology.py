@@ -21,7 +21,7 @@ from __future__ import annotations
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from channels.sip.wire.message import parseNameAddr
+from channels.sip.wire.grammar import parseNameAddr
 from channels.sip.driver.session import causeForStatus, remoteIdentity
 from pbxcore.channel import CallerID, Channel
 from pbxcore.errors import ChannelUnavailable

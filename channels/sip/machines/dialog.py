@@ -149,7 +149,7 @@ class Dialog:
     def nextHop(self) -> str:
         """The URI the next request is sent towards: the first route, else the target."""
         if self.routeSet:
-            from channels.sip.wire.message import parseNameAddr
+            from channels.sip.wire.grammar import parseNameAddr
 
             return str(parseNameAddr(self.routeSet[0]).uri)
         return self.remoteTarget
@@ -159,7 +159,7 @@ class Dialog:
         routes = list(self.routeSet)
         if not routes:
             return self.remoteTarget, []
-        from channels.sip.wire.message import parseNameAddr
+        from channels.sip.wire.grammar import parseNameAddr
 
         first = parseNameAddr(routes[0])
         if first.uri.hasParam("lr"):

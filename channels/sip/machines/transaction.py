@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from typing import Any, Hashable, Optional
 
 from channels.sip.wire.headers import Headers
-from channels.sip.wire.message import MAGIC_COOKIE, Request, makeResponse
+from channels.sip.wire.grammar import MAGIC_COOKIE
+from channels.sip.wire.message import Request, makeResponse
 
 #: How long the INVITE server transaction waits for the transaction user
 #: before answering 100 (Trying) itself (RFC 3261, section 17.2.1).

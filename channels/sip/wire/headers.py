@@ -158,10 +158,15 @@ class Headers:
 
     Compact names are stored under their full names. C{views} holds typed
     views that messages parse from these values; every mutation empties it
-    and bumps C{generation}. C{_index} maps each key to its first raw value
-    (built by the parser, or on first lookup, and dropped on any change):
-    it makes the lookups of validation and of the typed views one dict
-    access, and C{len(_index) == len(_keys)} says no header repeats.
+    and bumps C{generation}. L{firstValues} maps each key to its first raw
+    value (built by the parser, or on first lookup, and dropped on any
+    change): it makes the lookups of validation and of the typed views one
+    dict access, and C{len(firstValues()) == len(lineKeys)} says no header
+    repeats.
+
+    The codec (parser, messages) reads the lines without copies through
+    L{lineKeys} and L{lines} and builds from trusted lines with
+    L{fromLines}; everyone else uses the methods.
     """
 
     __slots__ = ("_keys", "_items", "_index", "generation", "views")
@@ -176,23 +181,42 @@ class Headers:
             self.add(name, value)
 
     @classmethod
-    def _trusted(
+    def fromLines(
         cls,
         keys: list[str],
         items: list[tuple[str, str]],
         index: dict[str, str] | None = None,
     ) -> "Headers":
         """
-        Build from already canonical lists (the parser's fast path);
-        C{index}, if given, must map each key to its first value.
+        Build from already canonical lists, taken over without checks or
+        copies (the parser's fast path): C{keys} the lower-case full name
+        of each line, C{items} its (name, value); C{index}, if given, must
+        map each key to its first value.
         """
-        h = cls.__new__(cls)
-        h._keys = keys
-        h._items = items
-        h._index = index
-        h.generation = 0
-        h.views = {}
-        return h
+        self = cls.__new__(cls)
+        self._keys = keys
+        self._items = items
+        self._index = index
+        self.generation = 0
+        self.views = {}
+        return self
+
+    @property
+    def lineKeys(self) -> list[str]:
+        """The lower-case full name of every line, in order (do not modify)."""
+        return self._keys
+
+    @property
+    def lines(self) -> list[tuple[str, str]]:
+        """Every (name, value) line, in order, uncopied (do not modify)."""
+        return self._items
+
+    def firstValues(self) -> dict[str, str]:
+        """Each lower-case full name mapped to its first raw value."""
+        index = self._index
+        if index is None:
+            index = self._buildIndex()
+        return index
 
     def _changed(self) -> None:
         self.generation += 1
@@ -219,6 +243,14 @@ class Headers:
         if key in keys:
             return self._items[keys.index(key)][1]
         return None
+
+    def hasOnly(self, key: str, value: str) -> bool:
+        """True when exactly one line has C{key} (a lower-case full name), with C{value}."""
+        index = self._index
+        if index is not None and len(index) == len(self._keys):
+            return index.get(key) == value
+        keys = self._keys
+        return keys.count(key) == 1 and self._items[keys.index(key)][1] == value
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first raw value of C{name}, or C{default}."""
@@ -321,7 +353,7 @@ class Headers:
         return list(self._items)
 
     def copy(self) -> "Headers":
-        return Headers._trusted(list(self._keys), list(self._items))
+        return Headers.fromLines(list(self._keys), list(self._items))
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
@@ -334,7 +366,8 @@ class Headers:
     def __len__(self) -> int:
         return len(self._items)
 
-    def _comparable(self, skip: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    def comparable(self, skip: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+        """(key, value) of every line whose key is not in C{skip}: equal for equal headers."""
         return [
             (k, item[1]) for k, item in zip(self._keys, self._items) if k not in skip
         ]
@@ -342,7 +375,7 @@ class Headers:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Headers):
             return NotImplemented
-        return self._comparable() == other._comparable()
+        return self.comparable() == other.comparable()
 
     def __repr__(self) -> str:
         return f"Headers({self._items!r})"

@@ -21,21 +21,18 @@ from operator import itemgetter
 
 from channels.sip.wire.grammar import isUsableCallId as _usableCallId
 from channels.sip.wire.headers import COMPACT, Headers, SIPParseError
-from channels.sip.wire.message import (
+from channels.sip.wire.grammar import (
     RE_CHECK_ADDRESS,
     RE_CHECK_CSEQ,
     RE_CHECK_URI,
     RE_CHECK_VIA,
-    Message,
-    Request,
-    Response,
     checkContacts,
     checkCSeq,
     checkNameAddr,
     checkURI,
     checkVias,
-    makeResponse,
 )
+from channels.sip.wire.message import Message, Request, Response, makeResponse
 
 __all__ = [
     "parseMessage", "StreamParser", "validate", "SIPParseError", "Request",
@@ -172,12 +169,7 @@ def _parseHead(head: bytes) -> Message:
                 index = dict(zip(keys, values))
                 if len(index) != count:
                     index = dict(zip(reversed(keys), reversed(values)))
-                headers = _newHeaders(Headers)
-                headers._keys = keys
-                headers._items = list(zip(names, values))
-                headers._index = index
-                headers.generation = 0
-                headers.views = {}
+                headers = Headers.fromLines(keys, list(zip(names, values)), index)
     error = None
     if headers is None:
         if text.count("\n") != count or text.count("\r") != count:
@@ -189,7 +181,7 @@ def _parseHead(head: bytes) -> Message:
         del lines[0]
         keys, items, lineError = _headerLines(lines)
         error = error or lineError
-        headers = Headers._trusted(keys, items)
+        headers = Headers.fromLines(keys, items)
 
     message: Message
     if first[:4] == "SIP/":
@@ -239,7 +231,6 @@ def _parseHead(head: bytes) -> Message:
 
 
 _newMessage = object.__new__
-_newHeaders = object.__new__
 
 
 def validate(message: Message) -> None:
@@ -261,10 +252,8 @@ def validate(message: Message) -> None:
     every error, goes through the full checks.
     """
     headers = message.headers
-    index = headers._index
-    if index is None:
-        index = headers._buildIndex()
-    if len(index) == len(headers._keys):
+    index = headers.firstValues()
+    if len(index) == len(headers.lineKeys):
         try:
             cseq = index["cseq"]
             joined = f"{cseq}\n{index['via']}\n{index['from']}\n{index['to']}"
@@ -307,13 +296,14 @@ _CHECK_REQUEST_CONTACT = re.compile(
 def _validateGeneral(message: Message) -> None:
     """The full checks behind L{validate}, with precise errors."""
     headers = message.headers
-    keys = headers._keys
+    keys = headers.lineKeys
+    lines = headers.lines
     try:
         # First value of each header (reversed so that the first one wins).
-        first = dict(zip(keys, headers._items))
+        first = dict(zip(keys, lines))
         unique = len(first) == len(keys)
         if not unique:
-            first = dict(zip(reversed(keys), reversed(headers._items)))
+            first = dict(zip(reversed(keys), reversed(lines)))
         if not _REQUIRED_SET <= first.keys():
             for key in _REQUIRED:
                 if key not in first:
@@ -402,12 +392,10 @@ def parseMessage(data: bytes, validate: bool = True) -> Request | Response:
     if validate:
         _validate(message)
     headers = message.headers
-    index = headers._index
-    if index is None:
-        index = headers._buildIndex()
+    index = headers.firstValues()
     length = index.get("content-length")
     if length is not None:
-        if length.isdigit() and len(length) < 10 and len(index) == len(headers._keys):
+        if length.isdigit() and len(length) < 10 and len(index) == len(headers.lineKeys):
             length = int(length)
         else:
             length = message.contentLength
@@ -501,7 +489,7 @@ class StreamParser:
                 self._scanned = 0
                 message = _parseHead(head)
                 attached = message if message.isRequest else None
-                keys = message.headers._keys
+                keys = message.headers.lineKeys
                 if "content-length" not in keys:
                     raise SIPParseError("missing Content-Length on a stream", 400, attached)
                 try:

@@ -19,7 +19,7 @@ from twisted.trial import unittest
 
 from channels.sip.driver.config import BindAddress
 from channels.sip.wire.headers import splitValues
-from channels.sip.wire.message import parseVia
+from channels.sip.wire.grammar import parseVia
 from tests.e2e.sip.support import listenClient, startStack
 from tests.e2e.sip_edges.support import copyShippedEtc
 from tests.pbxprocess import PBXProcess

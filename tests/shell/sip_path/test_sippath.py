@@ -12,7 +12,8 @@ from twisted.trial import unittest
 
 from channels.sip.wire import via as viaModule
 from channels.sip.net.address import Address
-from channels.sip.wire.message import makeResponse, parseVia
+from channels.sip.wire.grammar import parseVia
+from channels.sip.wire.message import makeResponse
 from channels.sip.machines.transaction import Timers
 from channels.sip.net.transactions import TransactionManager, TransportError
 from channels.sip.net.transport import SIPDatagramProtocol, SIPTransportLayer, routeResponse

@@ -54,8 +54,8 @@ class RegistrarTests(TestCase):
         for r in (wrong, unknown):
             self.assertEqual((r.status, r.reason), (401, "Unauthorized"))
             self.assertEqual(len(r.headers.rawValues("WWW-Authenticate")), 2)
-            self.assertEqual(sorted(name for name, _ in r.headers._items),
-                             sorted(name for name, _ in wrong.headers._items))
+            self.assertEqual(sorted(name for name, _ in r.headers.lines),
+                             sorted(name for name, _ in wrong.headers.lines))
         self.assertEqual(self.h.events("InvalidPassword")[0].get("AccountID"), "1001")
         self.assertEqual(self.h.events("InvalidAccountID")[0].get("AccountID"), "9999")
         self.assertEqual(self.h.service.location.contacts("1001"), [])
@@ -169,7 +169,7 @@ class RegistrarTests(TestCase):
 
     def test_no_empty_headers(self):
         for r in (self.h.register(), self.h.registerWithAuth()):
-            for name, value in r.headers._items:
+            for name, value in r.headers.lines:
                 self.assertTrue(value.strip(), name)
 
     def test_expiry_timer_removes_binding(self):

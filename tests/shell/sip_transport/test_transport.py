@@ -9,7 +9,8 @@ from twisted.trial import unittest
 
 from channels.sip.net.address import Address
 from channels.sip.wire.headers import Headers
-from channels.sip.wire.message import Request, makeResponse, parseVia
+from channels.sip.wire.grammar import parseVia
+from channels.sip.wire.message import Request, makeResponse
 from channels.sip.net.transactions import TransportError
 from channels.sip.net.transport import (
     SIPDatagramProtocol,

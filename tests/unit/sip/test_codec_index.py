@@ -48,8 +48,8 @@ def test_everydayPathAgreesWithTheGeneralOne(lines):
     except SIPParseError:
         return
     assert error is None
-    assert message.headers._keys == keys
-    assert message.headers._items == items
+    assert message.headers.lineKeys == keys
+    assert message.headers.lines == items
     first = {}
     for key, (_, value) in zip(keys, items):
         first.setdefault(key, value)

@@ -8,16 +8,16 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.sip.wire.message import (
+from channels.sip.wire.grammar import (
     RE_CHECK_ADDRESS,
     RE_CHECK_CSEQ,
     RE_CHECK_URI,
     RE_CHECK_VIA,
-    SIPParseError,
     parseCSeq,
     parseNameAddr,
     parseVia,
 )
+from channels.sip.wire.message import SIPParseError
 from channels.sip.wire.parser import _headerLines, _parseHead, parseMessage
 from channels.sip.wire.uri import parseURI
 
@@ -80,8 +80,8 @@ def test_everydaySplitAgreesWithTheGeneralOne(lines):
         assert error is not None
         return
     assert error is None
-    assert message.headers._keys == keys
-    assert message.headers._items == items
+    assert message.headers.lineKeys == keys
+    assert message.headers.lines == items
 
 
 def test_namesKeptAsSpeltCompactExpanded():

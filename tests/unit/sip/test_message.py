@@ -3,11 +3,17 @@
 import pytest
 
 from channels.sip.wire.headers import Headers
-from channels.sip.wire.message import (
+from channels.sip.wire.grammar import (
     MAGIC_COOKIE,
-    REASONS,
     Contact,
     CSeq,
+    parseContacts,
+    parseCSeq,
+    parseNameAddr,
+    parseVia,
+)
+from channels.sip.wire.message import (
+    REASONS,
     Request,
     Response,
     SIPParseError,
@@ -15,10 +21,6 @@ from channels.sip.wire.message import (
     newBranch,
     newCallId,
     newTag,
-    parseContacts,
-    parseCSeq,
-    parseNameAddr,
-    parseVia,
 )
 from channels.sip.wire.parser import parseMessage
 from channels.sip.wire.uri import parseURI

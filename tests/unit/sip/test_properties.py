@@ -8,18 +8,11 @@ import os
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from channels.sip.wire import message as sipmessage
+from channels.sip.wire import grammar as sipgrammar
 from channels.sip.wire import uri as sipuri
 from channels.sip.wire.headers import Headers
-from channels.sip.wire.message import (
-    NameAddr,
-    Request,
-    Response,
-    Via,
-    parseCSeq,
-    parseNameAddr,
-    parseVia,
-)
+from channels.sip.wire.grammar import NameAddr, Via, parseCSeq, parseNameAddr, parseVia
+from channels.sip.wire.message import Request, Response
 from channels.sip.wire.parser import SIPParseError, StreamParser, parseMessage
 from channels.sip.wire.uri import URI, parseURI
 
@@ -250,7 +243,7 @@ def test_uriRoundTrip(uri):
 def test_nameAddrRoundTrip(addr):
     text = str(addr)
     assert parseNameAddr(text) == addr
-    assert sipmessage._parseNameAddrGeneral(text) == addr
+    assert sipgrammar._parseNameAddrGeneral(text) == addr
 
 
 @SETTINGS
@@ -258,7 +251,7 @@ def test_nameAddrRoundTrip(addr):
 def test_viaRoundTrip(via):
     text = str(via)
     assert parseVia(text) == via
-    assert sipmessage._parseViaGeneral(text) == via
+    assert sipgrammar._parseViaGeneral(text) == via
 
 
 @SETTINGS
@@ -267,9 +260,9 @@ def test_fastPathsAgree(text):
     """Where a fast path accepts, the general parser gives the same answer."""
     for fast, general in (
         (parseURI, sipuri._parseURIGeneral),
-        (parseVia, sipmessage._parseViaGeneral),
-        (parseNameAddr, sipmessage._parseNameAddrGeneral),
-        (parseCSeq, sipmessage._parseCSeqGeneral),
+        (parseVia, sipgrammar._parseViaGeneral),
+        (parseNameAddr, sipgrammar._parseNameAddrGeneral),
+        (parseCSeq, sipgrammar._parseCSeqGeneral),
     ):
         try:
             expected = general(text)
