@@ -40,10 +40,14 @@ def sippArgs(scenario, target=None, *, service=None, transport="u1", localPort=0
              timeout=20, mediaPort=True, extra=()):
     """
     The SIPp command line playing C{scenario} (a path) from 127.0.0.1:C{localPort}
-    (0: SIPp picks one) toward 127.0.0.1:C{target}, or as a callee without
+    (0: a free port) toward 127.0.0.1:C{target}, or as a callee without
     C{target}. C{mediaPort} gives SIPp a free media port instead of its
     fixed default, so that runs side by side do not collide.
     """
+    if localPort == 0 and target is not None:
+        # SIPp's own choice for -p 0 is 5060 when it is free, the port the
+        # RFC 4475 conformance run and the sample need: take a free one.
+        localPort = freePort()
     args = [sippPath(), "-sf", scenario, "-i", "127.0.0.1", "-p", str(localPort),
             "-m", str(calls), "-nostdin", "-timeout", f"{timeout}s", "-timeout_error"]
     if transport is not None:
