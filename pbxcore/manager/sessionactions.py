@@ -1,7 +1,7 @@
 """
 More core manager actions, Asterisk's names, fields and messages: Filter,
 AbsoluteTimeout, CoreShowChannelMap, DBGetTree, LoggerRotate, MessageSend,
-AOCMessage and DeviceStateList.
+AOCMessage, DeviceStateList and PlayMF.
 """
 
 import base64
@@ -222,10 +222,57 @@ def deviceStateList(session, request):
     return ListResponse(items, "DeviceStateListComplete", "Device State Changes will follow")
 
 
+def playMF(session, request):
+    """PlayMF: MF tones written to Channel at real time; answered at once."""
+    from pbxcore.manager.mf import mfPlan
+
+    name = (request.get("Channel") or "").strip()
+    digits = (request.get("Digit") or "").strip()
+    if not name:
+        raise ManagerError("Channel not specified")
+    if not digits:
+        raise ManagerError("No digit specified")
+    channel = _findChannel(session, name, "Channel not found")
+    duration = (request.get("Duration") or "").strip()
+    try:
+        durationMs = int(duration) if duration else 0
+    except ValueError:
+        raise ManagerError("Could not convert Duration parameter")
+    if durationMs < 0:
+        raise ManagerError("Could not convert Duration parameter")
+    d = defer.ensureDeferred(_playTones(channel, mfPlan(digits, durationMs)))
+    d.addErrback(lambda f: None)  # a hangup ends the tones, nothing else
+    return Success("MF successfully queued")
+
+
+async def _playTones(channel, plan):
+    from twisted.internet.task import deferLater
+
+    from pbxcore.frame import voiceFrame
+    from pbxcore.media.playout import FRAME_MS, ToneSource, playoutFormat
+
+    fmt = playoutFormat(channel)
+    clock = channel.reactor
+    start = clock.seconds()
+    elapsed = 0
+    for frequencies, ms in plan:
+        source = ToneSource(frequencies or (0,), 7000 if frequencies else 0, fmt)
+        for _ in range(max(1, ms // FRAME_MS)):
+            if channel.hangupRequested:
+                return
+            _, data = next(source)
+            await channel.writeFrame(voiceFrame(fmt, data))
+            elapsed += FRAME_MS
+            delay = start + elapsed / 1000.0 - clock.seconds()
+            if delay > 0:
+                await deferLater(clock, delay, lambda: None)
+
+
 def sessionActions(Action):
     return [
         Action("DeviceStateList", ("call", "reporting"), "List the current known device states",
                deviceStateList),
+        Action("PlayMF", ("call",), "Play MF digit on a specific channel", playMF),
         Action("Filter", ("system",), "Dynamically add filters for the current manager session",
                filterAction),
         Action("AbsoluteTimeout", ("system", "call"), "Set absolute timeout", absoluteTimeout),
