@@ -46,6 +46,61 @@ TECHNOLOGIES = (
 )
 
 
+#: What a masquerade moves from the channel that goes to the one that stays.
+_IDENTITY = ("name", "uniqueid", "linkedid", "caller", "connected", "technology",
+             "_registrar", "nativeFormats", "language", "accountcode", "variables",
+             "_inherit", "creationTime", "answerTime", "amaflags", "state")
+
+
+def masquerade(survivor, original):
+    """
+    C{survivor} takes C{original}'s place: its driver (which now delivers
+    to C{survivor}: the driver's C{takeOver(original, survivor)}, or its
+    C{channel} attribute) and its identity. C{original} keeps
+    C{survivor}'s old identity and no driver, so hanging it up signals
+    nothing. Used to optimise Local pairs away and to take a channel away
+    from what runs it (the manager's Bridge).
+    """
+    channels = survivor.pbx.channels
+    channels.remove(survivor)
+    channels.remove(original)
+    for name in _IDENTITY:
+        mine, theirs = getattr(survivor, name), getattr(original, name)
+        setattr(survivor, name, theirs)
+        setattr(original, name, mine)
+    driver = original.driver
+    original.driver = None
+    survivor.driver = driver
+    takeOver = getattr(driver, "takeOver", None)
+    if takeOver is not None:
+        takeOver(original, survivor)
+    elif hasattr(driver, "channel"):
+        driver.channel = survivor
+    channels.add(survivor)
+    channels.add(original)
+
+
+def pullOut(channel):
+    """
+    A new channel object that carries C{channel}'s call from now on, owned
+    by the caller; C{channel} itself is left without a driver (renamed
+    C{<ZOMBIE>}) and asked to hang up, so that whatever ran it (an
+    application, a bridge) lets go of it quietly.
+    """
+    from pbxcore.channel import Channel
+    from pbxcore.frame import HangupCause
+
+    pbx = channel.pbx
+    surrogate = Channel(pbx, channel.name + "<MASQ>", channel.technology, None,
+                        state=channel.state, context=channel.context, exten=channel.exten,
+                        priority=channel.priority, nativeFormats=channel.nativeFormats)
+    surrogate.owned = True
+    masquerade(surrogate, channel)
+    pbx.channels.rename(channel, surrogate.name + "<ZOMBIE>")
+    channel.softHangup(HangupCause.NORMAL_CLEARING, "masquerade")
+    return surrogate
+
+
 class BridgeRegistry:
     """
     The live bridges of one PBX by uniqueid (C{pbx.bridges}), for the

@@ -20,6 +20,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from pbxcore.api import ChannelDriver, Module
+from pbxcore.bridge import masquerade
 from pbxcore.channel import Channel
 from pbxcore.errors import ChannelUnavailable
 from pbxcore.frame import ChannelState, Control, HangupCause, dtmfFrame, textFrame
@@ -140,40 +141,6 @@ def _announce(one, two, name, source):
     one.pbx.emitEvent(name, fields, "call")
 
 
-#: What a masquerade moves from the channel that goes to the one that stays.
-_IDENTITY = ("name", "uniqueid", "linkedid", "caller", "connected", "technology",
-             "_registrar", "nativeFormats", "language", "accountcode", "variables",
-             "_inherit", "creationTime", "answerTime", "amaflags", "state")
-
-
-def masquerade(survivor, original):
-    """
-    C{survivor} takes C{original}'s place: its driver (which now delivers
-    to C{survivor}) and identity. C{original} keeps C{survivor}'s old
-    identity and no driver, so hanging it up signals nothing.
-    """
-    channels = survivor.pbx.channels
-    channels.remove(survivor)
-    channels.remove(original)
-    for name in _IDENTITY:
-        mine, theirs = getattr(survivor, name), getattr(original, name)
-        setattr(survivor, name, theirs)
-        setattr(original, name, mine)
-    driver = original.driver
-    original.driver = None
-    survivor.driver = driver
-    pair = getattr(driver, "pair", None)
-    if isinstance(pair, LocalPair):
-        if pair.one is original:
-            pair.one = survivor
-        elif pair.two is original:
-            pair.two = survivor
-    elif hasattr(driver, "channel"):
-        driver.channel = survivor
-    channels.add(survivor)
-    channels.add(original)
-
-
 class LocalDriver(ChannelDriver):
     """Each half's driver hands what it is sent to the other half."""
 
@@ -183,6 +150,14 @@ class LocalDriver(ChannelDriver):
     def bridged(self, channel, bridge):
         """The core put C{channel} in a bridge: maybe optimise the pair away."""
         self.pair.maybeOptimize()
+
+    def takeOver(self, original, survivor):
+        """A masquerade: C{survivor} now stands where C{original} stood."""
+        pair = self.pair
+        if pair.one is original:
+            pair.one = survivor
+        elif pair.two is original:
+            pair.two = survivor
 
     def call(self, channel, dest, timeout):
         pair = self.pair

@@ -9,11 +9,14 @@ uniqueid in C{pbx.bridges} while they run.
 """
 
 from twisted.internet import defer
+from twisted.logger import Logger
 
-from pbxcore.bridge import TECHNOLOGIES, BridgeRegistry
+from pbxcore.bridge import TECHNOLOGIES, Bridge, BridgeRegistry, pullOut
 from pbxcore.channel import channelFields
 from pbxcore.errors import ManagerError
 from pbxcore.manager.responses import ListResponse, Success
+
+log = Logger()
 
 
 def _bridges(session):
@@ -118,22 +121,64 @@ def bridgeTechnologyUnsuspend(session, request):
     return Success("Unsuspended bridge technology")
 
 
+def _prefixed(session, name):
+    """A live channel by name, or the one whose name starts with C{name}."""
+    channels = getattr(session.pbx, "channels", None)
+    if channels is None:
+        return None
+    found = channels.find(name)
+    return found[0] if len(found) == 1 else None
+
+
 def bridgeAction(session, request):
     """
-    Bridge: Asterisk pulls both channels out of whatever they run. The
-    core cannot take a channel away from a running application, so this
-    answers an error saying so (after Asterisk's own checks).
+    Bridge: take both channels away from whatever they run (a masquerade:
+    new channel objects carry their calls) and bridge them. Afterwards a
+    channel that ran the dialplan goes on at its next priority; any other
+    hangs up.
     """
     first = (request.get("Channel1") or "").strip()
     second = (request.get("Channel2") or "").strip()
     if not first or not second:
         raise ManagerError("Missing channel parameter in request")
-    if _channel(session, first) is None:
+    one = _prefixed(session, first)
+    if one is None:
         raise ManagerError(f"Channel1 does not exist: {first}")
-    if _channel(session, second) is None:
+    two = _prefixed(session, second)
+    if two is None:
         raise ManagerError(f"Channel2 does not exist: {second}")
-    raise ManagerError("Bridging two existing channels is not available: the txpbx core "
-                       "cannot take a channel away from the application it runs")
+    if one is two:
+        raise ManagerError("Unable to bridge a channel with itself")
+    for channel, label in ((one, "Channel1"), (two, "Channel2")):
+        if channel.hangupRequested or channel.driver is None:
+            raise ManagerError(f"Unable to add {label} to bridge")
+    parties = [_takeOver(channel) for channel in (one, two)]
+    bridge = Bridge(session.pbx, creator="Manager")
+    d = defer.Deferred.fromCoroutine(_runBridge(session.pbx, bridge, parties))
+    d.addErrback(lambda f: log.failure("manager Bridge of {a} and {b}", f, a=first, b=second))
+    return Success("Channel has been bridged")
+
+
+def _takeOver(channel):
+    """(new channel, where its dialplan goes on afterwards or None)."""
+    resume = None
+    if channel.pbxTask is not None and not channel.inHangupHandler:
+        resume = (channel.context, channel.exten, channel.priority + 1)
+    return pullOut(channel), resume
+
+
+async def _runBridge(pbx, bridge, parties):
+    (one, _), (two, _) = parties
+    try:
+        await bridge.run(one, two)
+    finally:
+        for channel, resume in parties:
+            if channel.hangupRequested or channel.isHungUp or resume is None:
+                await channel.hangup()
+                continue
+            channel.owned = False
+            channel.context, channel.exten, channel.priority = resume
+            pbx.runDialplan(channel)
 
 
 def _peerOf(channel):

@@ -19,6 +19,10 @@ exten => 3,1,Dial(Test/b)
 exten => 4,1,Dial(Local/3@default/n)
 exten => 5,1,Answer()
  same => n,Wait(30)
+exten => 6,1,Answer()
+ same => n,Wait(30)
+ same => n,Set(AFTER=yes)
+ same => n,Wait(30)
 """
 
 
@@ -180,11 +184,10 @@ def test_transfers_the_core_cannot_do_say_so(env):
     assert "not available" in cancel.get("Message")
     [blind] = call(client, Action="BlindTransfer", Channel=caller.name, Exten="5")
     assert blind.get("Message") == "Transfer failed"  # Test channels cannot be moved
-    callee = caller.bridge.channels[1]
-    [bridge] = call(client, Action="Bridge", Channel1=caller.name, Channel2=callee.name)
-    assert bridge.get("Response") == "Error" and "not available" in bridge.get("Message")
     [missing] = call(client, Action="Bridge", Channel1=caller.name)
     assert missing.get("Message") == "Missing channel parameter in request"
+    [nobody] = call(client, Action="Bridge", Channel1=caller.name, Channel2="Test/nobody")
+    assert nobody.get("Message") == "Channel2 does not exist: Test/nobody"
     [aoc] = call(client, Action="AOCMessage", Channel=caller.name, MsgType="D")
     assert "Advice of charge is not available" in aoc.get("Message")
 
@@ -207,3 +210,27 @@ def test_channel_map_and_absolute_timeout(env):
     pbx.reactor.advance(0.2)
     pbx.reactor.advance(0.1)
     assert caller.isHungUp
+
+
+def test_bridge_takes_two_channels_from_their_dialplans(env):
+    pbx, tech, client = env
+    first = dial(pbx, tech, "6")
+    second = tech.inbound(pbx, exten="5", context="default", resource="other")
+    pbx.runDialplan(second)
+    pbx.reactor.advance(0.1)
+    names = (first.name, second.name)
+    [ok] = call(client, Action="Bridge", Channel1=first.name, Channel2=second.name)
+    assert ok.get("Message") == "Channel has been bridged"
+    pbx.reactor.advance(0.1)
+    [bridge] = list(pbx.bridges)
+    assert tuple(c.name for c in bridge.channels) == names
+    assert first.isHungUp and first.name == names[0] + "<ZOMBIE>"
+    assert first.driver is None
+    one, two = bridge.channels
+    assert one.driver is not None and one.uniqueid != first.uniqueid
+    # The far end of the second leaves: the first goes on in its dialplan.
+    two.hungUp()
+    pbx.reactor.advance(0.1)
+    assert two.isHungUp and not one.isHungUp
+    assert one.getVariable("AFTER") == "yes" and one.appl == "Wait"
+    assert [c.name for c in pbx.channels] == [names[0]]
