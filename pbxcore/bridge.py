@@ -20,9 +20,9 @@ import uuid
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from pbxcore.channel import channelFields
+from pbxcore.channel import Channel, channelFields
 from pbxcore.errors import ChannelHungUp
-from pbxcore.frame import Control, FrameKind
+from pbxcore.frame import Control, FrameKind, HangupCause
 
 #: Controls that make sense to the other party once the call is up.
 RELAYED_CONTROLS = frozenset({
@@ -80,16 +80,22 @@ def masquerade(survivor, original):
     channels.add(original)
 
 
-def pullOut(channel):
+def pullOut(*channels):
     """
-    A new channel object that carries C{channel}'s call from now on, owned
-    by the caller; C{channel} itself is left without a driver (renamed
-    C{<ZOMBIE>}) and asked to hang up, so that whatever ran it (an
-    application, a bridge) lets go of it quietly.
+    New channel objects that carry C{channels}' calls from now on, owned by
+    the caller; the old objects are left without a driver (renamed
+    C{<ZOMBIE>}) and asked to hang up, so that whatever ran them (an
+    application, a bridge) lets go of them quietly. All are taken over
+    before any is let go: letting one go may end a bridge whose owner then
+    hangs up the other.
     """
-    from pbxcore.channel import Channel
-    from pbxcore.frame import HangupCause
+    surrogates = [_surrogate(channel) for channel in channels]
+    for channel in channels:
+        channel.softHangup(HangupCause.NORMAL_CLEARING, "masquerade")
+    return surrogates
 
+
+def _surrogate(channel):
     pbx = channel.pbx
     surrogate = Channel(pbx, channel.name + "<MASQ>", channel.technology, None,
                         state=channel.state, context=channel.context, exten=channel.exten,
@@ -97,7 +103,6 @@ def pullOut(channel):
     surrogate.owned = True
     masquerade(surrogate, channel)
     pbx.channels.rename(channel, surrogate.name + "<ZOMBIE>")
-    channel.softHangup(HangupCause.NORMAL_CLEARING, "masquerade")
     return surrogate
 
 

@@ -152,19 +152,19 @@ def bridgeAction(session, request):
     for channel, label in ((one, "Channel1"), (two, "Channel2")):
         if channel.hangupRequested or channel.driver is None:
             raise ManagerError(f"Unable to add {label} to bridge")
-    parties = [_takeOver(channel) for channel in (one, two)]
+    resumes = [_resumeOf(channel) for channel in (one, two)]
+    parties = list(zip(pullOut(one, two), resumes))
     bridge = Bridge(session.pbx, creator="Manager")
     d = defer.Deferred.fromCoroutine(_runBridge(session.pbx, bridge, parties))
     d.addErrback(lambda f: log.failure("manager Bridge of {a} and {b}", f, a=first, b=second))
     return Success("Channel has been bridged")
 
 
-def _takeOver(channel):
-    """(new channel, where its dialplan goes on afterwards or None)."""
-    resume = None
+def _resumeOf(channel):
+    """Where C{channel}'s dialplan goes on after the bridge, or None."""
     if channel.pbxTask is not None and not channel.inHangupHandler:
-        resume = (channel.context, channel.exten, channel.priority + 1)
-    return pullOut(channel), resume
+        return (channel.context, channel.exten, channel.priority + 1)
+    return None
 
 
 async def _runBridge(pbx, bridge, parties):
@@ -245,26 +245,48 @@ def _transferFields(session, transferer, transferee, context, exten):
 
 
 def atxfer(session, request):
+    """
+    Atxfer: Channel consults Exten@Context (the TRANSFER_CONTEXT variable,
+    else Channel's context) while the party it was bridged with waits on
+    hold; Channel hanging up completes the transfer (L{atxfer}).
+    """
+    from pbxcore.manager.atxfer import AttendedTransfer
+
     name = (request.get("Channel") or "").strip()
     exten = (request.get("Exten") or "").strip()
     if not name:
         raise ManagerError("No channel specified")
     if not exten:
         raise ManagerError("No extension specified")
-    if _channel(session, name) is None:
+    channel = _channel(session, name)
+    if channel is None:
         raise ManagerError("Channel specified does not exist")
-    raise ManagerError("Attended transfers are not available: the txpbx core has no "
-                       "attended transfer feature (use BlindTransfer)")
+    context = ((request.get("Context") or "").strip()
+               or channel.getVariable("TRANSFER_CONTEXT") or channel.context)
+    transferee = _peerOf(channel)
+    if transferee is None or channel.driver is None or transferee.driver is None:
+        raise ManagerError("Channel specified is not bridged with one other party")
+    dialplan = getattr(session.pbx, "dialplan", None)
+    if dialplan is None or dialplan.find(context, exten, 1, channel.caller.number or None) is None:
+        raise ManagerError(f"Extension {exten}@{context} does not exist")
+    AttendedTransfer(session.pbx, channel, transferee, context, exten).start()
+    return Success("Atxfer successfully queued")
 
 
 def cancelAtxfer(session, request):
+    from pbxcore.manager.atxfer import transfers
+
     name = (request.get("Channel") or "").strip()
     if not name:
         raise ManagerError("No channel specified")
-    if _channel(session, name) is None:
+    channel = _channel(session, name)
+    if channel is None:
         raise ManagerError("Channel specified does not exist")
-    raise ManagerError("Attended transfers are not available: there is no attended "
-                       "transfer to cancel")
+    transfer = transfers(session.pbx).get(channel)
+    if transfer is None:
+        raise ManagerError("No attended transfer is in progress on the channel")
+    transfer.cancel()
+    return Success("CancelAtxfer successfully queued")
 
 
 def localOptimizeAway(session, request):

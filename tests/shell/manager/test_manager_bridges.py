@@ -7,6 +7,7 @@ import pytest
 
 from pbxcore.config import parseText
 from pbxcore.dialplan.parser import parseDialplan
+from pbxcore.frame import Control
 from pbxcore.testing import TestTechnology as ScriptedTechnology
 
 from .managerfakes import Client, byName, makeManager
@@ -177,11 +178,8 @@ def test_blind_transfer(env):
 def test_transfers_the_core_cannot_do_say_so(env):
     pbx, tech, client = env
     caller = dial(pbx, tech, "1")
-    [atxfer] = call(client, Action="Atxfer", Channel=caller.name, Exten="5")
-    assert atxfer.get("Response") == "Error" and "Attended transfers are not available" in \
-        atxfer.get("Message")
-    [cancel] = call(client, Action="CancelAtxfer", Channel=caller.name)
-    assert "not available" in cancel.get("Message")
+    [nowhere] = call(client, Action="Atxfer", Channel=caller.name, Exten="999")
+    assert nowhere.get("Message") == "Extension 999@default does not exist"
     [blind] = call(client, Action="BlindTransfer", Channel=caller.name, Exten="5")
     assert blind.get("Message") == "Transfer failed"  # Test channels cannot be moved
     [missing] = call(client, Action="Bridge", Channel1=caller.name)
@@ -234,3 +232,51 @@ def test_bridge_takes_two_channels_from_their_dialplans(env):
     assert two.isHungUp and not one.isHungUp
     assert one.getVariable("AFTER") == "yes" and one.appl == "Wait"
     assert [c.name for c in pbx.channels] == [names[0]]
+
+
+def atxfer(pbx, tech, client):
+    caller = dial(pbx, tech, "1")
+    callee = [c for c in caller.bridge.channels if c is not caller][0]
+    names = (caller.name, callee.name)
+    [queued] = call(client, Action="Atxfer", Channel=caller.name, Exten="5")
+    assert queued.get("Message") == "Atxfer successfully queued"
+    pbx.reactor.advance(0.1)
+    pbx.reactor.advance(0.1)
+    [consultation] = list(pbx.bridges)
+    transferer, target = consultation.channels
+    assert transferer.name == names[0] and target.name.startswith("Local/5@default-")
+    assert transferer is not caller and caller.isHungUp and callee.isHungUp
+    held = pbx.channels.get(names[1])
+    assert held.driver.indications[-1] == Control.HOLD
+    return names, transferer, target, held
+
+
+def test_attended_transfer_completes_when_the_transferer_hangs_up(env):
+    pbx, tech, client = env
+    names, transferer, target, held = atxfer(pbx, tech, client)
+    transferer.hungUp()
+    pbx.reactor.advance(0.1)
+    [final] = list(pbx.bridges)
+    assert [c.name for c in final.channels] == [names[1], target.name]
+    assert held.driver.indications[-1] == Control.UNHOLD
+    [event] = [e for e in pbx.eventLog if e.name == "AttendedTransfer"]
+    assert event.get("Result") == "Success"
+    assert event.get("TransfereeChannel") == names[1]
+    assert event.get("TransferTargetChannel") == target.name
+    held.hungUp()
+    pbx.reactor.advance(0.1)
+    assert target.isHungUp and not list(pbx.bridges)
+
+
+def test_cancel_atxfer_goes_back_to_the_transferee(env):
+    pbx, tech, client = env
+    names, transferer, target, held = atxfer(pbx, tech, client)
+    [nothing] = call(client, Action="CancelAtxfer", Channel=names[1])
+    assert nothing.get("Message") == "No attended transfer is in progress on the channel"
+    [cancelled] = call(client, Action="CancelAtxfer", Channel=names[0])
+    assert cancelled.get("Message") == "CancelAtxfer successfully queued"
+    pbx.reactor.advance(0.1)
+    assert target.isHungUp
+    [back] = list(pbx.bridges)
+    assert [c.name for c in back.channels] == list(names)
+    assert held.driver.indications[-1] == Control.UNHOLD
