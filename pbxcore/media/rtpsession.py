@@ -861,8 +861,11 @@ class RTPSession:
         packets = self.buildReport(now)
         if bye:
             packets.append(rtcp.Goodbye((self.outgoing.ssrc,)))
+        self._sendRtcpBytes(rtcp.buildCompound(packets))
+
+    def _sendRtcpBytes(self, data):
         try:
-            self._ports[1].write(rtcp.buildCompound(packets), self.remoteRtcp)
+            self._ports[1].write(data, self.remoteRtcp)
             self.rtcpSent += 1
         except OSError as e:
             self.log.debug("RTCP send failed: {error}", error=str(e))
