@@ -16,10 +16,13 @@ where its packets come from).
 
 from __future__ import annotations
 
+import dataclasses
+
 
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from channels.sip.driver import mediasecurity
 from channels.sip.interfaces import ISDPHandler
 from channels.sip.wire.sdp import (
     answerDirection,
@@ -34,13 +37,26 @@ from channels.sip.wire.sdp import (
 )
 from pbxcore.api import Module
 from pbxcore.frame import FrameKind
+from pbxcore.media.dtls import DTLSCertificate, DTLSError
 from pbxcore.media.rtpsession import RTPEngine
+from pbxcore.media.securertp import SecureRTPSession
+from pbxcore.media.srtp import newMasterKey
 
 RTP_PROTOS = ("RTP/AVP", "RTP/AVPF")
 AUDIO_CODECS = ("ulaw", "alaw", "g722")
 DTMF_PAYLOAD = 101
 #: What an RTP session can packetise (and transcode between) itself.
 SENDABLE_CODECS = ("ulaw", "alaw")
+
+
+def _encryptionFailed(session, reason):
+    """DTLS failed: the call cannot be encrypted, so it ends (cause 58, bearer not available)."""
+    _rtpTimedOut(session, 58)
+
+
+def _transportOf(session):
+    destination = getattr(session, "destination", None)
+    return (getattr(destination, "transport", "") or "udp").lower()
 
 
 def _rtpTimedOut(session, cause):
@@ -59,45 +75,101 @@ class AudioSDPHandler:
     mediaType = "audio"
     name = "res_sdp_rtp"
 
-    def __init__(self, reactor=None, engine=None):
+    def __init__(self, reactor=None, engine=None, certificate=None):
         if reactor is None:
             from twisted.internet import reactor
         self.reactor = reactor
         self.engine = engine if engine is not None else RTPEngine(reactor=reactor)
+        # The DTLS certificate of peers without dtlscertfile: made at start.
+        self.certificate = certificate or DTLSCertificate.generate()
+        self._certificates = {}
 
-    def _endpoint(self, session, stream):
+    def certificateFor(self, peer):
+        """The peer's dtlscertfile/dtlsprivatekey, or the one made at start."""
+        path = getattr(peer, "dtlscertfile", "") if peer is not None else ""
+        if not path:
+            return self.certificate
+        key = (path, getattr(peer, "dtlsprivatekey", "") or None)
+        certificate = self._certificates.get(key)
+        if certificate is None:
+            try:
+                certificate = self._certificates[key] = DTLSCertificate.load(*key)
+            except (OSError, DTLSError) as e:
+                self.log.error("DTLS certificate of {peer}: {error}; using the generated one",
+                               peer=peer.name, error=str(e))
+                certificate = self._certificates[key] = self.certificate
+        return certificate
+
+    def _endpoint(self, session, stream, secure=False):
         """The stream's L{RTPSession}, bound from the rtp.conf range on first use."""
         endpoint = stream.state.get("rtp")
         if endpoint is None:
             peer = getattr(session, "peer", None)
             nat = getattr(peer, "nat", ()) or ()
-            endpoint = self.engine.createSession(
-                onFrame=session.frameReceived,
-                onTimeout=lambda cause: _rtpTimedOut(session, cause),
-                symmetric="comedia" in nat,
-                rtptimeout=getattr(peer, "rtptimeout", None) or None,
-                rtpholdtimeout=getattr(peer, "rtpholdtimeout", None) or None)
+            kw = dict(onFrame=session.frameReceived,
+                      onTimeout=lambda cause: _rtpTimedOut(session, cause),
+                      symmetric="comedia" in nat,
+                      rtptimeout=getattr(peer, "rtptimeout", None) or None,
+                      rtpholdtimeout=getattr(peer, "rtpholdtimeout", None) or None)
+            if secure:
+                endpoint = SecureRTPSession(
+                    self.engine, onFailure=lambda reason: _encryptionFailed(session, reason), **kw)
+            else:
+                endpoint = self.engine.createSession(**kw)
             host = session.manager.mediaAddress(session.destination)
             endpoint.start(host)
             stream.state["rtp"] = endpoint
             stream.state["port"] = endpoint.localPort
         return endpoint
 
+    def _secureAttributes(self, session, endpoint, plan, offer=False):
+        """Configure the media shell for C{plan}; the a= lines that announce it."""
+        peer = getattr(session, "peer", None)
+        endpoint.rtcpMux = plan.rtcpMux
+        ice = endpoint.useICE() if plan.ice else None
+        if ice is not None and plan.remoteIce is not None:
+            ice.setRemote(*plan.remoteIce)
+        certificate = self.certificateFor(peer)
+        fingerprint = None
+        sdesKey = None
+        if plan.kind == "dtls":
+            fingerprint = "sha-256 " + ":".join(f"{b:02X}" for b in certificate.fingerprint)
+            if plan.role is not None:
+                endpoint.useDTLS(certificate, plan.role, plan.remoteFingerprint)
+        elif plan.kind == "sdes" and not offer:
+            sdesKey = endpoint.sdesKey = getattr(endpoint, "sdesKey", None) or newMasterKey(plan.suite)
+            endpoint.useSDES(plan.suite, sdesKey, plan.remoteKey)
+        return mediasecurity.localAttributes(
+            plan, endpoint.localAddress, endpoint.localPort, endpoint.localRtcpPort,
+            fingerprint=fingerprint, ice=ice, sdesKey=sdesKey, offer=offer)
+
     def _codecs(self, session):
         return [c for c in session.codecs if c in AUDIO_CODECS]
 
     def negotiateIncomingStream(self, session, stream, offer, media):
-        if media.proto not in RTP_PROTOS or self._hasAudioStream(session, stream, offer):
+        peer = getattr(session, "peer", None)
+        if self._hasAudioStream(session, stream, offer):
             return refuseMedia(media)
+        plan = mediasecurity.answerPlan(peer, _transportOf(session), offer, media)
+        if plan is None or (not plan.secure and media.proto not in RTP_PROTOS):
+            return refuseMedia(media)
+        current = stream.state.get("rtp")
+        if current is not None and isinstance(current, SecureRTPSession) != plan.secure:
+            return refuseMedia(media)   # a re-offer may not switch encryption on or off
         codecs = negotiateCodecs(media, self._codecs(session))
         if not codecs:
             return refuseMedia(media)
         dtmf = telephoneEventPayload(media)
-        endpoint = self._endpoint(session, stream)
+        endpoint = self._endpoint(session, stream, plan.secure or plan.ice)
         stream.state["codecs"] = codecs
+        stream.state["plan"] = plan
         endpoint.dtmfPayload = dtmf
         direction = answerDirection(directionOf(offer, media))
-        return buildAudioMedia(endpoint.localPort, codecs, dtmf, direction, proto=media.proto)
+        answer = buildAudioMedia(endpoint.localPort, codecs, dtmf, direction, proto=media.proto)
+        if plan.secure or plan.ice or plan.rtcpMux:
+            extra = self._secureAttributes(session, endpoint, plan)
+            answer = dataclasses.replace(answer, attributes=tuple(extra) + answer.attributes)
+        return answer
 
     def _hasAudioStream(self, session, stream, offer) -> bool:
         """
@@ -114,11 +186,50 @@ class AudioSDPHandler:
         codecs = assignPayloadTypes(self._codecs(session))
         if not codecs:
             return None
-        endpoint = self._endpoint(session, stream)
+        peer = getattr(session, "peer", None)
+        plan = stream.state.get("plan")
+        if plan is None:
+            plan = mediasecurity.offerPlan(peer, _transportOf(session))
+            if plan.kind == "sdes":
+                plan.offeredKeys = {tag: (suite, newMasterKey(suite))
+                                    for tag, suite in enumerate(mediasecurity.SDES_SUITES, 1)}
+            stream.state["plan"] = plan
+        elif plan.kind == "dtls" and plan.role is not None:
+            # A re-offer keeps the association: the roles stay as negotiated.
+            plan.setup = "active" if plan.role == "client" else "passive"
+        if getattr(peer, "encryption", False) and not plan.secure:
+            self.log.info("SIP/{peer}: encryption=yes but no way to encrypt over {transport}",
+                          peer=getattr(peer, "name", "?"), transport=_transportOf(session))
+            return None
+        endpoint = self._endpoint(session, stream, plan.secure or plan.ice)
         stream.state["offered"] = codecs
         endpoint.dtmfPayload = DTMF_PAYLOAD
         direction = "sendonly" if session.held else "sendrecv"
-        return buildAudioMedia(endpoint.localPort, codecs, DTMF_PAYLOAD, direction)
+        media = buildAudioMedia(endpoint.localPort, codecs, DTMF_PAYLOAD, direction, proto=plan.proto)
+        if plan.secure or plan.ice or plan.rtcpMux:
+            extra = self._secureAttributes(session, endpoint, plan, offer=True)
+            media = dataclasses.replace(media, attributes=tuple(extra) + media.attributes)
+        return media
+
+    def _applySecurity(self, session, stream, endpoint, remote):
+        """Our offer was answered: key SRTP and start ICE/DTLS as the answer says."""
+        plan = stream.state.get("plan")
+        if plan is None or not isinstance(endpoint, SecureRTPSession):
+            return True
+        description = session.remoteSDP
+        peer = getattr(session, "peer", None)
+        if not mediasecurity.applyAnswer(plan, peer, description, remote):
+            return False
+        endpoint.rtcpMux = plan.rtcpMux
+        if plan.ice and endpoint.ice is not None:
+            endpoint.ice.setRemote(*plan.remoteIce)
+        elif endpoint.ice is not None and not plan.ice:
+            endpoint.ice = None
+        if plan.kind == "sdes" and endpoint.srtp is None:
+            endpoint.useSDES(plan.suite, plan.offeredKeys[plan.tag][1], plan.remoteKey)
+        elif plan.kind == "dtls" and (endpoint.dtls is None or endpoint.dtls.done is False):
+            endpoint.useDTLS(self.certificateFor(peer), plan.role, plan.remoteFingerprint)
+        return True
 
     def applyNegotiatedStream(self, session, stream, local, remote):
         if local.port == 0:
@@ -133,6 +244,14 @@ class AudioSDPHandler:
             return
         description = session.remoteSDP
         address = description.connectionFor(remote) if description is not None else None
+        if stream.state.get("offered") and not self._applySecurity(session, stream, endpoint, remote):
+            self.log.info("answer to our encrypted offer cannot be used: ending the call")
+            endpoint.sending = False
+            _encryptionFailed(session, "unusable answer")
+            return
+        ice = getattr(endpoint, "ice", None) is not None
+        if ice and address in ("0.0.0.0", "::"):
+            address = None      # ICE: the nominated pair says where media goes
         if "codecs" not in stream.state or stream.state.get("offered"):
             ours = [name for _, name in stream.state.get("offered", ())] or self._codecs(session)
             stream.state["codecs"] = negotiateCodecs(remote, ours)
@@ -154,7 +273,9 @@ class AudioSDPHandler:
         direction = directionOf(description, remote) if description is not None else "sendrecv"
         endpoint.sending = direction in ("sendrecv", "recvonly") and address not in ("0.0.0.0", "::")
         endpoint.setHold(direction in ("sendonly", "inactive") or address in ("0.0.0.0", "::"))
-        if address and address not in ("0.0.0.0", "::"):
+        if ice and endpoint.ice.selected is not None:
+            pass                # latched by ICE already
+        elif address and address not in ("0.0.0.0", "::"):
             endpoint.setRemote((address, remote.port))
 
     def writeFrame(self, session, stream, frame):

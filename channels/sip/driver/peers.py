@@ -42,6 +42,8 @@ NAT_OPTIONS = frozenset({"force_rport", "comedia", "auto_force_rport", "auto_com
 INSECURE_OPTIONS = frozenset({"port", "invite"})
 TRANSPORTS = ("udp", "tcp", "tls", "ws", "wss")
 DTMF_MODES = ("rfc2833", "info", "shortinfo", "inband", "auto")
+DTLS_VERIFY = ("yes", "no", "fingerprint", "certificate")
+DTLS_SETUP = ("active", "passive", "actpass")
 
 # Asterisk's registrar defaults, in seconds.
 DEFAULT_MINEXPIRY = 60
@@ -59,15 +61,14 @@ PASSIVE_PEER_KEYS = frozenset({
     "allowsubscribe", "maxcallbitrate", "outboundproxy", "qualifysmoothing",
     "rtpkeepalive", "session-timers", "session-expires", "session-minse",
     "session-refresher", "directmedia", "canreinvite", "directrtpsetup",
-    "videosupport", "textsupport", "encryption", "callgroup", "pickupgroup",
+    "videosupport", "textsupport", "callgroup", "pickupgroup",
     "namedcallgroup", "namedpickupgroup", "vmexten", "musiconhold", "mohinterpret",
     "mohsuggest", "trustrpid", "sendrpid", "rpid_update", "progressinband",
     "t38pt_udptl", "t38pt_usertpsource", "parkinglot", "allowtransfer",
     "allowoverlap", "promiscredir", "usereqphone", "callingpres", "cid_number",
     "fullname", "autoframing", "g726nonstandard", "rtptimeout", "rtpholdtimeout",
-    "timert1", "timerb", "tos_audio", "tos_video", "avpf", "icesupport",
-    "force_avp", "dtlsenable", "dtlsverify", "dtlscertfile", "dtlsprivatekey",
-    "dtlssetup", "buggymwi", "constantssrc", "preferred_codec_only", "ignoresdpversion",
+    "timert1", "timerb", "tos_audio", "tos_video",
+    "force_avp", "buggymwi", "constantssrc", "preferred_codec_only", "ignoresdpversion",
     "hasvoicemail", "ringinuse", "unsolicited_mailbox", "use_q850_reason",
     "auth", "remotesecret", "contactpermit", "contactdeny", "contactacl",
     "acl", "callbackextension", "supportpath", "rfc2833compensate", "snom_aoc_enabled",
@@ -166,6 +167,16 @@ class Peer:
     accountcode: str = ""
     timeout: int = 0
     maxcontacts: int = DEFAULT_MAXCONTACTS
+    # Media encryption and WebRTC (Asterisk's names; webrtc=yes sets the lot).
+    avpf: bool = False
+    icesupport: bool = False
+    encryption: bool = False
+    dtlsenable: bool = False
+    dtlsverify: str = "fingerprint"
+    dtlssetup: str = "actpass"
+    dtlscertfile: str = ""
+    dtlsprivatekey: str = ""
+    rtcpMux: bool = False
     realtime: bool = False
     extra: dict = field(default_factory=dict)
     filename: str = ""
@@ -339,7 +350,7 @@ def _transports(entry: Entry) -> list[str]:
         if not word:
             continue
         if word not in TRANSPORTS:
-            raise _error(entry, f"transport: unknown transport {word!r} (expected udp, tcp or tls)")
+            raise _error(entry, f"transport: unknown transport {word!r} (expected udp, tcp, tls, ws or wss)")
         if word not in out:
             out.append(word)
     if not out:
@@ -419,10 +430,42 @@ def _applyPeerEntry(peer: Peer, entry: Entry, aclRules: list, warnings: list[str
         peer.timeout = _int(entry)
     elif key == "maxcontacts":
         peer.maxcontacts = _int(entry, 1, 100)
+    elif key in _MEDIA_KEYS:
+        _applyMediaEntry(peer, key, entry)
     elif key in PASSIVE_PEER_KEYS:
         peer.extra.setdefault(key, []).append(value)
     else:
         warnings.append(f"{entry.filename}:{entry.line}: unknown key {entry.key!r} in [{peer.name}] ignored")
+
+
+_MEDIA_KEYS = frozenset({"avpf", "icesupport", "encryption", "dtlsenable", "dtlsverify",
+                         "dtlssetup", "dtlscertfile", "dtlsprivatekey", "rtcp_mux", "webrtc"})
+
+
+def _applyMediaEntry(peer: Peer, key: str, entry: Entry) -> None:
+    """The media encryption and WebRTC keys of a peer."""
+    value = entry.value.strip()
+    if key in ("avpf", "icesupport", "encryption", "dtlsenable"):
+        setattr(peer, key, _bool(entry))
+    elif key == "rtcp_mux":
+        peer.rtcpMux = _bool(entry)
+    elif key == "dtlsverify":
+        if value.lower() not in DTLS_VERIFY:
+            raise _error(entry, f"dtlsverify: expected one of {', '.join(DTLS_VERIFY)}, got {value!r}")
+        peer.dtlsverify = value.lower()
+    elif key == "dtlssetup":
+        if value.lower() not in DTLS_SETUP:
+            raise _error(entry, f"dtlssetup: expected one of {', '.join(DTLS_SETUP)}, got {value!r}")
+        peer.dtlssetup = value.lower()
+    elif key == "dtlscertfile":
+        peer.dtlscertfile = value
+    elif key == "dtlsprivatekey":
+        peer.dtlsprivatekey = value
+    elif key == "webrtc" and _bool(entry):
+        # As pjsip's webrtc=yes: AVPF, ICE, DTLS-SRTP required, rtcp-mux.
+        peer.avpf = peer.icesupport = peer.encryption = peer.dtlsenable = peer.rtcpMux = True
+        peer.dtlsverify = "fingerprint"
+        peer.dtlssetup = "actpass"
 
 
 def _splitHostPort(entry: Entry, value: str) -> tuple[str, int | None]:
@@ -629,7 +672,8 @@ REALTIME_KEYS = (
     "type", "host", "defaultuser", "secret", "md5secret", "context", "callerid",
     "disallow", "allow", "call-limit", "qualify", "nat", "insecure", "transport",
     "dtmfmode", "permit", "deny", "mailbox", "subscribecontext", "fromuser",
-    "fromdomain", "language", "accountcode", "maxcontacts",
+    "fromdomain", "language", "accountcode", "maxcontacts", "avpf", "icesupport",
+    "encryption", "dtlsenable", "dtlsverify", "dtlssetup", "rtcp_mux", "webrtc",
 )
 
 

@@ -51,8 +51,14 @@ class SessionMedia:
         host = self.manager.mediaAddress(self.destination)
         origin = Origin("-", self._sdpSession, str(self._sdpVersion), "IN",
                         "IP6" if ":" in host else "IP4", host)
+        # a=ice-lite belongs to the session (RFC 8839): handlers mark their streams.
+        lite = any(m.hasAttribute("ice-lite") for m in media)
+        if lite:
+            media = [dataclasses.replace(m, attributes=tuple(a for a in m.attributes if a[0] != "ice-lite"))
+                     for m in media]
         return SessionDescription(origin=origin, sessionName="txpbx", connection=host,
-                                  addrType=origin.addrType, media=tuple(media))
+                                  addrType=origin.addrType, media=tuple(media),
+                                  attributes=(("ice-lite", None),) if lite else ())
 
     def negotiateOffer(self, offer: SessionDescription) -> SessionDescription:
         """
