@@ -97,12 +97,33 @@ class PeerService(Service):
 
     # -- installation -------------------------------------------------------
 
+    def connectionClosed(self, address):
+        """
+        A stream connection closed: bindings made over a WebSocket are
+        dropped with it (nothing can reach a browser any more).
+        """
+        if address is None or address.transport.upper() not in ("WS", "WSS"):
+            return
+        for name in self.location.peers():
+            bindings = self.location.contacts(name)
+            keep = [b for b in bindings if b.source != address]
+            if len(keep) != len(bindings):
+                peer = self.peerFor(name)
+                self.log.info("SIP/{peer}: WebSocket {address} closed, binding dropped",
+                              peer=name, address=str(address))
+                if peer is not None:
+                    self.bindingsChanged(peer, keep)
+                else:
+                    self.location.replace(name, keep)
+
     def open(self):
         """Open the store and take the bindings it holds (once)."""
         if self._opened:
             return
         self._opened = True
-        stored = self.store.open()
+        # A WebSocket binding cannot outlive its connection (nor the process).
+        stored = [b for b in self.store.open()
+                  if b.source is None or b.source.transport.upper() not in ("WS", "WSS")]
         expired = self.location.load(stored, self.now())
         if stored:
             self.log.info("SIP registrar: {count} bindings restored ({expired} expired)",
@@ -121,6 +142,11 @@ class PeerService(Service):
         stack.location = self.location
         stack.auth = self.auth
         stack.qualify = self.qualify
+        observers = getattr(stack.transport, "closedObservers", None)
+        if observers is not None:
+            observers.append(self.connectionClosed)
+            registrar.addCleanup(lambda: observers.remove(self.connectionClosed)
+                                 if self.connectionClosed in observers else None)
         for command in cli.commands(self):
             registrar.register("clicommand", command)
         for action in manager.actions(self):
@@ -287,8 +313,10 @@ class PeerService(Service):
             if not bindings:
                 return None
             binding = bindings[0]
-            if binding.source is not None and "force_rport" in peer.nat:
-                return binding.uri, binding.source
+            source = binding.source
+            if source is not None and ("force_rport" in peer.nat
+                                       or source.transport.upper() in ("WS", "WSS")):
+                return binding.uri, source
             from channels.sip.wire.uri import parseURI
 
             uri = parseURI(binding.uri)

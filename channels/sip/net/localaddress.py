@@ -34,6 +34,9 @@ class LocalAddresses:
 
     def localAddress(self, destination) -> tuple[str, int]:
         """Our (host, port) for sending to C{destination}."""
+        local = getattr(getattr(destination, "connection", None), "localAddress", None)
+        if local is not None and destination.transport.upper() in ("WS", "WSS"):
+            return local        # the HTTP server's address the browser connected to
         key = (destination.transport, destination.host)
         cached = self._cache.get(key)
         if cached is None:

@@ -223,6 +223,9 @@ class SIPTransportLayer:
         self._streams: set[SIPStreamProtocol] = set()
         #: Datagrams lost to a full socket send buffer.
         self.udpSendDrops = 0
+        #: Called with the peer Address of every stream connection that
+        #: closes (the registrar drops WebSocket bindings made over it).
+        self.closedObservers: list = []
 
     # -- listening -------------------------------------------------------
 
@@ -336,6 +339,23 @@ class SIPTransportLayer:
             # next feed.
             data = b""
 
+    def websocketMessageReceived(self, conn, data: bytes):
+        """One SIP message in one WebSocket message (RFC 7118 section 5)."""
+        source = conn.peerAddress
+        try:
+            message = sipparser.parseMessage(data)
+        except SIPParseError as e:
+            if data.strip(b"\r\n\x00 "):
+                self._parseError(e, source)
+            return
+        if message.isRequest:
+            try:
+                stampVia(message, source.host, source.port)
+            except SIPParseError as e:
+                self._parseError(e, source)
+                return
+        self.receiver.messageReceived(message, source)
+
     def _parseError(self, error, source: Address):
         """
         Answer a malformed request whose start line and Via were readable
@@ -377,6 +397,11 @@ class SIPTransportLayer:
         self._streams.discard(conn)
         if conn.key is not None and self._connections.get(conn.key) is conn:
             del self._connections[conn.key]
+        for observer in list(self.closedObservers):
+            try:
+                observer(conn.peerAddress)
+            except Exception:
+                self.log.failure("connection-closed observer {observer!r} failed", observer=observer)
 
     def connect(self, transport: str, host: str, port: int, serverName: str | None = None) -> defer.Deferred:
         """
@@ -502,6 +527,14 @@ class SIPTransportLayer:
     def _sendBytes(self, data: bytes, transport: str, host: str, port: int, destination: Address, serverName=None):
         if transport == "UDP":
             self._sendDatagram(data, host, port)
+            return None
+        if transport in ("WS", "WSS"):
+            # Nobody dials a browser: it is reached over the connection it opened.
+            conn = destination.connection if getattr(destination, "connection", None) is not None \
+                else self._connections.get((transport, host, port))
+            if conn is None or not conn.connected:
+                raise TransportError(f"no open {transport} connection to {host}:{port}")
+            conn.write(data)
             return None
         if transport not in ("TCP", "TLS"):
             raise TransportError(f"cannot send over {transport}")
