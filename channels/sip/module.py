@@ -139,9 +139,22 @@ class ChanSIPModule:
             from channels.sip.driver.technology import installCalls
 
             installCalls(pbx, stack, registrar)
+            self._mountWebSocket(pbx, registrar, stack)
         except Exception:
             stack.stop()
             raise
+
+    def _mountWebSocket(self, pbx, registrar, stack):
+        """SIP over WebSocket at /ws of the HTTP server, unless websocket_enabled = no."""
+        from channels.sip.net.websocket import SIPWebSocketResource
+        from pbxcore.config import isFalse
+        from pbxcore.http import HTTPURI
+
+        section = parseFile(os.path.join(pbx.configDir, "sip.conf")).section("general")
+        if section is not None and isFalse(section.get("websocket_enabled", "yes")):
+            return
+        registrar.register("http.uri", HTTPURI("ws", SIPWebSocketResource(stack.transport),
+                                               "SIP over WebSocket (RFC 7118)"))
 
     def reload(self, pbx):
         from channels.sip.driver.peerservice import readSIPConf

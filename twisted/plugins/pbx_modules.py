@@ -27,6 +27,8 @@ chan_sip = M("chan_sip", "channels.sip.module.ChanSIPModule",
 res_sdp_rtp = M("res_sdp_rtp", "plugins.res_sdp_rtp.SDPRTPModule",
                 "SIP audio SDP handler (RTP/AVP offer/answer)", CHANNEL_DRIVER + 1,
                 requires=("chan_sip",))
+res_webphone = M("res_webphone", "plugins.res_webphone.WebPhoneModule",
+                 "The web phone at /phone/ (WebRTC over the SIP WebSocket)", DEFAULT)
 app_message = M("app_message", "plugins.app_message.AppMessageModule",
                  "Out-of-call text messages (MessageSend, MESSAGE())", DEFAULT)
 app_dial = M("app_dial", "plugins.app_dial.AppDialModule",

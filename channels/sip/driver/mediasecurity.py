@@ -51,6 +51,7 @@ class SecurityPlan:
     setup: str | None = None
     remoteFingerprint: bytes | None = None
     mid: str | None = None
+    bundle: bool = False
 
     @property
     def secure(self) -> bool:
@@ -111,6 +112,8 @@ def answerPlan(peer, transport: str, description: SessionDescription, media: Med
     """How to answer C{media} of an offer; None refuses the stream."""
     proto = media.proto
     plan = SecurityPlan(proto=proto, mid=media.attribute("mid"))
+    group = (description.attribute("group") or "").split()
+    plan.bundle = bool(group) and group[0] == "BUNDLE" and plan.mid in group[1:]
     if _setting(peer, "icesupport"):
         plan.remoteIce = iceCredentials(description, media)
         plan.ice = plan.remoteIce is not None
@@ -193,6 +196,8 @@ def localAttributes(plan: SecurityPlan, host: str, port: int, rtcpPort: int | No
     out: list[tuple[str, str | None]] = []
     if plan.mid is not None:
         out.append(("mid", plan.mid))
+        if plan.bundle:
+            out.append(("group", f"BUNDLE {plan.mid}"))
     if plan.ice and ice is not None:
         out.append(("ice-lite", None))
         out.append(("ice-ufrag", ice.localUfrag))

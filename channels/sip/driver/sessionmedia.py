@@ -19,6 +19,8 @@ from channels.sip.wire.sdp import Origin, SDPError, SessionDescription, refuseMe
 
 __all__ = ["MediaStream", "SessionMedia"]
 
+_SESSION_LEVEL = ("ice-lite", "group")
+
 
 @dataclasses.dataclass
 class MediaStream:
@@ -51,14 +53,19 @@ class SessionMedia:
         host = self.manager.mediaAddress(self.destination)
         origin = Origin("-", self._sdpSession, str(self._sdpVersion), "IN",
                         "IP6" if ":" in host else "IP4", host)
-        # a=ice-lite belongs to the session (RFC 8839): handlers mark their streams.
-        lite = any(m.hasAttribute("ice-lite") for m in media)
-        if lite:
-            media = [dataclasses.replace(m, attributes=tuple(a for a in m.attributes if a[0] != "ice-lite"))
-                     for m in media]
+        # a=ice-lite and a=group (BUNDLE) belong to the session (RFC 8839, RFC 9143):
+        # handlers put them on their streams and they are moved up here.
+        hoisted = []
+        for m in media:
+            for attribute in m.attributes:
+                if attribute[0] in _SESSION_LEVEL and attribute not in hoisted:
+                    hoisted.append(attribute)
+        if hoisted:
+            media = [dataclasses.replace(m, attributes=tuple(
+                a for a in m.attributes if a[0] not in _SESSION_LEVEL)) for m in media]
         return SessionDescription(origin=origin, sessionName="txpbx", connection=host,
                                   addrType=origin.addrType, media=tuple(media),
-                                  attributes=(("ice-lite", None),) if lite else ())
+                                  attributes=tuple(hoisted))
 
     def negotiateOffer(self, offer: SessionDescription) -> SessionDescription:
         """

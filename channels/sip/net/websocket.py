@@ -162,6 +162,8 @@ class SIPWebSocketResource(Resource):
                                             self.maxMessageSize)
         toSend = handshake.send(AcceptConnection(subprotocol=SUBPROTOCOL))
         wire = _Wire(handshake.connection, serverBootstrap, connection)
+        # The HTTP idle timeout (session_inactivity) is not the SIP connection's.
+        request.channel.setTimeout(None)
         request.channel._protocolUpgradeForWebsockets(wire)
         request.channel.transport.write(toSend)
         connection.negotiationFinished()
