@@ -82,6 +82,10 @@ def installDialplan(pbx, dialplan):
     for filename, line, message in dialplan.warnings:
         log.warn("{filename}:{line}: {message}", filename=filename, line=line,
                  message=message)
+    if dialplan.warnings:
+        count = len(dialplan.warnings)
+        log.warn("dialplan loaded with {count} warning{s} (as Asterisk loads it; "
+                 "'dialplan check' lists them)", count=count, s="" if count == 1 else "s")
     if getattr(pbx, "globals", None) is None:
         pbx.globals = {}
     clear = isTrue(dialplan.general.get("clearglobalvars"))

@@ -109,6 +109,8 @@ def test_daemonStartsOnADialplanWithWarningsAndLogsThem():
         for _, number, fragment in expectedWarnings("warnings"):
             pbx.waitFor(f"{path}:{number}: ", PATIENCE)
         assert "loaded module pbx_config" in pbx.output
+        count = len(expectedWarnings("warnings"))
+        assert f"dialplan loaded with {count} warnings" in pbx.output, pbx.output
         # The console lists the same warnings on demand.
         result = pbxCommand("-c", etc, "-rx", "dialplan check")
         assert result.returncode == 0, result.stderr
