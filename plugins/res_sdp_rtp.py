@@ -47,6 +47,9 @@ AUDIO_CODECS = ("ulaw", "alaw", "g722")
 DTMF_PAYLOAD = 101
 #: What an RTP session can packetise (and transcode between) itself.
 SENDABLE_CODECS = ("ulaw", "alaw")
+#: Relayed as they come (no transcoding here): sent when both sides put them first,
+#: so a call between two such legs is relayed natively.
+NATIVE_CODECS = ("g722",)
 
 
 def _encryptionFailed(session, reason):
@@ -268,6 +271,8 @@ class AudioSDPHandler:
         except ValueError:
             ptime = None
         sendable = [(pt, name) for pt, name in codecs if name in SENDABLE_CODECS]
+        if codecs and codecs[0][1] in NATIVE_CODECS:
+            sendable.insert(0, codecs[0])
         endpoint.setPayloads(payloads, send=sendable[0] if sendable else None,
                              dtmf=endpoint.dtmfPayload, ptime=ptime)
         direction = directionOf(description, remote) if description is not None else "sendrecv"
