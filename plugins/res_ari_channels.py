@@ -12,7 +12,15 @@ from twisted.logger import Logger
 from pbxcore.channel import CallerID
 from pbxcore.errors import ChannelHungUp, ChannelUnavailable
 from pbxcore.frame import ChannelState, Control, HangupCause
-from plugins.res_ari_media import RECORDING_FORMATS, LiveRecording, Playback
+from pbxcore.media.playout import playoutFormat
+from plugins.res_ari_media import (
+    RECORDING_FORMATS,
+    Generator,
+    LiveRecording,
+    Playback,
+    loopFiles,
+    silence,
+)
 from plugins.res_ari_model import channelJSON
 from plugins.res_ari_stasis import StasisControl
 
@@ -254,6 +262,40 @@ class ChannelHandlers:
                             f"channel:{channel.uniqueid}", lambda: [channel],
                             params.get("lang") or channel.language)
         return startPlayback(self.core, playback, control)
+
+    def _generate(self, path, chunks):
+        control = self.control(path["channelId"])
+        self._stopGenerator(control)
+        generator = control.generator = Generator(self.core, control.channel, chunks)
+        d = defer.ensureDeferred(generator.run())
+        d.addErrback(lambda f: log.failure("ARI generator", f))
+        return control
+
+    def _stopGenerator(self, control):
+        if control.generator is not None:
+            control.generator.stopped = True
+            control.generator = None
+
+    def channels_startMoh(self, params, path):
+        channel = self.channel(path["channelId"])
+        moh = self.pbx.loader.modules.get("res_musiconhold")
+        music = moh.module.classes.get((params.get("mohClass") or "default").lower()) \
+            if moh is not None else None
+        files = music.files() if music is not None else []
+        if not files:
+            raise AriError(404, "Music on hold class not found or empty")
+        fmt = playoutFormat(channel)
+        self._generate(path, loopFiles(files, fmt))
+
+    def channels_stopMoh(self, params, path):
+        self._stopGenerator(self.control(path["channelId"]))
+
+    def channels_startSilence(self, params, path):
+        channel = self.channel(path["channelId"])
+        self._generate(path, silence(playoutFormat(channel)))
+
+    def channels_stopSilence(self, params, path):
+        self._stopGenerator(self.control(path["channelId"]))
 
     def channels_record(self, params, path):
         control = self.control(path["channelId"])

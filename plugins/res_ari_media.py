@@ -62,6 +62,9 @@ class Playback:
         self.language = language or "en"
         self.state = "queued"
         self.stopped = False
+        self.paused = None  # a Deferred fired on unpause, while paused
+        self.skipBytes = 3000 * 8  # forward/reverse step (skipms of 3000 at 8 kHz)
+        self._seek = None  # 0 to restart the file, or a signed byte offset
 
     def json(self):
         return playbackJSON(self)
@@ -99,10 +102,22 @@ class Playback:
         width = 2 if fmt == "slin" else 1
         step = FRAME_BYTES * width
         start = clock.seconds()
-        for offset in range(0, len(audio), step):
+        offset = sent = 0
+        while offset < len(audio):
             if self.stopped:
                 return
+            if self.paused is not None:
+                await self.paused
+                start, sent = clock.seconds(), 0
+                continue
+            if self._seek is not None:
+                offset = 0 if self._seek == 0 else max(0, offset + self._seek * width)
+                offset -= offset % step
+                self._seek = None
+                continue
             chunk = audio[offset:offset + step]
+            offset += step
+            sent += len(chunk)
             channels = [c for c in self.targets() if not c.hangupRequested]
             if not channels:
                 self.stopped = True
@@ -116,10 +131,85 @@ class Playback:
                     await channel.writeFrame(voiceFrame(out, data))
                 except ChannelHungUp:
                     pass
-            deadline = start + (offset + len(chunk)) / width / 8000.0
+            deadline = start + sent / width / 8000.0
             delay = deadline - clock.seconds()
             if delay > 0:
                 await task.deferLater(clock, delay, lambda: None)
+
+    def control(self, operation):
+        """ARI's playback control: restart, pause, unpause, reverse, forward."""
+        if operation == "pause":
+            if self.paused is None:
+                self.paused = defer.Deferred()
+                self.state = "paused"
+        elif operation == "unpause":
+            self.unpause()
+        elif operation == "restart":
+            self._seek = 0
+        elif operation == "forward":
+            self._seek = self.skipBytes
+        elif operation == "reverse":
+            self._seek = -self.skipBytes
+
+    def unpause(self):
+        paused, self.paused = self.paused, None
+        if paused is not None:
+            self.state = "playing"
+            paused.callback(None)
+
+    def stop(self):
+        self.stopped = True
+        self.unpause()
+
+
+class Generator:
+    """Endless audio to one channel (ARI's moh and silence) until stopped."""
+
+    def __init__(self, core, channel, chunks):
+        self.core = core
+        self.channel = channel
+        self.chunks = chunks
+        self.stopped = False
+
+    async def run(self):
+        clock = self.core.reactor
+        start, samples = clock.seconds(), 0
+        for fmt, data in self.chunks:
+            if self.stopped or self.channel.hangupRequested:
+                return
+            try:
+                await self.channel.writeFrame(voiceFrame(fmt, data))
+            except ChannelHungUp:
+                return
+            samples += len(data) // (2 if fmt == "slin" else 1)
+            delay = start + samples / 8000.0 - clock.seconds()
+            if delay > 0:
+                await task.deferLater(clock, delay, lambda: None)
+
+
+def loopFiles(files, fmt):
+    """Endless 20 ms chunks of the sound files in turn, converted to C{fmt}."""
+    while True:
+        played = False
+        for path in files:
+            try:
+                source, audio = loadSound(path)
+                audio = g711.transcode(source, fmt, audio)
+            except (OSError, ValueError):
+                continue
+            step = FRAME_BYTES * (2 if fmt == "slin" else 1)
+            for offset in range(0, len(audio) - step + 1, step):
+                played = True
+                yield fmt, audio[offset:offset + step]
+        if not played:
+            return
+
+
+def silence(fmt):
+    """Endless 20 ms chunks of silence in C{fmt}."""
+    chunk = {"ulaw": b"\xff", "alaw": b"\xd5"}.get(fmt, b"\x00\x00") * FRAME_BYTES
+    while True:
+        yield fmt, chunk
 
 
 class LiveRecording:

@@ -191,7 +191,14 @@ class Resources:
         return self._playback(path["playbackId"]).json()
 
     def playbacks_stop(self, params, path):
-        self._playback(path["playbackId"]).stopped = True
+        self._playback(path["playbackId"]).stop()
+
+    def playbacks_control(self, params, path):
+        playback = self._playback(path["playbackId"])
+        if playback.state not in ("playing", "paused"):
+            raise AriError(409, "The operation cannot be performed in the playback's "
+                                "current state")
+        playback.control(params["operation"])
 
     # -- recordings ----------------------------------------------------------------
 

@@ -58,6 +58,7 @@ class StasisControl:
         self.recorders = []
         self.muted = None
         self.playQueue = None
+        self.generator = None
         self.continueTo = None
         self.leaving = False
         self.ended = False
@@ -234,6 +235,8 @@ class StasisCore:
             control.bridge.remove(control)
         for recorder in list(control.recorders):
             recorder.finish()
+        if control.generator is not None:
+            control.generator.stopped = True
         self.channelEvent(channel, "StasisEnd")
         self.controls.pop(channel.uniqueid, None)
 

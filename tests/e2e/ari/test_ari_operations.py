@@ -161,3 +161,65 @@ async def _deviceStates(http):
         "name": "Stasis:lamp", "state": "BUSY"}
     assert {"name": "Stasis:lamp", "state": "BUSY"} in (await http.get("/deviceStates")).json()
     assert (await http.delete("/deviceStates/Stasis:lamp")).status_code == 204
+
+
+def test_generators_and_playback_control(pbx):  # noqa: F811
+    anyio.run(_generators, pbx)
+
+
+async def _generators(pbx):  # noqa: F811
+    url = f"ws://127.0.0.1:{pbx.httpPort}/ari/events?app=ops&api_key={USER}:{PASSWORD}"
+    with anyio.fail_after(PATIENCE):  # liveness bound
+        app = App(await create_websocket(url))
+        async with anyio.create_task_group() as tg, httpx.AsyncClient(
+                base_url=f"{pbx.base}/ari", auth=(USER, PASSWORD)) as http:
+            tg.start_soon(app.read)
+            await _originate(http, app, "gen-1")
+            for method, path in (("POST", "moh"), ("DELETE", "moh"), ("POST", "silence"),
+                                 ("DELETE", "silence")):
+                r = await http.request(method, f"/channels/gen-1/{path}")
+                assert r.status_code == 204, (path, r.text)
+            r = await http.post("/channels/gen-1/moh", params={"mohClass": "nosuch"})
+            assert r.status_code == 404
+            r = await http.post("/channels/gen-1/play/tone", params={"media": "sound:tone-1khz"})
+            assert r.status_code == 201
+            await app.wait("PlaybackStarted", **{"playback.id": "tone"})
+            for operation in ("pause", "unpause", "forward", "reverse", "restart"):
+                r = await http.post("/playbacks/tone/control", params={"operation": operation})
+                assert r.status_code == 204, (operation, r.text)
+            r = await http.post("/playbacks/tone/control", params={"operation": "dance"})
+            assert r.status_code == 400
+            assert (await http.delete("/playbacks/tone")).status_code == 204
+            await app.wait("PlaybackFinished", **{"playback.id": "tone"})
+            assert (await http.delete("/channels/gen-1")).status_code == 204
+            await app.wait("StasisEnd", **{"channel.id": "gen-1"})
+            tg.cancel_scope.cancel()
+        await app.ws.close()
+
+
+def test_subscribe_all_sees_bridges_and_device_states(pbx):  # noqa: F811
+    anyio.run(_everything, pbx)
+
+
+async def _everything(pbx):  # noqa: F811
+    url = (f"ws://127.0.0.1:{pbx.httpPort}/ari/events?app=all&subscribeAll=true"
+           f"&api_key={USER}:{PASSWORD}")
+    with anyio.fail_after(PATIENCE):  # liveness bound
+        app = App(await create_websocket(url))
+        async with anyio.create_task_group() as tg, httpx.AsyncClient(
+                base_url=f"{pbx.base}/ari", auth=(USER, PASSWORD)) as http:
+            tg.start_soon(app.read)
+            assert (await http.post("/bridges/all-br")).status_code == 200
+            await app.wait("BridgeCreated", **{"bridge.id": "all-br"})
+            assert (await http.delete("/bridges/all-br")).status_code == 204
+            await app.wait("BridgeDestroyed", **{"bridge.id": "all-br"})
+            r = await http.put("/deviceStates/Stasis:desk", params={"deviceState": "INUSE"})
+            assert r.status_code == 204
+            await app.wait("DeviceStateChanged", **{"device_state.name": "Stasis:desk",
+                                                    "device_state.state": "INUSE"})
+            r = await http.post("/events/user/hello", params={"application": "all"},
+                                json={"variables": {"k": "v"}})
+            assert r.status_code == 204
+            await app.wait("ChannelUserevent", eventname="hello", **{"userevent.k": "v"})
+            tg.cancel_scope.cancel()
+        await app.ws.close()
