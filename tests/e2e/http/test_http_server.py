@@ -171,3 +171,41 @@ class MountTests(unittest.TestCase):
         yield closed
         self.assertEqual(self.pbx.http.site.refused, 1)
         first.transport.loseConnection()
+
+
+class ReloadTests(unittest.TestCase):
+    """HTTPServer.reload on the real reactor: settings swapped, ports rebound or closed."""
+
+    timeout = PATIENCE
+
+    @defer.inlineCallbacks
+    def test_reload(self):
+        from pbxcore.http.config import HTTPSettings
+        from pbxcore.http.server import HTTPServer
+        from pbxcore.registry import Registry
+        from pbxcore.interfaces import IHTTPURI
+
+        registry = Registry("http.uri", IHTTPURI)
+        registry.add(HTTPURI("hello", Hello(), "Greets"))
+        server = HTTPServer(HTTPSettings(enabled=True, bindAddr="127.0.0.1", bindPort=0),
+                            registry, reactor=reactor)
+        server.start()
+        self.addCleanup(server.stop)
+        agent = Agent(reactor)
+
+        @defer.inlineCallbacks
+        def fetch(path):
+            response = yield agent.request(
+                b"GET", b"http://127.0.0.1:%d%s" % (server.address[1], path.encode()))
+            body = yield readBody(response)
+            return response.code, body
+
+        self.assertEqual((yield fetch("/hello/x")), (200, b"hello x"))
+        yield server.reload(HTTPSettings(enabled=True, bindAddr="127.0.0.1", bindPort=0,
+                                         prefix="pbx", sessionLimit=7))
+        self.assertEqual(server.site.sessionLimit, 7)
+        self.assertEqual((yield fetch("/pbx/hello/x")), (200, b"hello x"))
+        self.assertEqual((yield fetch("/hello/x"))[0], 404)
+        yield server.reload(HTTPSettings(enabled=False))
+        self.assertIsNone(server.address)
+        self.assertIn("Server Disabled", server.status())
