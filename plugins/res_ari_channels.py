@@ -10,8 +10,9 @@ from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from pbxcore.channel import CallerID
+from pbxcore.dialplan.engine import ORIGINATE_ANSWERED, ORIGINATE_RINGING
 from pbxcore.errors import ChannelHungUp, ChannelUnavailable
-from pbxcore.frame import ChannelState, Control, HangupCause
+from pbxcore.frame import Control, HangupCause
 from pbxcore.media.playout import playoutFormat
 from plugins.res_ari_media import (
     RECORDING_FORMATS,
@@ -25,8 +26,6 @@ from plugins.res_ari_model import channelJSON
 from plugins.res_ari_stasis import StasisControl
 
 log = Logger(namespace="plugins.res_ari")
-
-ORIGINATE_ANSWERED = 4
 
 _REASONS = {
     "normal": HangupCause.NORMAL_CLEARING, "busy": HangupCause.USER_BUSY,
@@ -150,7 +149,7 @@ class ChannelHandlers:
         except ChannelHungUp:
             reason = None
         if reason != ORIGINATE_ANSWERED:
-            await channel.hangup(HangupCause.NO_ANSWER if reason == 3 else None)
+            await channel.hangup(HangupCause.NO_ANSWER if reason == ORIGINATE_RINGING else None)
             return
         if not params.get("app"):
             if params.get("label"):

@@ -38,7 +38,8 @@ def findMedia(pbx, uri, language):
     if scheme == "sound":
         return [findSoundFile(pbx, name, language)]
     if scheme == "digits":
-        return [findSoundFile(pbx, f"digits/{d if d.isdigit() else {'*': 'star', '#': 'pound'}.get(d, d)}", language)
+        names = {"*": "star", "#": "pound"}
+        return [findSoundFile(pbx, f"digits/{names.get(d, d)}", language)
                 for d in name if d.isdigit() or d in "*#"]
     if scheme == "recording":
         for ext in RECORDING_FORMATS:

@@ -6,16 +6,13 @@ bridges the two, sees the caller's RFC 4733 DTMF, and hangs both up.
 """
 
 import os
-import subprocess
 
 import anyio
-import pytest
+import asyncari
 
 from tests import sipp
 from tests.e2e.ari.support import APP, DTMF_PCAP, PASSWORD, SCENARIOS, USER, pbx  # noqa: F401
 from tests.e2e.http.support import PATIENCE
-
-asyncari = pytest.importorskip("asyncari") if not os.environ.get("CI") else __import__("asyncari")
 
 
 class Events:
