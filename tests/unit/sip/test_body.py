@@ -119,3 +119,18 @@ def test_acceptAndMediaType():
     assert "multipart/mixed" in ACCEPT and "multipart/alternative" in ACCEPT
     assert mediaType(" Multipart/Mixed ; boundary=x") == "multipart/mixed"
     assert mediaType(None) == ""
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400), st.sampled_from([
+    "multipart/mixed;boundary=b", "multipart/alternative; boundary=\"b\"", "multipart/related;boundary=",
+    "multipart/mixed", "application/sdp", "text/plain", None]))
+def test_anyBodyGivesBytesOrNone(body, contentType):
+    framed = b"--b\r\nContent-Type: application/sdp\r\n\r\n" + body + b"\r\n--b--\r\n"
+    for candidate in (body, framed):
+        found = sdpPart(contentType, candidate)
+        assert found is None or isinstance(found, bytes)

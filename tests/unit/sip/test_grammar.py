@@ -101,3 +101,18 @@ def test_inAReferToURI():
     built = "sip:dave@denver.example.org?" + replacesURIHeader(r)
     assert replacesFromURI(built) == r
     assert ";" not in built and "@" not in built.partition("?")[2]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab@;=,-\" \t%tofrmgealy", max_size=60))
+def test_replacesParsesOrRaises400(value):
+    try:
+        r = parseReplaces(value)
+    except SIPParseError as e:
+        assert e.status == 400
+    else:
+        assert parseReplaces(formatReplaces(r)) == r
