@@ -156,22 +156,22 @@ class OutgoingStream:
     clockRate: int = 8000
     packets: int = 0
     octets: int = 0
-    _lastSent: Optional[float] = None
+    lastSent: Optional[float] = None
     _lastSamples: int = 0
     _marker: bool = True
-    _relaySource: Optional[int] = None
+    relaySource: Optional[int] = None
     _relayOffset: int = 0
     _anchor: tuple[float, int] = (0.0, 0)
 
     def newSource(self) -> None:
         """The audio now comes from elsewhere: mark the next packet."""
         self._marker = True
-        self._relaySource = None
+        self.relaySource = None
 
     def next(self, samples: int, now: float, payloadBytes: int = 0) -> tuple[int, int, bool]:
         """Sequence number, timestamp and marker for the next packet."""
         marker = self._marker
-        if self._lastSent is None:
+        if self.lastSent is None:
             timestamp = self.timestamp
             self._anchor = (now, timestamp)
         else:
@@ -189,7 +189,7 @@ class OutgoingStream:
         self._marker = False
         self.sequence = (self.sequence + (1 if self.packets else 0)) & 0xFFFF
         self.timestamp = timestamp
-        self._lastSent = now
+        self.lastSent = now
         self._lastSamples = samples
         self.packets += 1
         self.octets += payloadBytes
@@ -203,21 +203,21 @@ class OutgoingStream:
 
     def advance(self, samples: int, now: float) -> None:
         """Account for C{samples} sent at C{now} outside L{next} (DTMF events)."""
-        self._lastSent = now
+        self.lastSent = now
         self._lastSamples = samples
 
     def reserveTimestamp(self, now: float) -> int:
         """The timestamp an event starting now should carry (RFC 4733 2.3.1)."""
-        if self._lastSent is None:
+        if self.lastSent is None:
             return self.timestamp
-        elapsed = int((now - self._lastSent) * self.clockRate)
+        elapsed = int((now - self.lastSent) * self.clockRate)
         return (self.timestamp + max(elapsed, self._lastSamples)) & 0xFFFFFFFF
 
     def packet(self, payloadType: int, payload: bytes, samples: int, now: float,
                marker: bool = False) -> RTPPacket:
         """The next packet carrying C{payload}."""
         sequence, timestamp, mark = self.next(samples, now, len(payload))
-        self._relaySource = None
+        self.relaySource = None
         return RTPPacket(payloadType, sequence, timestamp, self.ssrc, payload, mark or marker)
 
     def relay(self, packet: RTPPacket, samples: int, now: float,
@@ -240,11 +240,11 @@ class OutgoingStream:
         the packet from another leg, so a relay can patch the header of the
         datagram it received instead of building a packet.
         """
-        if ssrc != self._relaySource or marker:
-            if ssrc != self._relaySource:
+        if ssrc != self.relaySource or marker:
+            if ssrc != self.relaySource:
                 self._marker = True
             sequence, ours, mark = self.next(samples, now, payloadBytes)
-            self._relaySource = ssrc
+            self.relaySource = ssrc
             self._relayOffset = (ours - timestamp) & 0xFFFFFFFF
             return sequence, ours, mark or marker
         mark = self._marker
@@ -252,7 +252,7 @@ class OutgoingStream:
         ours = (timestamp + self._relayOffset) & 0xFFFFFFFF
         sequence = self.sequence = (self.sequence + 1) & 0xFFFF
         self.timestamp = ours
-        self._lastSent = now
+        self.lastSent = now
         self._lastSamples = samples
         self.packets += 1
         self.octets += payloadBytes

@@ -264,10 +264,10 @@ class RTPEngine:
                        if sharedReader and _SharedReader.usable(reactor) else None)
         self.settings = settings or RTPSettings()
         self.sessions = set()
-        self._random = random.SystemRandom()
-        self.randbits = randbits or self._random.getrandbits
+        self.random = random.SystemRandom()
+        self.randbits = randbits or self.random.getrandbits
         span = (self.settings.rtpend - self.settings.rtpstart) // 2
-        self._next = self.settings.rtpstart + 2 * self._random.randrange(max(span, 1))
+        self._next = self.settings.rtpstart + 2 * self.random.randrange(max(span, 1))
 
     @classmethod
     def forPBX(cls, pbx):
@@ -293,7 +293,7 @@ class RTPEngine:
         """How many RTP and RTCP sockets are open now (two per started session)."""
         return sum(s.socketCount for s in self.sessions)
 
-    def _bind(self, session, interface):
+    def bind(self, session, interface):
         """Listen on an even port and the next one; returns both ports."""
         start, end = self.settings.rtpstart, self.settings.rtpend
         count = max((end - start) // 2, 1)
@@ -343,7 +343,214 @@ class _RTCPProtocol(DatagramProtocol):
         self.session.rtcpDatagram(data, addr)
 
 
-class RTPSession:
+class RTPRelaying:
+    """
+    The part of an L{RTPSession} that sends what does not come from its own
+    channel: packets of the bridged leg relayed without decoding (or
+    transcoded between G.711 laws) and RFC 4733 telephone events.
+    """
+
+    def relayVoice(self, packet, fmt, now):
+        """A packet from the bridged leg: forwarded now, renumbered for this leg."""
+        target = self.sendFormat
+        payload = packet.payload
+        if fmt != target:
+            if fmt not in _TRANSCODABLE or target not in _TRANSCODABLE:
+                return
+            payload = g711.transcode(fmt, target, payload)
+            self.transcoded += 1
+            packet = RTPPacket(packet.payloadType, packet.sequence, packet.timestamp,
+                               packet.ssrc, payload, packet.marker)
+        samples = len(payload) // (2 if target == "slin" else 1)
+        self._send(self.outgoing.relay(packet, samples, now, self.sendPayloadType))
+
+    def relayDatagram(self, data, timestamp, ssrc, marker, size, now):
+        """
+        A packet of the bridged leg in this leg's format: the received
+        datagram goes out again with this leg's payload type, SSRC,
+        sequence number and timestamp patched into a copy of its header.
+        """
+        seq, timestamp, marker = self.outgoing.relayHeader(
+            ssrc, timestamp, marker, size // 2 if self.sendFormat == "slin" else size, size, now)
+        if not self._ports or self.remote is None or not self.sending:
+            return
+        out = bytearray(data)
+        FIXED_HEADER.pack_into(out, 0, 0x80, (0x80 if marker else 0) | (self.sendPayloadType & 0x7F),
+                          seq, timestamp, self.outgoing.ssrc)
+        self._sendBytes(out)
+
+    def relayEvent(self, packet, now):
+        """A telephone-event packet of the bridged leg, forwarded as an event."""
+        stream = self.outgoing
+        if packet.marker or stream.relaySource != ("event", packet.ssrc, packet.timestamp):
+            stream.relaySource = ("event", packet.ssrc, packet.timestamp)
+            self._eventTimestamp = stream.reserveTimestamp(now)
+            stream.timestamp = self._eventTimestamp
+            stream.newSource()
+            stream.relaySource = ("event", packet.ssrc, packet.timestamp)
+            marker = True
+        else:
+            marker = False
+        seq = stream.nextSequence()
+        stream.advance(0, now)
+        self._send(RTPPacket(self.dtmfPayload, seq, self._eventTimestamp, stream.ssrc,
+                             packet.payload, marker))
+
+    def relayTo(self, other, events=True):
+        """
+        Forward everything received to C{other} (None stops): voice without
+        decoding when both use one format, transcoded otherwise. The packet
+        goes out in the reactor turn it arrived in. DTMF goes as RFC 4733
+        events when C{events} and C{other} negotiated them, else as DTMF
+        frames to C{onFrame}.
+        """
+        if other is self.relayTarget and events == self.relayEvents:
+            return
+        self.relayTarget = other
+        self.relayEvents = bool(events)
+        if other is not None:
+            other.outgoing.newSource()
+
+    def _sendEvents(self, payloads, now):
+        stream = self.outgoing
+        for item in payloads:
+            seq = stream.nextSequence()
+            self._send(RTPPacket(self.dtmfPayload, seq, self.dtmfSender.timestamp, stream.ssrc,
+                                 item.payload, item.marker))
+            if item.end:
+                stream.timestamp = self.dtmfSender.timestamp
+                stream.advance(0, now)
+                stream.newSource()
+
+    def sendDigitBegin(self, digit):
+        """Start an RFC 4733 event (updates follow every 50 ms until the end)."""
+        if self.closed or self.dtmfPayload is None:
+            return False
+        now = self.reactor.seconds()
+        try:
+            payloads = self.dtmfSender.begin(digit, self.outgoing.reserveTimestamp(now), now)
+        except ValueError:
+            return False
+        self._sendEvents(payloads, now)
+        self._rearm()
+        return True
+
+    def sendDigitEnd(self, digit, durationMs=0):
+        """End the running event (it lasts at least C{durationMs})."""
+        if self.closed or self.dtmfPayload is None:
+            return False
+        if not self.dtmfSender.active:
+            if not self.sendDigitBegin(digit):
+                return False
+        now = self.reactor.seconds()
+        self._sendEvents(self.dtmfSender.end(now, durationMs), now)
+        self._rearm()
+        return True
+
+    def sendDigit(self, digit, durationMs=100):
+        """A whole digit; False when RFC 4733 was not negotiated."""
+        return self.sendDigitBegin(digit) and self.sendDigitEnd(digit, durationMs)
+
+
+class RTCPReporting:
+    """
+    The RTCP half of an L{RTPSession} (RFC 3550 section 6): reports in and
+    out, and the counters built from them.
+    """
+
+    def rtcpDatagram(self, data, addr):
+        if self.closed:
+            return
+        try:
+            packets = rtcp.parseCompound(data)
+        except rtcp.RTCPError as e:
+            self.log.debug("RTCP: dropped a malformed packet from {addr}: {error}",
+                           addr=addr, error=str(e))
+            return
+        self.rtcpReceived += 1
+        if self.symmetric and self.learned:
+            self.remoteRtcp = addr
+        now = self.reactor.seconds()
+        for packet in packets:
+            if isinstance(packet, rtcp.SenderReport):
+                self.incoming.lastSR = rtcp.middleNTP(packet.ntp)
+                self.incoming.lastSRArrival = now
+            if isinstance(packet, (rtcp.SenderReport, rtcp.ReceiverReport)):
+                for block in packet.reports:
+                    if block.ssrc == self.outgoing.ssrc:
+                        self.remoteReport = block
+
+    def _rtcpInterval(self, initial=False):
+        minimum = self.engine.settings.rtcpinterval / 1000.0
+        # Two members, 64 kbit/s audio: RTCP gets 5 % = 400 octets/s.
+        return rtcp.reportInterval(2, 1 if self.outgoing.packets else 0, bool(self.outgoing.packets),
+                                   400.0, 100.0, initial, self.engine.random.random(),
+                                   minimum=minimum)
+
+    def buildReport(self, now):
+        """The compound RTCP packet (SR or RR, then SDES CNAME) for now."""
+        blocks = ()
+        stats = self.incoming
+        if stats.ssrc is not None and stats.received:
+            fraction, lost = stats.intervalReport()
+            dlsr = 0
+            if stats.lastSRArrival is not None:
+                dlsr = int((now - stats.lastSRArrival) * 65536)
+            blocks = (rtcp.ReportBlock(stats.ssrc, fraction, lost, stats.extendedMaxSeq,
+                                       stats.jitterSamples, stats.lastSR, dlsr),)
+        out = self.outgoing
+        if out.packets and self.sent:
+            elapsed = int(max(0.0, now - (out.lastSent or now)) * out.clockRate)
+            report = rtcp.SenderReport(out.ssrc, rtcp.ntpTimestamp(now),
+                                       (out.timestamp + elapsed) & 0xFFFFFFFF,
+                                       out.packets, out.octets, blocks)
+        else:
+            report = rtcp.ReceiverReport(out.ssrc, blocks)
+        sdes = rtcp.SourceDescription(((out.ssrc, ((1, self.cname),)),))
+        return [report, sdes]
+
+    def sendReport(self, now=None, bye=False):
+        """Send an RTCP report now (and a BYE when closing)."""
+        if not self._ports or self.remoteRtcp is None:
+            return
+        now = self.reactor.seconds() if now is None else now
+        packets = self.buildReport(now)
+        if bye:
+            packets.append(rtcp.Goodbye((self.outgoing.ssrc,)))
+        self._sendRtcpBytes(rtcp.buildCompound(packets))
+
+    def _sendRtcpBytes(self, data):
+        try:
+            self._ports[1].write(data, self.remoteRtcp)
+            self.rtcpSent += 1
+        except OSError as e:
+            self.log.debug("RTCP send failed: {error}", error=str(e))
+
+    def stats(self):
+        """Counters for 'sip show channelstats' and the RTCP* variables."""
+        incoming = self.incoming
+        remote = self.remoteReport
+        return {
+            "localPort": self.localPort,
+            "remote": self.remote,
+            "ssrc": self.outgoing.ssrc,
+            "remoteSsrc": incoming.ssrc,
+            "txPackets": self.outgoing.packets,
+            "txOctets": self.outgoing.octets,
+            "rxPackets": incoming.received,
+            "rxOctets": incoming.octets,
+            "rxLost": max(0, incoming.lost),
+            "rxExpected": incoming.expected,
+            "rxJitterMs": incoming.jitterMs,
+            "rxDropped": self.dropped,
+            "rtcpSent": self.rtcpSent,
+            "rtcpReceived": self.rtcpReceived,
+            "txLostReported": remote.cumulativeLost if remote else None,
+            "txJitterReported": remote.jitter if remote else None,
+        }
+
+
+class RTPSession(RTPRelaying, RTCPReporting):
     """
     One audio stream: an RTP socket on an even port, RTCP on the next.
 
@@ -425,7 +632,7 @@ class RTPSession:
             return self.localPort
         if self.closed:
             raise RuntimeError("RTP session already closed")
-        rtpPort, rtcpPort = self.engine._bind(self, interface)
+        rtpPort, rtcpPort = self.engine.bind(self, interface)
         self._ports = (rtpPort, rtcpPort)
         self._updateSendto()
         self.engine.sessions.add(self)
@@ -546,9 +753,9 @@ class RTPSession:
         target = self.relayTarget
         if target is not None:
             if packet is None and fmt == target.sendFormat:
-                target._relayDatagram(data, timestamp, ssrc, second > 127, size, now)
+                target.relayDatagram(data, timestamp, ssrc, second > 127, size, now)
             else:
-                target._relayVoice(packet or parseRTP(data), fmt, now)
+                target.relayVoice(packet or parseRTP(data), fmt, now)
             return
         payload = data[12:] if packet is None else packet.payload
         samples = size if fmt != "slin" else size // 2
@@ -571,7 +778,7 @@ class RTPSession:
         native = (target is not None and self.relayEvents
                   and target.dtmfPayload is not None)
         if native:
-            target._relayEvent(packet, now)
+            target.relayEvent(packet, now)
         for event in self.dtmfReceiver.receive(packet.timestamp, packet.payload, now):
             if not native:
                 # Not relayed as events: DTMF frames for the core (the
@@ -583,28 +790,6 @@ class RTPSession:
     def _deliver(self, frame):
         if self.onFrame is not None:
             self.onFrame(frame)
-
-    def rtcpDatagram(self, data, addr):
-        if self.closed:
-            return
-        try:
-            packets = rtcp.parseCompound(data)
-        except rtcp.RTCPError as e:
-            self.log.debug("RTCP: dropped a malformed packet from {addr}: {error}",
-                           addr=addr, error=str(e))
-            return
-        self.rtcpReceived += 1
-        if self.symmetric and self.learned:
-            self.remoteRtcp = addr
-        now = self.reactor.seconds()
-        for packet in packets:
-            if isinstance(packet, rtcp.SenderReport):
-                self.incoming.lastSR = rtcp.middleNTP(packet.ntp)
-                self.incoming.lastSRArrival = now
-            if isinstance(packet, (rtcp.SenderReport, rtcp.ReceiverReport)):
-                for block in packet.reports:
-                    if block.ssrc == self.outgoing.ssrc:
-                        self.remoteReport = block
 
     # -- sending -----------------------------------------------------------------
 
@@ -652,108 +837,7 @@ class RTPSession:
             chunk = data[offset:offset + step]
             self._send(self.outgoing.packet(self.sendPayloadType, chunk, len(chunk) // width, now))
 
-    def _relayVoice(self, packet, fmt, now):
-        """A packet from the bridged leg: forwarded now, renumbered for this leg."""
-        target = self.sendFormat
-        payload = packet.payload
-        if fmt != target:
-            if fmt not in _TRANSCODABLE or target not in _TRANSCODABLE:
-                return
-            payload = g711.transcode(fmt, target, payload)
-            self.transcoded += 1
-            packet = RTPPacket(packet.payloadType, packet.sequence, packet.timestamp,
-                               packet.ssrc, payload, packet.marker)
-        samples = len(payload) // (2 if target == "slin" else 1)
-        self._send(self.outgoing.relay(packet, samples, now, self.sendPayloadType))
-
-    def _relayDatagram(self, data, timestamp, ssrc, marker, size, now):
-        """
-        A packet of the bridged leg in this leg's format: the received
-        datagram goes out again with this leg's payload type, SSRC,
-        sequence number and timestamp patched into a copy of its header.
-        """
-        seq, timestamp, marker = self.outgoing.relayHeader(
-            ssrc, timestamp, marker, size // 2 if self.sendFormat == "slin" else size, size, now)
-        if not self._ports or self.remote is None or not self.sending:
-            return
-        out = bytearray(data)
-        FIXED_HEADER.pack_into(out, 0, 0x80, (0x80 if marker else 0) | (self.sendPayloadType & 0x7F),
-                          seq, timestamp, self.outgoing.ssrc)
-        self._sendBytes(out)
-
-    def _relayEvent(self, packet, now):
-        """A telephone-event packet of the bridged leg, forwarded as an event."""
-        stream = self.outgoing
-        if packet.marker or stream._relaySource != ("event", packet.ssrc, packet.timestamp):
-            stream._relaySource = ("event", packet.ssrc, packet.timestamp)
-            self._eventTimestamp = stream.reserveTimestamp(now)
-            stream.timestamp = self._eventTimestamp
-            stream.newSource()
-            stream._relaySource = ("event", packet.ssrc, packet.timestamp)
-            marker = True
-        else:
-            marker = False
-        seq = stream.nextSequence()
-        stream.advance(0, now)
-        self._send(RTPPacket(self.dtmfPayload, seq, self._eventTimestamp, stream.ssrc,
-                             packet.payload, marker))
-
-    def _sendEvents(self, payloads, now):
-        stream = self.outgoing
-        for item in payloads:
-            seq = stream.nextSequence()
-            self._send(RTPPacket(self.dtmfPayload, seq, self.dtmfSender.timestamp, stream.ssrc,
-                                 item.payload, item.marker))
-            if item.end:
-                stream.timestamp = self.dtmfSender.timestamp
-                stream.advance(0, now)
-                stream.newSource()
-
-    def sendDigitBegin(self, digit):
-        """Start an RFC 4733 event (updates follow every 50 ms until the end)."""
-        if self.closed or self.dtmfPayload is None:
-            return False
-        now = self.reactor.seconds()
-        try:
-            payloads = self.dtmfSender.begin(digit, self.outgoing.reserveTimestamp(now), now)
-        except ValueError:
-            return False
-        self._sendEvents(payloads, now)
-        self._rearm()
-        return True
-
-    def sendDigitEnd(self, digit, durationMs=0):
-        """End the running event (it lasts at least C{durationMs})."""
-        if self.closed or self.dtmfPayload is None:
-            return False
-        if not self.dtmfSender.active:
-            if not self.sendDigitBegin(digit):
-                return False
-        now = self.reactor.seconds()
-        self._sendEvents(self.dtmfSender.end(now, durationMs), now)
-        self._rearm()
-        return True
-
-    def sendDigit(self, digit, durationMs=100):
-        """A whole digit; False when RFC 4733 was not negotiated."""
-        return self.sendDigitBegin(digit) and self.sendDigitEnd(digit, durationMs)
-
-    # -- relay -------------------------------------------------------------------
-
-    def relayTo(self, other, events=True):
-        """
-        Forward everything received to C{other} (None stops): voice without
-        decoding when both use one format, transcoded otherwise. The packet
-        goes out in the reactor turn it arrived in. DTMF goes as RFC 4733
-        events when C{events} and C{other} negotiated them, else as DTMF
-        frames to C{onFrame}.
-        """
-        if other is self.relayTarget and events == self.relayEvents:
-            return
-        self.relayTarget = other
-        self.relayEvents = bool(events)
-        if other is not None:
-            other.outgoing.newSource()
+    # -- observers ---------------------------------------------------------------
 
     def addObserver(self, observer):
         """C{observer(session)} is called when the send format, the telephone-event
@@ -822,78 +906,7 @@ class RTPSession:
                 self.onTimeout(HangupCause.REQUESTED_CHAN_UNAVAIL)
         self._rearm()
 
-    # -- RTCP --------------------------------------------------------------------
-
-    def _rtcpInterval(self, initial=False):
-        minimum = self.engine.settings.rtcpinterval / 1000.0
-        # Two members, 64 kbit/s audio: RTCP gets 5 % = 400 octets/s.
-        return rtcp.reportInterval(2, 1 if self.outgoing.packets else 0, bool(self.outgoing.packets),
-                                   400.0, 100.0, initial, self.engine._random.random(),
-                                   minimum=minimum)
-
-    def buildReport(self, now):
-        """The compound RTCP packet (SR or RR, then SDES CNAME) for now."""
-        blocks = ()
-        stats = self.incoming
-        if stats.ssrc is not None and stats.received:
-            fraction, lost = stats.intervalReport()
-            dlsr = 0
-            if stats.lastSRArrival is not None:
-                dlsr = int((now - stats.lastSRArrival) * 65536)
-            blocks = (rtcp.ReportBlock(stats.ssrc, fraction, lost, stats.extendedMaxSeq,
-                                       stats.jitterSamples, stats.lastSR, dlsr),)
-        out = self.outgoing
-        if out.packets and self.sent:
-            elapsed = int(max(0.0, now - (out._lastSent or now)) * out.clockRate)
-            report = rtcp.SenderReport(out.ssrc, rtcp.ntpTimestamp(now),
-                                       (out.timestamp + elapsed) & 0xFFFFFFFF,
-                                       out.packets, out.octets, blocks)
-        else:
-            report = rtcp.ReceiverReport(out.ssrc, blocks)
-        sdes = rtcp.SourceDescription(((out.ssrc, ((1, self.cname),)),))
-        return [report, sdes]
-
-    def sendReport(self, now=None, bye=False):
-        """Send an RTCP report now (and a BYE when closing)."""
-        if not self._ports or self.remoteRtcp is None:
-            return
-        now = self.reactor.seconds() if now is None else now
-        packets = self.buildReport(now)
-        if bye:
-            packets.append(rtcp.Goodbye((self.outgoing.ssrc,)))
-        self._sendRtcpBytes(rtcp.buildCompound(packets))
-
-    def _sendRtcpBytes(self, data):
-        try:
-            self._ports[1].write(data, self.remoteRtcp)
-            self.rtcpSent += 1
-        except OSError as e:
-            self.log.debug("RTCP send failed: {error}", error=str(e))
-
-    # -- statistics and teardown -----------------------------------------------
-
-    def stats(self):
-        """Counters for 'sip show channelstats' and the RTCP* variables."""
-        incoming = self.incoming
-        remote = self.remoteReport
-        return {
-            "localPort": self.localPort,
-            "remote": self.remote,
-            "ssrc": self.outgoing.ssrc,
-            "remoteSsrc": incoming.ssrc,
-            "txPackets": self.outgoing.packets,
-            "txOctets": self.outgoing.octets,
-            "rxPackets": incoming.received,
-            "rxOctets": incoming.octets,
-            "rxLost": max(0, incoming.lost),
-            "rxExpected": incoming.expected,
-            "rxJitterMs": incoming.jitterMs,
-            "rxDropped": self.dropped,
-            "rtcpSent": self.rtcpSent,
-            "rtcpReceived": self.rtcpReceived,
-            "txLostReported": remote.cumulativeLost if remote else None,
-            "txJitterReported": remote.jitter if remote else None,
-        }
+    # -- teardown ----------------------------------------------------------------
 
     def close(self):
         """Send a final RTCP BYE, close both sockets; a Deferred."""

@@ -293,6 +293,20 @@ class Authenticator:
             return creds, malformed
         return None, malformed
 
+    def _digestMatches(self, request, peer, creds) -> bool:
+        """True when C{creds} answer the challenge with C{peer}'s secret."""
+        if peer.secret:
+            ha1 = computeHA1(creds.algorithm, creds.username, self.realm, peer.secret)
+        elif creds.algorithm == "MD5":
+            ha1 = peer.md5secret
+        else:
+            ha1 = None
+        if not ha1:
+            return False
+        expected = computeResponse(creds.algorithm, ha1, request.method, creds.uri, creds.nonce,
+                                   creds.qop, creds.nc, creds.cnonce)
+        return hmac.compare_digest(expected, creds.response)
+
     def authenticateRequest(self, request, serverTransaction, peerHint=None, expectedUser: str | None = None):
         """
         The authenticated L{channels.sip.driver.peers.Peer}, or None after answering.
@@ -350,15 +364,7 @@ class Authenticator:
             self.security.event("FailedACL", peer.name, source, callId, ACLName=peer.name)
             self._refuse(request, st, 403, "Forbidden")
             return None
-        if peer.secret:
-            ha1 = computeHA1(creds.algorithm, creds.username, self.realm, peer.secret)
-        elif creds.algorithm == "MD5":
-            ha1 = peer.md5secret
-        else:
-            ha1 = None
-        expected = computeResponse(creds.algorithm, ha1, request.method, creds.uri, creds.nonce,
-                                   creds.qop, creds.nc, creds.cnonce) if ha1 else ""
-        if not ha1 or not hmac.compare_digest(expected, creds.response):
+        if not self._digestMatches(request, peer, creds):
             self.security.event("InvalidPassword", creds.username, source, callId,
                                 Challenge=creds.nonce, ReceivedChallenge=creds.nonce, ReceivedHash=creds.response)
             self.challenge(request, st, creds.username, peer=peer)

@@ -97,18 +97,18 @@ class ServerTransaction:
         self.source = machine.source
         self.cancelled = False
         self.failure: Optional[str] = None
-        self._deadline: Optional[float] = None
+        self.deadline: Optional[float] = None
         # Set when the manager keeps only the final response's bytes: the
         # machine is no longer driven, and Timer J ends it at this time.
-        self._lingerUntil: Optional[float] = None
+        self.lingerUntil: Optional[float] = None
         # (response, bytes) of the last final response sent, so that keeping
         # it for Timer J does not serialise it again.
-        self._finalBytes: Optional[tuple[Any, bytes]] = None
+        self.finalBytes: Optional[tuple[Any, bytes]] = None
 
     @property
     def state(self) -> State:
-        until = self._lingerUntil
-        if until is not None and self._manager._now() >= until:
+        until = self.lingerUntil
+        if until is not None and self._manager.now() >= until:
             return State.TERMINATED
         return self.machine.state
 
@@ -134,7 +134,7 @@ class ServerTransaction:
         Send C{response} through the transaction.  Returns C{False} (and
         logs) when the transaction's state forbids it, e.g. a second final.
         """
-        return self._manager._respond(self, response)
+        return self._manager.respond(self, response)
 
     def __repr__(self) -> str:
         return f"<ServerTransaction {self.request.method} {self.state.value}>"
@@ -163,8 +163,8 @@ class ClientTransaction:
         self.finalDelivered = False
         self.cancelPending = False
         self.cancelTransaction: Optional[ClientTransaction] = None
-        self._onCancelResponse: Optional[Callable[[Any], object]] = None
-        self._deadline: Optional[float] = None
+        self.onCancelResponse: Optional[Callable[[Any], object]] = None
+        self.deadline: Optional[float] = None
 
     @property
     def state(self) -> State:
@@ -178,7 +178,126 @@ class ClientTransaction:
         return f"<ClientTransaction {self.request.method} {self.state.value}>"
 
 
-class TransactionManager:
+class TransactionTimers:
+    """
+    The one timer of a L{TransactionManager}: a heap of the deadlines of
+    every transaction and one reactor call for the earliest, and the record
+    of the final responses kept until Timer J once their non-INVITE server
+    transactions are forgotten.
+    """
+
+    def _rearm(self, handle: Any) -> None:
+        if getattr(handle, "lingerUntil", None) is not None:
+            return  # absorbed: only its record remains
+        machine = handle.machine
+        if machine.state is State.COMPLETED and isinstance(machine, NonInviteServerTransaction):
+            if not machine.reliable and self._absorb(handle):
+                return
+        deadline = None if machine.state is State.TERMINATED else machine.nextDeadline()
+        if deadline == handle.deadline:
+            return
+        handle.deadline = deadline
+        if deadline is not None:
+            heapq.heappush(self._heap, (deadline, next(self._sequence), handle))
+            self._schedule(deadline)
+
+    def _absorb(self, handle: ServerTransaction) -> bool:
+        """
+        Keep only the final response's bytes until Timer J; forget the
+        transaction itself.
+        """
+        deadline = handle.machine.nextDeadline()
+        response = handle.machine.finalResponse
+        if deadline is None or response is None or self._servers.get(handle.key) is not handle:
+            return False
+        kept = handle.finalBytes
+        data = kept[1] if kept is not None and kept[0] is response else response.toBytes()
+        handle.finalBytes = None
+        forget = getattr(handle.source, "forgetRoute", None)
+        if forget is not None:
+            forget()  # retransmissions arrive with a memo of their own
+        del self._servers[handle.key]
+        handle.deadline = None
+        handle.lingerUntil = deadline
+        self._absorbing[handle.key] = (deadline, data)
+        heapq.heappush(self._heap, (deadline, next(self._sequence), None, handle.key))
+        self._schedule(deadline)
+        return True
+
+    def _resend(self, data: bytes, source: Any) -> None:
+        """Answer a retransmission absorbed after the transaction completed."""
+        response = parseMessage(data, validate=False)
+        sendBytes = self._sendResponseBytes
+        try:
+            if sendBytes is not None:
+                result = sendBytes(response, data, source)
+            else:
+                result = self._transport.sendResponse(response, source)
+        except TransportError as e:
+            self.log.warn("Could not resend a response to {source}: {error}",
+                          source=str(source), error=str(e))
+            return
+        if isinstance(result, Deferred):
+            result.addErrback(
+                lambda f: self.log.failure("Could not resend a response to {source}",
+                                           f, source=str(source))
+            )
+
+    def _schedule(self, deadline: float) -> None:
+        """Make the one reactor call happen no later than C{deadline}."""
+        at = self._callAt
+        if at is not None and at <= deadline:
+            return
+        call = self._call
+        delay = max(0.0, deadline - self.now())
+        if call is not None and call.active():
+            call.reset(delay)
+        else:
+            self._call = self._reactor.callLater(delay, self._timerFired)
+        self._callAt = deadline
+
+    def _timerFired(self) -> None:
+        self._call = None
+        self._callAt = None
+        heap = self._heap
+        now = self.now()
+        while heap and heap[0][0] <= now:
+            entry = heapq.heappop(heap)
+            handle = entry[2]
+            if handle is None:
+                key = entry[3]
+                record = self._absorbing.get(key)
+                if record is not None and record[0] == entry[0]:
+                    del self._absorbing[key]
+                continue
+            if handle.deadline != entry[0]:
+                continue  # superseded by a later deadline
+            handle.deadline = None
+            try:
+                self._run(handle, handle.machine.handleTimer(now))
+            except Exception:
+                self.log.failure("Error running SIP transaction timers for {handle!r}", handle=handle)
+        self._dropStale()
+        if heap:
+            self._schedule(heap[0][0])
+
+    def _dropStale(self) -> None:
+        """Pop superseded entries from the top so they cause no wake-up."""
+        heap = self._heap
+        absorbing = self._absorbing
+        while heap:
+            entry = heap[0]
+            handle = entry[2]
+            if handle is None:
+                record = absorbing.get(entry[3])
+                if record is not None and record[0] == entry[0]:
+                    return
+            elif handle.deadline == entry[0]:
+                return
+            heapq.heappop(heap)
+
+
+class TransactionManager(TransactionTimers):
     """
     Matches messages to transactions and runs them.
 
@@ -242,7 +361,8 @@ class TransactionManager:
     def clientTransactions(self) -> list[ClientTransaction]:
         return list(self._clients.values())
 
-    def _now(self) -> float:
+    def now(self) -> float:
+        """The reactor's time: the clock every transaction deadline is on."""
         return self._reactor.seconds()
 
     def stop(self) -> None:
@@ -291,7 +411,7 @@ class TransactionManager:
         left to report and is not told.
         """
         reason = failure.getErrorMessage() if isinstance(failure, Failure) else str(failure)
-        now = self._now()
+        now = self.now()
         for handle in list(self._clients.values()):
             if handle.destination == destination and handle.state in (State.CALLING, State.TRYING):
                 self._run(handle, handle.machine.transportError(now, reason))
@@ -305,7 +425,7 @@ class TransactionManager:
         key = serverKey(request)
         handle = self._servers.get(key)
         if handle is not None and serverMatches(handle.machine, request):
-            self._run(handle, handle.machine.receive(request, self._now()))
+            self._run(handle, handle.machine.receive(request, self.now()))
             return
         absorbed = self._absorbing.get(key)
         if absorbed is not None:
@@ -317,7 +437,7 @@ class TransactionManager:
         if request.method == "CANCEL":
             self._cancelReceived(request, source, key)
             return
-        now = self._now()
+        now = self.now()
         if request.method == "INVITE":
             machine = InviteServerTransaction(
                 request, source, now, self.timers, autoTrying=self.autoTrying
@@ -329,7 +449,7 @@ class TransactionManager:
         self._run(handle, machine.start(now))
 
     def _cancelReceived(self, cancel: Any, source: Any, key: Any) -> None:
-        now = self._now()
+        now = self.now()
         machine = NonInviteServerTransaction(cancel, source, now, self.timers)
         handle = ServerTransaction(self, machine, key)
         self._servers[key] = handle
@@ -340,26 +460,26 @@ class TransactionManager:
             or not isinstance(target.machine, InviteServerTransaction)
             or not cancelMatches(target.machine, cancel)
         ):
-            self._respond(handle, makeResponse(cancel, 481, toTag=newTag()))
+            self.respond(handle, makeResponse(cancel, 481, toTag=newTag()))
             return
         # RFC 3261, section 9.2: the CANCEL gets a 200 whatever became of the
         # INVITE, with the To tag the INVITE's responses carry.
         tag = target.toTag or newTag()
-        self._respond(handle, makeResponse(cancel, 200, toTag=tag))
+        self.respond(handle, makeResponse(cancel, 200, toTag=tag))
         if target.state is not State.PROCEEDING or target.cancelled:
             return
         target.cancelled = True
         if getattr(self._user, "cancelReceived", None) is not None:
             self._callUser("cancelReceived", cancel, target)
         else:
-            self._respond(target, makeResponse(target.request, 487, toTag=tag))
+            self.respond(target, makeResponse(target.request, 487, toTag=tag))
 
     def _responseReceived(self, response: Any, source: Any) -> None:
         handle = self._clients.get(clientKey(response))
         if handle is None:
             self._callUser("strayResponse", response, source)
             return
-        self._run(handle, handle.machine.receive(response, self._now()))
+        self._run(handle, handle.machine.receive(response, self.now()))
 
     # --- input from the TU --------------------------------------------------
 
@@ -377,7 +497,7 @@ class TransactionManager:
         key = clientKey(request)
         if key in self._clients:
             raise ValueError(f"a client transaction with key {key!r} already exists")
-        now = self._now()
+        now = self.now()
         if request.method == "INVITE":
             machine = InviteClientTransaction(request, destination, now, self.timers)
         else:
@@ -418,7 +538,7 @@ class TransactionManager:
             raise ValueError("only an INVITE client transaction can be cancelled")
         if transaction.cancelTransaction is not None:
             return transaction.cancelTransaction
-        transaction._onCancelResponse = onResponse
+        transaction.onCancelResponse = onResponse
         state = transaction.state
         if state is State.PROCEEDING:
             return self._sendCancel(transaction)
@@ -428,10 +548,10 @@ class TransactionManager:
 
     def _sendCancel(self, transaction: ClientTransaction) -> ClientTransaction:
         transaction.cancelPending = False
-        callback = transaction._onCancelResponse or self._cancelResponse
+        callback = transaction.onCancelResponse or self._cancelResponse
         cancel = self.sendRequest(makeCancel(transaction.request), transaction.destination, callback)
         transaction.cancelTransaction = cancel
-        self._run(transaction, transaction.machine.cancelSent(self._now()))
+        self._run(transaction, transaction.machine.cancelSent(self.now()))
         return cancel
 
     def _cancelResponse(self, response: Any) -> None:
@@ -439,8 +559,9 @@ class TransactionManager:
             self.log.info("CANCEL answered {status} {reason}",
                           status=response.status, reason=response.reason)
 
-    def _respond(self, handle: ServerTransaction, response: Any) -> bool:
-        effects = handle.machine.sendResponse(response, self._now())
+    def respond(self, handle: ServerTransaction, response: Any) -> bool:
+        """Send C{response} through the server transaction C{handle} (its L{ServerTransaction.respond})."""
+        effects = handle.machine.sendResponse(response, self.now())
         if not effects:
             self.log.warn(
                 "Response {status} to {method} refused in state {state}",
@@ -467,7 +588,7 @@ class TransactionManager:
                     and not handle.terminated
                     and _viaIsReliable(effect.request)
                 ):
-                    queue.extend(handle.machine.becameReliable(self._now()))
+                    queue.extend(handle.machine.becameReliable(self.now()))
             elif isinstance(effect, SendResponse):
                 queue.extend(self._sendResponse(handle, effect.response, effect.destination))
             elif isinstance(effect, Deliver):
@@ -485,7 +606,7 @@ class TransactionManager:
         try:
             result = send(message, destination)
         except TransportError as e:
-            return handle.machine.transportError(self._now(), str(e) or "transport error")
+            return handle.machine.transportError(self.now(), str(e) or "transport error")
         if isinstance(result, Deferred):
             result.addErrback(self._sendFailed, handle)
         return []
@@ -499,11 +620,11 @@ class TransactionManager:
         if sendBytes is None or response.status < 200 or not isinstance(handle.machine, NonInviteServerTransaction):
             return self._send(handle, self._transport.sendResponse, response, destination)
         data = response.toBytes()
-        handle._finalBytes = (response, data)
+        handle.finalBytes = (response, data)
         try:
             result = sendBytes(response, data, destination)
         except TransportError as e:
-            return handle.machine.transportError(self._now(), str(e) or "transport error")
+            return handle.machine.transportError(self.now(), str(e) or "transport error")
         if isinstance(result, Deferred):
             result.addErrback(self._sendFailed, handle)
         return []
@@ -511,7 +632,7 @@ class TransactionManager:
     def _sendFailed(self, failure: Failure, handle: Any) -> None:
         if failure.check(TransportError):
             reason = str(failure.value) or "transport error"
-            self._run(handle, handle.machine.transportError(self._now(), reason))
+            self._run(handle, handle.machine.transportError(self.now(), reason))
         else:
             self.log.failure("Unexpected error sending a SIP message", failure)
 
@@ -576,116 +697,6 @@ class TransactionManager:
             # Whatever went wrong, the far end gets an answer.
             handle = args[1]
             if not handle.responded and not handle.terminated:
-                self._respond(handle, makeResponse(handle.request, 500, toTag=newTag()))
+                self.respond(handle, makeResponse(handle.request, 500, toTag=newTag()))
 
     # --- the one timer -----------------------------------------------------
-
-    def _rearm(self, handle: Any) -> None:
-        if getattr(handle, "_lingerUntil", None) is not None:
-            return  # absorbed: only its record remains
-        machine = handle.machine
-        if machine.state is State.COMPLETED and isinstance(machine, NonInviteServerTransaction):
-            if not machine.reliable and self._absorb(handle):
-                return
-        deadline = None if machine.state is State.TERMINATED else machine.nextDeadline()
-        if deadline == handle._deadline:
-            return
-        handle._deadline = deadline
-        if deadline is not None:
-            heapq.heappush(self._heap, (deadline, next(self._sequence), handle))
-            self._schedule(deadline)
-
-    def _absorb(self, handle: ServerTransaction) -> bool:
-        """
-        Keep only the final response's bytes until Timer J; forget the
-        transaction itself.
-        """
-        deadline = handle.machine.nextDeadline()
-        response = handle.machine.finalResponse
-        if deadline is None or response is None or self._servers.get(handle.key) is not handle:
-            return False
-        kept = handle._finalBytes
-        data = kept[1] if kept is not None and kept[0] is response else response.toBytes()
-        handle._finalBytes = None
-        forget = getattr(handle.source, "forgetRoute", None)
-        if forget is not None:
-            forget()  # retransmissions arrive with a memo of their own
-        del self._servers[handle.key]
-        handle._deadline = None
-        handle._lingerUntil = deadline
-        self._absorbing[handle.key] = (deadline, data)
-        heapq.heappush(self._heap, (deadline, next(self._sequence), None, handle.key))
-        self._schedule(deadline)
-        return True
-
-    def _resend(self, data: bytes, source: Any) -> None:
-        """Answer a retransmission absorbed after the transaction completed."""
-        response = parseMessage(data, validate=False)
-        sendBytes = self._sendResponseBytes
-        try:
-            if sendBytes is not None:
-                result = sendBytes(response, data, source)
-            else:
-                result = self._transport.sendResponse(response, source)
-        except TransportError as e:
-            self.log.warn("Could not resend a response to {source}: {error}",
-                          source=str(source), error=str(e))
-            return
-        if isinstance(result, Deferred):
-            result.addErrback(
-                lambda f: self.log.failure("Could not resend a response to {source}",
-                                           f, source=str(source))
-            )
-
-    def _schedule(self, deadline: float) -> None:
-        """Make the one reactor call happen no later than C{deadline}."""
-        at = self._callAt
-        if at is not None and at <= deadline:
-            return
-        call = self._call
-        delay = max(0.0, deadline - self._now())
-        if call is not None and call.active():
-            call.reset(delay)
-        else:
-            self._call = self._reactor.callLater(delay, self._timerFired)
-        self._callAt = deadline
-
-    def _timerFired(self) -> None:
-        self._call = None
-        self._callAt = None
-        heap = self._heap
-        now = self._now()
-        while heap and heap[0][0] <= now:
-            entry = heapq.heappop(heap)
-            handle = entry[2]
-            if handle is None:
-                key = entry[3]
-                record = self._absorbing.get(key)
-                if record is not None and record[0] == entry[0]:
-                    del self._absorbing[key]
-                continue
-            if handle._deadline != entry[0]:
-                continue  # superseded by a later deadline
-            handle._deadline = None
-            try:
-                self._run(handle, handle.machine.handleTimer(now))
-            except Exception:
-                self.log.failure("Error running SIP transaction timers for {handle!r}", handle=handle)
-        self._dropStale()
-        if heap:
-            self._schedule(heap[0][0])
-
-    def _dropStale(self) -> None:
-        """Pop superseded entries from the top so they cause no wake-up."""
-        heap = self._heap
-        absorbing = self._absorbing
-        while heap:
-            entry = heap[0]
-            handle = entry[2]
-            if handle is None:
-                record = absorbing.get(entry[3])
-                if record is not None and record[0] == entry[0]:
-                    return
-            elif handle._deadline == entry[0]:
-                return
-            heapq.heappop(heap)

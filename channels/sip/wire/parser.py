@@ -183,33 +183,8 @@ def _parseHead(head: bytes) -> Message:
         error = error or lineError
         headers = Headers.fromLines(keys, items)
 
-    message: Message
     if first[:4] == "SIP/":
-        parts = first.split(" ", 2)
-        if len(parts) == 3:
-            version, code, reason = parts
-        elif len(parts) == 2:
-            version, code = parts
-            reason = ""
-        else:
-            raise SIPParseError("bad status line")
-        if len(code) != 3 or not code.isdigit() or not code.isascii():
-            raise SIPParseError("bad status code")
-        if version != "SIP/2.0":
-            _checkVersion(version, None)
-        status = int(code)
-        if not 100 <= status <= 699:
-            raise SIPParseError("status code out of range")
-        if error:
-            raise SIPParseError(error)
-        # Built without the constructor's defaults (every field is known).
-        message = _newMessage(Response)
-        message.status = status
-        message.reason = reason
-        message.headers = headers
-        message.body = b""
-        message.version = version
-        return message
+        return _response(first, headers, error)
     parts = first.rstrip(" \t").split(" ")
     if len(parts) != 3:
         if len(parts) > 3 and parts[0] and _TOKEN.issuperset(parts[0]):
@@ -227,6 +202,35 @@ def _parseHead(head: bytes) -> Message:
     if error:
         raise SIPParseError(error, 400, message)
     _checkVersion(version, message)
+    return message
+
+
+def _response(first: str, headers: Headers, error: str | None) -> Response:
+    """The response of status line C{first}; L{SIPParseError} for a bad one."""
+    parts = first.split(" ", 2)
+    if len(parts) == 3:
+        version, code, reason = parts
+    elif len(parts) == 2:
+        version, code = parts
+        reason = ""
+    else:
+        raise SIPParseError("bad status line")
+    if len(code) != 3 or not code.isdigit() or not code.isascii():
+        raise SIPParseError("bad status code")
+    if version != "SIP/2.0":
+        _checkVersion(version, None)
+    status = int(code)
+    if not 100 <= status <= 699:
+        raise SIPParseError("status code out of range")
+    if error:
+        raise SIPParseError(error)
+    # Built without the constructor's defaults (every field is known).
+    message = _newMessage(Response)
+    message.status = status
+    message.reason = reason
+    message.headers = headers
+    message.body = b""
+    message.version = version
     return message
 
 

@@ -210,12 +210,8 @@ def _parseAttribute(value: str) -> tuple[str, str | None]:
     return name, (rest if sep else None)
 
 
-def parseSDP(data: bytes | str) -> SessionDescription:
-    """
-    Parse a session description. Lenient about line endings and unknown
-    lines, strict about what an offer/answer needs: v=0 first, o=, one m=
-    line form per section, a connection address for every active stream.
-    """
+def _sdpLines(data: bytes | str) -> list[str]:
+    """The non-empty lines of a session description; it must start with v=0."""
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8")
@@ -227,6 +223,34 @@ def parseSDP(data: bytes | str) -> SessionDescription:
     lines = [line for line in lines if line.strip()]
     if not lines or lines[0].strip() != "v=0":
         raise SDPError("SDP does not start with v=0")
+    return lines
+
+
+def _parseMediaLine(value: str, where: str) -> dict:
+    """The fields of an m= line, as the start of a media section being read."""
+    parts = value.split()
+    if len(parts) < 3:
+        raise SDPError(f"bad media line at {where}: m={value}")
+    portText, _, countText = parts[1].partition("/")
+    try:
+        port = int(portText)
+        count = int(countText) if countText else None
+    except ValueError:
+        raise SDPError(f"bad media port at {where}: {parts[1]}") from None
+    if not 0 <= port <= 65535:
+        raise SDPError(f"media port out of range at {where}: {port}")
+    return {"mediaType": parts[0], "port": port, "portCount": count,
+            "proto": parts[2], "formats": tuple(parts[3:]), "connection": None,
+            "addrType": "IP4", "attributes": [], "bandwidth": [], "info": []}
+
+
+def parseSDP(data: bytes | str) -> SessionDescription:
+    """
+    Parse a session description. Lenient about line endings and unknown
+    lines, strict about what an offer/answer needs: v=0 first, o=, one m=
+    line form per section, a connection address for every active stream.
+    """
+    lines = _sdpLines(data)
     origin = None
     sessionName = "-"
     connection = None
@@ -241,20 +265,7 @@ def parseSDP(data: bytes | str) -> SessionDescription:
         kind, value = line[0], line[2:].strip()
         where = f"line {number}"
         if kind == "m":
-            parts = value.split()
-            if len(parts) < 3:
-                raise SDPError(f"bad media line at {where}: m={value}")
-            portText, _, countText = parts[1].partition("/")
-            try:
-                port = int(portText)
-                count = int(countText) if countText else None
-            except ValueError:
-                raise SDPError(f"bad media port at {where}: {parts[1]}") from None
-            if not 0 <= port <= 65535:
-                raise SDPError(f"media port out of range at {where}: {port}")
-            media.append({"mediaType": parts[0], "port": port, "portCount": count,
-                          "proto": parts[2], "formats": tuple(parts[3:]), "connection": None,
-                          "addrType": "IP4", "attributes": [], "bandwidth": [], "info": []})
+            media.append(_parseMediaLine(value, where))
             continue
         if media:
             current = media[-1]
