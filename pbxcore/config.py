@@ -337,7 +337,7 @@ class _Parser:
             if depth == 0 and ";" not in raw:
                 line = raw.strip(ws)
             else:
-                line, depth = _stripComments(raw, depth, opened, lineno)
+                line, depth = stripComments(raw, depth, opened, lineno)
                 line = line.strip(ws)
             if not line:
                 continue
@@ -492,7 +492,7 @@ class _Parser:
         self.include(argument, name == "tryinclude", filename, lineno, section)
 
 
-def _stripComments(raw: str, depth: int, opened: list, lineno: int):
+def stripComments(raw: str, depth: int, opened: list, lineno: int):
     """
     Remove comments from one line, given the block comment nesting C{depth}
     at its start; return the kept text and the depth at its end.

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional
 
-from pbxcore.config import _stripComments
+from pbxcore.config import stripComments
 
 _WS = " \t\r"
 
@@ -230,7 +230,7 @@ def parseDocument(text: str, path: str) -> Document:
     depth = 0
     opened: list = []
     for lineno, raw in enumerate(lines, 1):
-        stripped, depth = _stripComments(raw, depth, opened, lineno)
+        stripped, depth = stripComments(raw, depth, opened, lineno)
         stripped = stripped.strip(_WS)
         target = doc.head if current is None else current.items
         if not stripped:

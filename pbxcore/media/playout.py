@@ -12,7 +12,7 @@ import math
 
 from pbxcore.frame import FrameKind, voiceFrame
 from pbxcore.media import g711
-from pbxcore.media.sounds import _pack
+from pbxcore.media.sounds import packSamples
 
 __all__ = ["FRAME_MS", "playoutFormat", "playChunks", "playAudio", "ToneSource"]
 
@@ -85,7 +85,7 @@ class ToneSource:
         # chunk is one slice, and the phase never jumps.
         length = period * chunk // math.gcd(period, chunk)
         steps = [2 * math.pi * f / rate for f in frequencies]
-        linear = _pack([int(round(amplitude * sum(math.sin(s * n) for s in steps)))
+        linear = packSamples([int(round(amplitude * sum(math.sin(s * n) for s in steps)))
                         for n in range(length)])
         self.format = fmt
         width = 2 if fmt == "slin" else 1

@@ -28,7 +28,8 @@ __all__ = ["tone", "silence", "catalogue", "generate", "main", "RATE"]
 RATE = 8000
 
 
-def _pack(samples) -> bytes:
+def packSamples(samples) -> bytes:
+    """Signed linear samples as little-endian 16-bit bytes (slin)."""
     buf = array("h", samples)
     if sys.byteorder == "big":
         buf.byteswap()
@@ -51,7 +52,7 @@ def tone(frequencies, durationMs: int, amplitude: int = 8000, fadeMs: int = 5,
         if fadeMs:
             value *= min(1.0, n / fade, (count - 1 - n) / fade)
         out.append(max(-32768, min(32767, int(round(value)))))
-    return _pack(out)
+    return packSamples(out)
 
 
 def silence(durationMs: int, rate: int = RATE) -> bytes:

@@ -40,7 +40,7 @@ from channels.sip.net.address import Address
 from channels.sip.wire.message import SIPParseError, makeResponse, newTag
 from channels.sip.net.transactions import TransportError
 from channels.sip.wire.via import (  # noqa: F401 (re-exported for the transport's users)
-    DEFAULT_PORTS, _bare, isIPLiteral, replaceTopVia, routeRaw, routeResponse, stampRoute, stampVia)
+    DEFAULT_PORTS, bareHost, isIPLiteral, replaceTopVia, routeRaw, routeResponse, stampRoute, stampVia)
 
 # RFC 3261 §18.1.1: a request within 200 bytes of a 1500-byte path MTU goes
 # over a congestion-controlled transport.
@@ -475,7 +475,7 @@ class SIPTransportLayer:
                 replaceTopVia(message, dataclasses.replace(via, transport="TCP"))
                 data = message.toBytes()
             transport = "TCP"
-        host = _bare(destination.host)
+        host = bareHost(destination.host)
         port = destination.port or DEFAULT_PORTS.get(transport, 5060)
         if isIPLiteral(host):
             return self._sendBytes(data, transport, host, port, destination)
@@ -608,7 +608,7 @@ class SIPTransportLayer:
         transport = transport.upper()
         default = DEFAULT_PORTS.get(transport, 5060)
         if isIPLiteral(host):
-            return defer.succeed([(_bare(host), port or default)])
+            return defer.succeed([(bareHost(host), port or default)])
 
         def addresses(name, targetPort):
             d = self._hostsResolver().getHostByName(name)
