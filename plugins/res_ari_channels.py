@@ -372,7 +372,7 @@ def startPlayback(core, playback, control):
     return playback.json()
 
 
-def startRecording(core, params, targetURI, control):
+def startRecording(core, params, targetURI, control, kind=LiveRecording):
     name, fmt = params["name"], params["format"]
     if fmt not in RECORDING_FORMATS:
         raise AriError(422, f"Unknown format {fmt!r}")
@@ -380,14 +380,17 @@ def startRecording(core, params, targetURI, control):
         raise AriError(409, "Recording with that name is in progress")
     if "/" in name or name.startswith("."):
         raise AriError(400, "Bad recording name")
-    recording = LiveRecording(core, name, fmt, targetURI, params.get("maxDurationSeconds"),
-                              params.get("terminateOn") or "none", params.get("ifExists"))
+    recording = kind(core, name, fmt, targetURI, params.get("maxDurationSeconds"),
+                     params.get("terminateOn") or "none", params.get("ifExists"))
     import os
 
     if params.get("ifExists") == "fail" and os.path.exists(recording.path):
         raise AriError(422, "Recording already exists")
     core.recordings[name] = recording
-    control.recorders.append(recording)
+    if hasattr(control, "record"):
+        control.record(recording)
+    else:
+        control.recorders.append(recording)
     core.recordingEvent(recording, "RecordingStarted")
     return recording.json()
 

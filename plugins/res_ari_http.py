@@ -33,7 +33,7 @@ log = Logger(namespace="plugins.res_ari")
 #: Events a paused session may hold before it is closed as too slow.
 MAX_QUEUED_EVENTS = 10000
 _CREATED = {("channels", "play"), ("channels", "playWithId"), ("channels", "record"),
-            ("bridges", "play"), ("bridges", "playWithId")}
+            ("bridges", "play"), ("bridges", "playWithId"), ("bridges", "record")}
 
 
 def authenticate(settings, request):

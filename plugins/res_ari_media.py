@@ -9,6 +9,7 @@ core bridge).
 import os
 import time
 import uuid
+from array import array
 
 from twisted.internet import defer, task
 from twisted.logger import Logger
@@ -270,6 +271,74 @@ class LiveRecording:
             f.write(data)
 
 
+class BridgeRecording(LiveRecording):
+    """
+    A live recording of a bridge: the audio each channel sends into the
+    bridge, decoded and summed 20 ms at a time (a leg with nothing to give
+    counts as silence once the other is two frames ahead).
+    """
+
+    #: The legs a bridge mixes (a leg not heard from yet counts as silence).
+    LEGS = 2
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.legs = {}
+
+    def legFrame(self, leg, frame):
+        if self.state != "recording" or frame.kind is not FrameKind.VOICE:
+            return
+        if frame.subclass not in ("ulaw", "alaw", "slin"):
+            return
+        pcm = array("h", g711.transcode(frame.subclass, "slin", frame.data))
+        self.legs.setdefault(leg, array("h")).extend(pcm)
+        self._mix(final=False)
+
+    def _mix(self, final):
+        buffers = list(self.legs.values())
+        if not buffers:
+            return
+        silent = len(buffers) < self.LEGS
+        while True:
+            longest = max(len(b) for b in buffers)
+            ready = 0 if silent else min(len(b) for b in buffers)
+            if ready < FRAME_BYTES and not (final or longest >= 2 * FRAME_BYTES):
+                return
+            count = min(FRAME_BYTES, longest)
+            if count == 0:
+                return
+            mixed = array("h", bytes(2 * count))
+            for buf in buffers:
+                take = buf[:count]
+                del buf[:count]
+                for i, sample in enumerate(take):
+                    mixed[i] = max(-32768, min(32767, mixed[i] + sample))
+            self.audio += g711.transcode("slin", RECORDING_FORMATS[self.format],
+                                         mixed.tobytes())
+
+    def finish(self, keep=True):
+        if self.state == "recording" and keep:
+            self._mix(final=True)
+        super().finish(keep)
+
+
+class _Tap:
+    """A bridge leg's sink whose writes are also given to the bridge's recordings."""
+
+    def __init__(self, channel, aribridge, leg):
+        self._channel = channel
+        self._aribridge = aribridge
+        self._leg = leg
+
+    def writeFrame(self, frame):
+        for recording in list(self._aribridge.recorders):
+            recording.legFrame(self._leg, frame)
+        return self._channel.writeFrame(frame)
+
+    def __getattr__(self, name):
+        return getattr(self._channel, name)
+
+
 class StasisBridge(Bridge):
     """
     The core two-party bridge, stoppable from ARI, with DTMF always
@@ -289,7 +358,7 @@ class StasisBridge(Bridge):
         return False
 
     def _nativePair(self):
-        if any(self.aribridge.muted(c) for c in self.channels):
+        if self.aribridge.recorders or any(self.aribridge.muted(c) for c in self.channels):
             return None
         return super()._nativePair()
 
@@ -316,8 +385,9 @@ class StasisBridge(Bridge):
         return channel
 
     async def _pump(self, source, sink, done):
+        tapped = _Tap(sink, self.aribridge, source.uniqueid)
         try:
-            await super()._pump(source, sink, done)
+            await super()._pump(source, tapped, done)
         except defer.CancelledError:
             if not done.called:
                 done.callback(source)
@@ -339,6 +409,7 @@ class AriBridge:
         self.core_bridge = None
         self.mutes = set()
         self.playQueue = None
+        self.recorders = []
 
     def json(self):
         return bridgeJSON(self)
@@ -396,7 +467,14 @@ class AriBridge:
         if len(self.channels) == 2 and all(not c.hangupRequested for c in self.channels):
             self.core.reactor.callLater(0, self._update)
 
+    def record(self, recording):
+        self.recorders.append(recording)
+        if self.core_bridge is not None:
+            self.core_bridge._updateNative()  # frames, not the native relay, while recording
+
     def destroy(self):
+        for recording in list(self.recorders):
+            recording.finish()
         for channel in list(self.channels):
             control = self.core.controls.get(channel.uniqueid)
             if control is not None:

@@ -9,8 +9,14 @@ import platform
 import socket
 
 from pbxcore.dialplan.builtins import soundsDir
-from plugins.res_ari_channels import AriError, startPlayback
-from plugins.res_ari_media import RECORDING_FORMATS, AriBridge, Playback, recordingDir
+from plugins.res_ari_channels import AriError, startPlayback, startRecording
+from plugins.res_ari_media import (
+    RECORDING_FORMATS,
+    AriBridge,
+    BridgeRecording,
+    Playback,
+    recordingDir,
+)
 from plugins.res_ari_model import (
     applicationJSON,
     deviceStateJSON,
@@ -178,6 +184,11 @@ class Resources:
         playback = Playback(self.core, playbackId, params["media"], f"bridge:{bridge.id}",
                             lambda: list(bridge.channels), params.get("lang"))
         return startPlayback(self.core, playback, bridge)
+
+    def bridges_record(self, params, path):
+        bridge = self.bridge(path["bridgeId"])
+        return startRecording(self.core, params, f"bridge:{bridge.id}", bridge,
+                              BridgeRecording)
 
     # -- playbacks -----------------------------------------------------------------
 

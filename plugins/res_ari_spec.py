@@ -207,6 +207,8 @@ def _bridges():
         Operation(b, one + "/play/{playbackId}", "POST", "playWithId",
                   "Start playback of media on a bridge with a given id.", "Playback", _PLAY,
                   (_NOBRIDGE,)),
+        Operation(b, one + "/record", "POST", "record", "Start a recording of a bridge.",
+                  "LiveRecording", _RECORD, _RECORD_ERRORS + (_NOBRIDGE,)),
     ]
 
 

@@ -198,15 +198,19 @@ class StasisCore:
 
     def recordingEvent(self, recording, kind):
         scheme, _, ident = recording.targetURI.partition(":")
-        apps = self.appsForChannel(ident) if scheme == "channel" else []
+        if scheme == "channel":
+            apps = self.appsForChannel(ident)
+        else:
+            bridge = self.bridges.get(ident)
+            apps = self.appsForBridge(bridge) if bridge is not None else []
         for app in apps:
             self._send(app, kind, recording=recording.json())
 
     def recordingFinished(self, recording):
         self.recordings.pop(recording.name, None)
-        for control in self.controls.values():
-            if recording in control.recorders:
-                control.recorders.remove(recording)
+        for holder in list(self.controls.values()) + list(self.bridges.values()):
+            if recording in holder.recorders:
+                holder.recorders.remove(recording)
         self.recordingEvent(recording, "RecordingFinished")
 
     def userEvent(self, app, name, variables, sources):

@@ -128,9 +128,20 @@ async def _bridges(http, app):
     assert sorted((await http.get("/bridges/ops-br")).json()["channels"]) == ["ops-1", "ops-2"]
     r = await http.post("/bridges/ops-br/addChannel", params={"channel": "ops-3"})
     assert r.status_code == 409, r.text
+    r = await http.post("/bridges/ops-br/record", params={"name": "br-rec", "format": "wav",
+                                                          "ifExists": "overwrite"})
+    assert r.status_code == 201 and r.json()["target_uri"] == "bridge:ops-br", r.text
+    await app.wait("RecordingStarted", **{"recording.name": "br-rec"})
     r = await http.post("/bridges/ops-br/play", params={"media": "sound:beep"})
     assert r.status_code == 201 and r.json()["target_uri"] == "bridge:ops-br"
     await app.wait("PlaybackFinished", **{"playback.id": r.json()["id"]})
+    # The beep went to both channels, each far half (Echo) sent it back into
+    # the bridge: the bridge's recording holds it.
+    assert (await http.post("/recordings/live/br-rec/stop")).status_code == 204
+    await app.wait("RecordingFinished", **{"recording.name": "br-rec"})
+    r = await http.get("/recordings/stored/br-rec/file")
+    assert r.status_code == 200 and r.content[:4] == b"RIFF" and len(r.content) > 44 + 160
+    assert (await http.delete("/recordings/stored/br-rec")).status_code == 204
     r = await http.post("/bridges/ops-br/removeChannel", params={"channel": "ops-2"})
     assert r.status_code == 204
     await app.wait("ChannelLeftBridge", **{"channel.id": "ops-2"})
