@@ -301,6 +301,34 @@ class ChannelHandlers:
         return startRecording(self.core, params, f"channel:{control.channel.uniqueid}",
                               control)
 
+    def channels_snoopChannel(self, params, path):
+        return self._snoop(params, path, params.get("snoopId"))
+
+    def channels_snoopChannelWithId(self, params, path):
+        return self._snoop(params, path, path["snoopId"])
+
+    def _snoop(self, params, path, snoopId):
+        from plugins.res_ari_snoop import makeSnoop
+
+        target = self.channel(path["channelId"])
+        spy, whisper = params.get("spy") or "none", params.get("whisper") or "none"
+        if spy == "none" and whisper == "none":
+            raise AriError(400, "Either spy or whisper must be specified")
+        if not self.core.registered(params["app"]):
+            raise AriError(400, f"Application '{params['app']}' is not registered")
+        if snoopId and self.pbx.channels.byUniqueid(snoopId) is not None:
+            raise AriError(400, "Channel with given unique ID already exists")
+        snoop = makeSnoop(self.pbx, target, spy, whisper, snoopId)
+        args = [a for a in (params.get("appArgs") or "").split(",") if a]
+        d = defer.ensureDeferred(self._snoopRun(snoop, params["app"], args))
+        d.addErrback(lambda f: log.failure("ARI snoop {channel}", f, channel=snoop.name))
+        return channelJSON(snoop)
+
+    async def _snoopRun(self, snoop, app, args):
+        snoop.appl, snoop.data = "Stasis", ",".join([app] + args)
+        await runStasis(self.core, snoop, app, args)
+        await snoop.hangup()
+
     # -- variables, continue, redirect ---------------------------------------------------
 
     def channels_getChannelVar(self, params, path):

@@ -9,7 +9,6 @@ core bridge).
 import os
 import time
 import uuid
-from array import array
 
 from twisted.internet import defer, task
 from twisted.logger import Logger
@@ -20,6 +19,7 @@ from pbxcore.errors import ChannelHungUp
 from pbxcore.frame import FrameKind, voiceFrame
 from pbxcore.media import g711
 from pbxcore.media.wav import writeWav
+from plugins.res_ari_mixer import Mixer
 from plugins.res_ari_model import bridgeJSON, liveRecordingJSON, playbackJSON
 
 log = Logger(namespace="plugins.res_ari")
@@ -274,51 +274,27 @@ class LiveRecording:
 class BridgeRecording(LiveRecording):
     """
     A live recording of a bridge: the audio each channel sends into the
-    bridge, decoded and summed 20 ms at a time (a leg with nothing to give
-    counts as silence once the other is two frames ahead).
+    bridge, mixed (L{plugins.res_ari_mixer.Mixer}).
     """
-
-    #: The legs a bridge mixes (a leg not heard from yet counts as silence).
-    LEGS = 2
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.legs = {}
+        self.mixer = Mixer(self._mixed)
+
+    @property
+    def legs(self):
+        return self.mixer.buffers
+
+    def _mixed(self, pcm):
+        self.audio += g711.transcode("slin", RECORDING_FORMATS[self.format], pcm)
 
     def legFrame(self, leg, frame):
-        if self.state != "recording" or frame.kind is not FrameKind.VOICE:
-            return
-        if frame.subclass not in ("ulaw", "alaw", "slin"):
-            return
-        pcm = array("h", g711.transcode(frame.subclass, "slin", frame.data))
-        self.legs.setdefault(leg, array("h")).extend(pcm)
-        self._mix(final=False)
-
-    def _mix(self, final):
-        buffers = list(self.legs.values())
-        if not buffers:
-            return
-        silent = len(buffers) < self.LEGS
-        while True:
-            longest = max(len(b) for b in buffers)
-            ready = 0 if silent else min(len(b) for b in buffers)
-            if ready < FRAME_BYTES and not (final or longest >= 2 * FRAME_BYTES):
-                return
-            count = min(FRAME_BYTES, longest)
-            if count == 0:
-                return
-            mixed = array("h", bytes(2 * count))
-            for buf in buffers:
-                take = buf[:count]
-                del buf[:count]
-                for i, sample in enumerate(take):
-                    mixed[i] = max(-32768, min(32767, mixed[i] + sample))
-            self.audio += g711.transcode("slin", RECORDING_FORMATS[self.format],
-                                         mixed.tobytes())
+        if self.state == "recording" and frame.kind is FrameKind.VOICE:
+            self.mixer.add(leg, frame.subclass, frame.data)
 
     def finish(self, keep=True):
         if self.state == "recording" and keep:
-            self._mix(final=True)
+            self.mixer.flush()
         super().finish(keep)
 
 

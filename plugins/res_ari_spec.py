@@ -102,6 +102,10 @@ _RECORD = (
     P("beep", "boolean", default=False),
     P("terminateOn", default="none", allowed=("none", "any", "*", "#")),
 )
+_SNOOP = (P("spy", default="none", allowed=("none", "both", "out", "in")),
+          P("whisper", default="none", allowed=("none", "both", "out", "in")),
+          P("app", req=True, desc="The application the snoop channel is placed in"),
+          P("appArgs"))
 _RECORD_ERRORS = ((400, "Invalid parameters"), (409, "Already recording under that name"),
                   (422, "The format is not known"))
 
@@ -149,6 +153,13 @@ def _channels():
                   (_NOCHAN, _NOTINAPP)),
         Operation(c, one + "/hold", "DELETE", "unhold", "Remove a channel from hold.", "void",
                   (), (_NOCHAN, _NOTINAPP)),
+    ]
+
+
+def _channelMedia():
+    c = "channels"
+    one = "/channels/{channelId}"
+    return [
         Operation(c, one + "/moh", "POST", "startMoh", "Play music on hold to a channel.",
                   "void", (P("mohClass"),), (_NOCHAN, _NOTINAPP)),
         Operation(c, one + "/moh", "DELETE", "stopMoh", "Stop music on hold.", "void", (),
@@ -164,6 +175,13 @@ def _channels():
                   (_NOCHAN, _NOTINAPP)),
         Operation(c, one + "/record", "POST", "record", "Start a recording.", "LiveRecording",
                   _RECORD, _RECORD_ERRORS + (_NOCHAN,)),
+        Operation(c, one + "/snoop", "POST", "snoopChannel",
+                  "Start snooping: a new channel in an application hears and whispers.",
+                  "Channel", _SNOOP + (P("snoopId"),),
+                  ((400, "Invalid parameters"), _NOCHAN)),
+        Operation(c, one + "/snoop/{snoopId}", "POST", "snoopChannelWithId",
+                  "Start snooping with a given snoop channel id.", "Channel", _SNOOP,
+                  ((400, "Invalid parameters"), _NOCHAN)),
         Operation(c, one + "/variable", "GET", "getChannelVar",
                   "Get the value of a channel variable or function.", "Variable",
                   (P("variable", req=True),),
@@ -337,7 +355,8 @@ def _compile(op: Operation) -> Operation:
                      op.responseClass, op.params, op.errors, op.upgrade, re.compile(pattern))
 
 
-OPERATIONS = tuple(_compile(op) for op in _channels() + _bridges() + _others() + _apps())
+OPERATIONS = tuple(_compile(op) for op in
+                   _channels() + _channelMedia() + _bridges() + _others() + _apps())
 
 
 def match(method: str, path: str):

@@ -234,3 +234,41 @@ async def _everything(pbx):  # noqa: F811
             await app.wait("ChannelUserevent", eventname="hello", **{"userevent.k": "v"})
             tg.cancel_scope.cancel()
         await app.ws.close()
+
+
+def test_snoop(pbx):  # noqa: F811
+    anyio.run(_snoop, pbx)
+
+
+async def _snoop(pbx):  # noqa: F811
+    url = f"ws://127.0.0.1:{pbx.httpPort}/ari/events?app=ops&api_key={USER}:{PASSWORD}"
+    with anyio.fail_after(PATIENCE):  # liveness bound
+        app = App(await create_websocket(url))
+        async with anyio.create_task_group() as tg, httpx.AsyncClient(
+                base_url=f"{pbx.base}/ari", auth=(USER, PASSWORD)) as http:
+            tg.start_soon(app.read)
+            await _originate(http, app, "spied")
+            r = await http.post("/channels/spied/snoop", params={"app": "ops"})
+            assert r.status_code == 400  # neither spy nor whisper
+            r = await http.post("/channels/spied/snoop/spy-1",
+                                params={"app": "ops", "spy": "both", "appArgs": "snooping"})
+            assert r.status_code == 200 and r.json()["name"].startswith("Snoop/spied-"), r.text
+            start = await app.wait("StasisStart", **{"channel.id": "spy-1"})
+            assert start["args"] == ["snooping"]
+            r = await http.post("/channels/spy-1/record", params={
+                "name": "spy-rec", "format": "sln", "ifExists": "overwrite"})
+            assert r.status_code == 201, r.text
+            # Played to the target (out) and echoed back by its far half (in):
+            # the snoop hears both, mixed, and records them.
+            r = await http.post("/channels/spied/play", params={"media": "sound:beep"})
+            await app.wait("PlaybackFinished", **{"playback.id": r.json()["id"]})
+            assert (await http.post("/recordings/live/spy-rec/stop")).status_code == 204
+            r = await http.get("/recordings/stored/spy-rec/file")
+            assert r.status_code == 200 and len(r.content) >= 2 * 160 * 5, len(r.content)
+            assert max(abs(int.from_bytes(r.content[i:i + 2], "little", signed=True))
+                       for i in range(0, len(r.content), 2)) > 1000  # not silence
+            assert (await http.delete("/recordings/stored/spy-rec")).status_code == 204
+            assert (await http.delete("/channels/spied")).status_code == 204
+            await app.wait("StasisEnd", **{"channel.id": "spy-1"})  # gone with its target
+            tg.cancel_scope.cancel()
+        await app.ws.close()
