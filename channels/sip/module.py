@@ -1,9 +1,10 @@
 """
-chan_sip, the SIP channel driver module (first slice: transports, the
-transaction layer and the out-of-dialog user agent).
+chan_sip, the SIP channel driver module: the stack (transports, the
+transaction layer, the out-of-dialog user agent) and, over it, the peers,
+registrar, calls and console and manager commands of sip.conf.
 
-Later SIP work reaches the running stack through the module object the
-loader keeps (C{pbx.loader.modules["chan_sip"].module.stack}), or more simply
+SIP code reaches the running stack through the module object the loader
+keeps (C{pbx.loader.modules["chan_sip"].module.stack}), or more simply
 through the C{SIPStack} handed around at load time:
 
     stack.transport      the L{SIPTransportLayer} (listeners, send)

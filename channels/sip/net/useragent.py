@@ -11,7 +11,7 @@ requests with no dialog (481), Require (420). Then the method's handler.
 Extending it
 ============
 
-Later modules replace or add method handlers::
+chan_sip and later modules replace or add method handlers::
 
     ua.registerMethod("REGISTER", handler)     # returns an undo callable
     ua.registerDialogHandler(dialogHandler)    # in-dialog requests
@@ -24,11 +24,13 @@ C{dialogHandler(request, serverTransaction) -> bool}: True claims the request
 tag, the dispatcher answers 481. C{supported} is the set of option-tags
 (Supported / Require) the stack understands; modules add to it.
 
-The handlers installed by default are placeholders until the registrar and
-the session layer arrive: INVITE is refused with 403 after the media-type
-checks (415, 406), REGISTER is challenged with 401 (or refused with 403 once
-credentials are offered), BYE with no dialog gets 481 (CANCEL is answered
-by the transaction layer), OPTIONS gets 200 with the capabilities.
+The handlers the user agent has on its own answer what a bare stack (no
+chan_sip configuration loaded over it) can: INVITE is refused with 403 after
+the media-type checks (415, 406), REGISTER is challenged with 401 (or refused
+with 403 once credentials are offered), BYE with no dialog gets 481 (CANCEL
+is answered by the transaction layer), OPTIONS gets 200 with the
+capabilities. chan_sip replaces INVITE (L{channels.sip.driver.technology}),
+REGISTER (L{channels.sip.driver.registrar}) and the rest at load.
 """
 
 from __future__ import annotations
@@ -248,13 +250,13 @@ class UserAgent:
         self.respond(st, request, 200, "OK", self.capabilityHeaders())
 
     def sip_INVITE(self, request, st):
-        """Placeholder until sessions exist: media checks, then 403."""
+        """Without chan_sip's calls installed: media checks, then 403."""
         if not self.mediaAcceptable(request, st):
             return
         self.respond(st, request, 403, "Forbidden")
 
     def sip_REGISTER(self, request, st):
-        """Placeholder until the registrar exists: a digest challenge, never a binding."""
+        """Without chan_sip's registrar installed: a digest challenge, never a binding."""
         to = request.toAddr
         if to is None or _scheme(to.uri) not in ("sip", "sips"):
             return self.respond(st, request, 400, "To Is Not a SIP URI")
