@@ -126,9 +126,9 @@ class RegistrarSettings:
     acl: ACL = ACL()
     nonceLifetime: int = 30
     # The digest algorithms offered, one WWW-Authenticate each, in this
-    # order (RFC 8760). Clients that take the first challenge they see
-    # (older phones, SIPp) need md5 first.
-    authAlgorithms: tuple[str, ...] = ("SHA-256", "MD5")
+    # order (RFC 8760). MD5 alone by default, as Asterisk: many phones
+    # (baresip, SIPp, older desk phones) give up on a SHA-256 challenge.
+    authAlgorithms: tuple[str, ...] = ("MD5",)
 
 
 @dataclass
@@ -177,6 +177,10 @@ class Peer:
     dtlscertfile: str = ""
     dtlsprivatekey: str = ""
     rtcpMux: bool = False
+    # Over maxcontacts: replace the oldest binding (chan_sip, pjsip's
+    # remove_existing = yes) or refuse the REGISTER with 403 (no).
+    removeExisting: bool = True
+    authAlgorithms: tuple[str, ...] = ("MD5",)
     realtime: bool = False
     extra: dict = field(default_factory=dict)
     filename: str = ""
@@ -432,6 +436,10 @@ def _applyPeerEntry(peer: Peer, entry: Entry, aclRules: list, warnings: list[str
         peer.maxcontacts = _int(entry, 1, 100)
     elif key in _MEDIA_KEYS:
         _applyMediaEntry(peer, key, entry)
+    elif key in ("remove_existing", "removeexisting"):
+        peer.removeExisting = _bool(entry)
+    elif key == "authalgorithms":
+        peer.authAlgorithms = _algorithms(entry)
     elif key in PASSIVE_PEER_KEYS:
         peer.extra.setdefault(key, []).append(value)
     else:
@@ -466,6 +474,22 @@ def _applyMediaEntry(peer: Peer, key: str, entry: Entry) -> None:
         peer.avpf = peer.icesupport = peer.encryption = peer.dtlsenable = peer.rtcpMux = True
         peer.dtlsverify = "fingerprint"
         peer.dtlssetup = "actpass"
+
+
+def _algorithms(entry: Entry) -> tuple[str, ...]:
+    """C{authalgorithms = sha-256,md5}: the digest algorithms offered, in order."""
+    names = []
+    for word in entry.value.split(","):
+        name = word.strip().upper()
+        if not name:
+            continue
+        if name not in ("SHA-256", "MD5"):
+            raise _error(entry, f"authalgorithms: unknown algorithm {word.strip()!r} (expected sha-256, md5)")
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise _error(entry, "authalgorithms: empty list")
+    return tuple(names)
 
 
 def _splitHostPort(entry: Entry, value: str) -> tuple[str, int | None]:
@@ -584,18 +608,9 @@ def _parseSettings(section, general, warnings: list[str], defaults: Peer) -> tup
         elif key == "registerattempts":
             values["registerattempts"] = _int(entry)
         elif key == "authalgorithms":
-            names = []
-            for word in value.split(","):
-                name = word.strip().upper()
-                if not name:
-                    continue
-                if name not in ("SHA-256", "MD5"):
-                    raise _error(entry, f"authalgorithms: unknown algorithm {word.strip()!r} (expected sha-256, md5)")
-                if name not in names:
-                    names.append(name)
-            if not names:
-                raise _error(entry, "authalgorithms: empty list")
-            values["authAlgorithms"] = tuple(names)
+            values["authAlgorithms"] = defaults.authAlgorithms = _algorithms(entry)
+        elif key in ("remove_existing", "removeexisting"):
+            defaults.removeExisting = _bool(entry)
         elif key == "noncelifetime":
             values["nonceLifetime"] = _int(entry, 1)
         elif key == "register":
@@ -674,6 +689,7 @@ REALTIME_KEYS = (
     "dtmfmode", "permit", "deny", "mailbox", "subscribecontext", "fromuser",
     "fromdomain", "language", "accountcode", "maxcontacts", "avpf", "icesupport",
     "encryption", "dtlsenable", "dtlsverify", "dtlssetup", "rtcp_mux", "webrtc",
+    "fromdomain", "language", "accountcode", "maxcontacts", "authalgorithms",
 )
 
 

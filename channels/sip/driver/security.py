@@ -245,17 +245,23 @@ class Authenticator:
         return self.peers.config.settings.realm
 
     def challengeHeaders(self, stale: bool = False, algorithms=None) -> list[tuple[str, str]]:
-        """One WWW-Authenticate per algorithm, strongest first (RFC 8760)."""
+        """One WWW-Authenticate per algorithm, in the order C{authalgorithms} gives (RFC 8760)."""
         return self._challenge(stale, algorithms)[0]
+
+    def _offered(self, peer) -> tuple[str, ...]:
+        """The algorithms offered to C{peer} (or to an unknown caller): its C{authalgorithms}."""
+        if peer is None:
+            return self.peers.config.settings.authAlgorithms or ("MD5",)
+        if peer.md5secret and not peer.secret:
+            return ("MD5",)  # an md5secret is an MD5 HA1: nothing else can be checked
+        return peer.authAlgorithms or ("MD5",)
 
     def _challenge(self, stale: bool, algorithms) -> tuple[list[tuple[str, str]], str]:
         """The WWW-Authenticate headers of a fresh challenge, and its nonce."""
         settings = self.peers.config.settings
         realm = settings.realm
         nonce = self.nonces.make(self.peers.now(), self._random(12), realm)
-        offered = settings.authAlgorithms or ALGORITHMS
-        if algorithms is not None:
-            offered = [a for a in offered if a in algorithms] or list(algorithms)
+        offered = tuple(algorithms) if algorithms else (settings.authAlgorithms or ALGORITHMS)
         key = (realm, tuple(offered), stale)
         templates = self._challengeTemplates.get(key)
         if templates is None:
@@ -270,8 +276,7 @@ class Authenticator:
         return [("WWW-Authenticate", before + nonce + after) for before, after in templates], nonce
 
     def challenge(self, request, st, account: str | None, stale: bool = False, peer=None) -> None:
-        algorithms = ("MD5",) if peer is not None and peer.md5secret and not peer.secret else None
-        headers, nonce = self._challenge(stale, algorithms)
+        headers, nonce = self._challenge(stale, self._offered(peer))
         self.security.event("ChallengeSent", account, st.source, request.callId, Challenge=nonce)
         self.peers.stack.userAgent.respond(st, request, 401, "Unauthorized", headers)
 
@@ -295,10 +300,14 @@ class Authenticator:
 
     def _digestMatches(self, request, peer, creds) -> bool:
         """True when C{creds} answer the challenge with C{peer}'s secret."""
+        if creds.algorithm not in self._offered(peer):
+            # Only what authalgorithms offers is accepted: a peer set to
+            # sha-256 must not be reachable through an MD5 answer.
+            return False
         if peer.secret:
             ha1 = computeHA1(creds.algorithm, creds.username, self.realm, peer.secret)
         elif creds.algorithm == "MD5":
-            ha1 = peer.md5secret
+            ha1 = peer.md5secret  # _offered() is MD5 alone for such a peer
         else:
             ha1 = None
         if not ha1:

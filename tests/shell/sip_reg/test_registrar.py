@@ -5,8 +5,8 @@ import shutil
 from twisted.trial.unittest import TestCase
 
 from channels.sip.net.address import Address
-from channels.sip.wire.digest import parseChallenge
-from tests.shell.sip_reg.harness import PHONE, Harness
+from channels.sip.wire.digest import Challenge, buildAuthorization, parseChallenge
+from tests.shell.sip_reg.harness import PHONE, SIP_CONF, Harness
 
 
 class RegistrarTests(TestCase):
@@ -14,11 +14,12 @@ class RegistrarTests(TestCase):
         self.h = Harness()
         self.addCleanup(self.h.stop)
 
-    def test_challenge_offers_sha256_then_md5(self):
+    def test_challenge_offers_md5_by_default(self):
+        # Asterisk's default: MD5 alone (baresip and SIPp give up on SHA-256).
         r = self.h.register()
         self.assertEqual(r.status, 401)
         values = r.headers.rawValues("WWW-Authenticate")
-        self.assertEqual([parseChallenge(v).algorithm for v in values], ["SHA-256", "MD5"])
+        self.assertEqual([parseChallenge(v).algorithm for v in values], ["MD5"])
         for v in values:
             c = parseChallenge(v)
             self.assertEqual(c.realm, "txpbx.test")
@@ -53,7 +54,7 @@ class RegistrarTests(TestCase):
         unknown = self.h.register(user="9999", auth=self.h.answer(challenge2, user="9999", password="x"))
         for r in (wrong, unknown):
             self.assertEqual((r.status, r.reason), (401, "Unauthorized"))
-            self.assertEqual(len(r.headers.rawValues("WWW-Authenticate")), 2)
+            self.assertEqual(len(r.headers.rawValues("WWW-Authenticate")), 1)
             self.assertEqual(sorted(name for name, _ in r.headers.lines),
                              sorted(name for name, _ in wrong.headers.lines))
         self.assertEqual(self.h.events("InvalidPassword")[0].get("AccountID"), "1001")
@@ -128,6 +129,31 @@ class RegistrarTests(TestCase):
         challenge = other.register()
         r = self.h.register(auth=self.h.answer(challenge))
         self.assertEqual(r.status, 401)
+
+    def test_general_authalgorithms_offered_in_order_written(self):
+        h = Harness(text=SIP_CONF.replace("realm = txpbx.test", "realm = txpbx.test\nauthalgorithms = sha-256, md5"))
+        self.addCleanup(h.stop)
+        r = h.register()
+        self.assertEqual([parseChallenge(v).algorithm for v in r.headers.rawValues("WWW-Authenticate")], ["SHA-256", "MD5"])
+        self.assertEqual(h.register(auth=h.answer(r, algorithm="SHA-256")).status, 200)
+        h2 = Harness(text=SIP_CONF.replace("realm = txpbx.test", "realm = txpbx.test\nauthalgorithms = md5,sha-256"))
+        self.addCleanup(h2.stop)
+        r = h2.register()
+        self.assertEqual([parseChallenge(v).algorithm for v in r.headers.rawValues("WWW-Authenticate")], ["MD5", "SHA-256"])
+
+    def test_peer_authalgorithms_overrides_general(self):
+        h = Harness(text=SIP_CONF + "\n[1005](phones)\nsecret = strong\nauthalgorithms = sha-256\n")
+        self.addCleanup(h.stop)
+        r = h.register(user="1005")
+        self.assertEqual([parseChallenge(v).algorithm for v in r.headers.rawValues("WWW-Authenticate")], ["SHA-256"])
+        # An MD5 answer is not taken from a peer set to SHA-256 alone.
+        md5 = buildAuthorization(Challenge("txpbx.test", parseChallenge(r.headers.get("WWW-Authenticate")).nonce, "MD5", ("auth",)),
+                                 "REGISTER", "sip:txpbx.test", "1005", "strong", "cn0nce", 1)
+        self.assertEqual(h.register(user="1005", auth=md5).status, 401)
+        self.assertEqual(h.register(user="1005", auth=h.answer(r, user="1005", password="strong", nc=2)).status, 200)
+        # Other peers keep the general default.
+        r = h.register(user="1001")
+        self.assertEqual([parseChallenge(v).algorithm for v in r.headers.rawValues("WWW-Authenticate")], ["MD5"])
 
     def test_md5secret_peer_challenged_with_md5_only(self):
         r = self.h.register(user="1004")

@@ -14,7 +14,7 @@ from twisted.trial.unittest import TestCase
 from channels.sip.net.address import Address
 from channels.sip.driver.registrar import BindingStore, Binding, LocationService
 
-from .harness import Harness
+from .harness import SIP_CONF, Harness
 
 NOW = 1_800_000_000.0
 
@@ -117,7 +117,7 @@ class RegistrarWritesTests(TestCase):
         self.assertTrue(later.endswith("GMT"))
 
     def test_challenges_carry_fresh_nonces_in_fixed_text(self):
-        h = Harness()
+        h = Harness(text=SIP_CONF.replace("realm = txpbx.test", "realm = txpbx.test\nauthalgorithms = sha-256,md5"))
         self.addCleanup(h.stop)
         one = h.register().headers.rawValues("WWW-Authenticate")
         two = h.register().headers.rawValues("WWW-Authenticate")

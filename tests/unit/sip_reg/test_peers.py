@@ -154,3 +154,13 @@ def test_acl_last_match_wins():
     acl = c.peer("a").acl
     assert acl.allows("10.2.0.1") and not acl.allows("10.1.2.3") and acl.allows("192.0.2.1")
     assert acl.allows("::ffff:10.2.0.1")
+
+
+def test_authalgorithms_default_general_and_per_peer():
+    # Asterisk offers MD5 alone unless authalgorithms asks for more.
+    plain = conf("[general]\n[p]\ntype=friend\nsecret=x\n")
+    assert plain.settings.authAlgorithms == ("MD5",) and plain.peer("p").authAlgorithms == ("MD5",)
+    general = conf("[general]\nauthalgorithms = sha-256,md5\n[p]\ntype=friend\nsecret=x\n[q]\ntype=friend\nsecret=y\nauthalgorithms=md5\n")
+    assert general.peer("p").authAlgorithms == ("SHA-256", "MD5")
+    assert general.peer("q").authAlgorithms == ("MD5",)
+    assert error("[p]\ntype=friend\nauthalgorithms = sha-512\n").startswith("sip.conf:3: authalgorithms")
