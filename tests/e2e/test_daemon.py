@@ -8,11 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from tests.pbxprocess import ROOT, PBXProcess, cleanup, makeConfigDir
+from tests.sample import copySample
 
 
 def runTwistd(*args):
@@ -29,30 +29,20 @@ def test_helpDocumentsOptions():
     assert "-c" in result.stdout
 
 
-def bootSample(attempts=40):
+def bootSample():
     """
-    Start the sample configuration; it binds the well-known ports
-    (127.0.0.1:5060 and :5038), so wait while another test's process still
-    holds them. Returns (process, the booted line's match).
+    Start a copy of the sample configuration (L{tests.sample}: only its
+    ports rewritten to free ones, so no other test run's PBX is in the way).
+    Returns (process, the booted line's match, the etc folder).
     """
-    for attempt in range(attempts):
-        pbx = PBXProcess(os.path.join(ROOT, "etc")).start()
-        try:
-            booted = pbx.waitFor(r"PBX fully booted \((\d+) modules loaded, (\d+) declined\)",
-                                 60)
-        except AssertionError:
-            # The HTTP port (8088) held by another process stops the start.
-            if "Address already in use" not in pbx.output or attempt == attempts - 1:
-                raise
-            booted = None
-        if "Address already in use" not in pbx.output or attempt == attempts - 1:
-            return pbx, booted
-        pbx.stop()
-        time.sleep(0.5)
+    etc, _ = copySample()
+    pbx = PBXProcess(etc).start()
+    booted = pbx.waitFor(r"PBX fully booted \((\d+) modules loaded, (\d+) declined\)", 60)
+    return pbx, booted, etc
 
 
 def test_sampleConfigBootsAndStopsOnSIGTERM():
-    pbx, booted = bootSample()
+    pbx, booted, etc = bootSample()
     try:
         # The sample loads every bundled module and declines none.
         assert int(booted.group(1)) >= 30, pbx.output
@@ -62,6 +52,7 @@ def test_sampleConfigBootsAndStopsOnSIGTERM():
         status = pbx.stop()
     finally:
         pbx.kill()
+        cleanup(etc)
     assert status == 0, pbx.output
     assert "txpbx stopped" in pbx.output
     assert "Traceback" not in pbx.output

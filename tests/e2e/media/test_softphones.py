@@ -1,11 +1,13 @@
 """
 Two real softphones (baresip, a SIP user agent nobody on this project
-wrote) register to the PBX with digest authentication; alice calls bob
-through the dialplan (Dial(SIP/bob)), bob answers by itself. Each plays a
-tone from a WAV file (baresip's aufile module: 1000 Hz from alice, 700 Hz
-from bob) and baresip's sndfile module records what each one decoded: each
-must hear the other's tone. Both hang up; no RTP socket
-stays open.
+wrote) register to the PBX running the shipped C{etc/} unchanged (a copy
+with free ports: L{tests.sample}) as 1001 and 1002, with the sample's
+secrets and its default digest (MD5, as Asterisk). 1001 calls 1002 through
+the sample dialplan (C{_1XXX}: Dial(SIP/1002)), 1002 answers by itself.
+Each plays a tone from a WAV file (baresip's aufile module: 1000 Hz from
+1001, 700 Hz from 1002) and baresip's sndfile module records what each one
+decoded: each must hear the other's tone. Then 1002 calls C{100} (Echo) and
+hears its own tone back. Every call hangs up; no RTP socket stays open.
 
 Needs the Debian package baresip-core (installed by .ci/run).
 """
@@ -25,40 +27,10 @@ from twisted.trial import unittest
 
 from pbxcore.media.sounds import tone
 from pbxcore.media.wav import writeWav
+from tests import inprocess
 from tests.e2e.media.support import dominantFrequency, waitFor
-from tests.e2e.sip_calls import support as calls
 from tests.e2e.sip_calls.support import freePort
-
-SIP_CONF = """[general]
-context = guest
-allowguest = no
-udpbindaddr = 127.0.0.1:0
-authalgorithms = md5
-
-[alice]
-type = friend
-host = dynamic
-secret = wonderland
-context = calls
-disallow = all
-allow = ulaw
-
-[bob]
-type = friend
-host = dynamic
-secret = builder
-context = calls
-disallow = all
-allow = ulaw
-"""
-
-EXTENSIONS = """[general]
-static = yes
-
-[calls]
-exten => bob,1,Dial(SIP/bob,20)
- same => n,Hangup()
-"""
+from tests.sample import sampleForTest
 
 BARESIP_CONFIG = """poll_method epoll
 net_interface 127.0.0.1
@@ -164,54 +136,69 @@ class SoftphoneTests(unittest.TestCase):
         baresipPath()
         self.base = tempfile.mkdtemp(prefix="txpbx-softphones-")
         self.addCleanup(shutil.rmtree, self.base, True)
-        self.pbx, self.sipPort = yield calls.startPBX(self, extra={
-            "sip.conf": SIP_CONF, "extensions.conf": EXTENSIONS,
-            "rtp.conf": "[general]\nrtpstart = 34000\nrtpend = 34100\n"})
+        etc, ports = sampleForTest(self)
+        self.sipPort = ports.sip
+        self.pbx = yield inprocess.startPBX(self, etc)
         self.sip = self.pbx.loader.modules["chan_sip"].module.peers
 
     def registered(self, name):
         return bool(self.sip.location.contacts(name, self.sip.now()))
 
-    @defer.inlineCallbacks
-    def test_toneFromAliceIsHeardByBob(self):
+    def phones(self):
         sources = {}
-        for name, frequency in (("alice", 1000), ("bob", 700)):
+        for name, frequency in (("1001", 1000), ("1002", 700)):
             sources[name] = os.path.join(self.base, f"{name}.wav")
             with open(sources[name], "wb") as f:
                 f.write(writeWav("slin", tone((frequency,), 8000, 8000)))
-        alice = Softphone(self.base, "alice", "wonderland", self.sipPort,
-                          f"aufile,{sources['alice']}", (35000, 35100))
-        bob = Softphone(self.base, "bob", "builder", self.sipPort,
-                        f"aufile,{sources['bob']}", (35200, 35300))
+        # The sample's phones and secrets (etc/sip.conf), nothing else.
+        alice = Softphone(self.base, "1001", "change-me-1001", self.sipPort,
+                          f"aufile,{sources['1001']}", (35000, 35100))
+        bob = Softphone(self.base, "1002", "change-me-1002", self.sipPort,
+                        f"aufile,{sources['1002']}", (35200, 35300))
+        return alice, bob
+
+    @defer.inlineCallbacks
+    def test_sampleTwoPhonesCallEachOtherAndEcho(self):
+        alice, bob = self.phones()
         for phone in (alice, bob):
             phone.start()
             self.addCleanup(phone.stop)
         try:
-            yield waitFor(lambda: self.registered("alice") and self.registered("bob"), 10)
+            yield waitFor(lambda: self.registered("1001") and self.registered("1002"), 10)
         except AssertionError:
             self.fail("softphones did not register:\n" + alice.process.text()[-2000:]
                       + bob.process.text()[-2000:])
 
-        yield alice.command("dial", f"sip:bob@127.0.0.1:{self.sipPort}")
+        yield alice.command("dial", f"sip:1002@127.0.0.1:{self.sipPort}")
         engine = lambda: getattr(self.pbx, "rtpEngine", None)
-        yield waitFor(self._bothFlowing, 15)
+        yield waitFor(lambda: self._flowing(2), 15)
         names = sorted(c.name.split("-")[0] for c in self.pbx.channels)
-        self.assertEqual(names, ["SIP/alice", "SIP/bob"])
+        self.assertEqual(names, ["SIP/1001", "SIP/1002"])
         # Every leg's media comes from the rtp.conf range, even port first.
         for session in engine().sessions:
-            self.assertTrue(34000 <= session.localPort < 34100 and session.localPort % 2 == 0)
-
+            self.assertTrue(10000 <= session.localPort < 20000 and session.localPort % 2 == 0)
         yield alice.command("hangup")
+        yield waitFor(lambda: len(self.pbx.channels) == 0, 10)
+        yield waitFor(lambda: engine().openSockets == 0, 5)
+        self.assertHeard(bob, 1000, 0)
+        self.assertHeard(alice, 700, 0)
+
+        # 100 is the sample's echo test: 1002 hears its own tone.
+        yield bob.command("dial", f"sip:100@127.0.0.1:{self.sipPort}")
+        yield waitFor(lambda: self._flowing(1), 15)
+        self.assertEqual([c.name.split("-")[0] for c in self.pbx.channels], ["SIP/1002"])
+        yield bob.command("hangup")
         yield waitFor(lambda: len(self.pbx.channels) == 0, 10)
         yield waitFor(lambda: engine().openSockets == 0, 5)
         for phone in (alice, bob):
             yield phone.stop()
+        self.assertHeard(bob, 700, 1)
 
-        self.assertHeard(bob, 1000)
-        self.assertHeard(alice, 700)
-
-    def assertHeard(self, phone, expected):
-        (decoded,) = glob.glob(os.path.join(phone.dump, "*-dec.wav"))
+    def assertHeard(self, phone, expected, call):
+        """The C{call}-th (from 0) recording of what C{phone} decoded has C{expected} Hz."""
+        decoded = sorted(glob.glob(os.path.join(phone.dump, "*-dec.wav")), key=os.path.getmtime)
+        self.assertGreater(len(decoded), call, f"{phone.name}: recordings {decoded}")
+        decoded = decoded[call]
         with wave.open(decoded, "rb") as f:
             self.assertEqual((f.getframerate(), f.getnchannels()), (8000, 1))
             samples = array("h", f.readframes(f.getnframes()))
@@ -225,7 +212,7 @@ class SoftphoneTests(unittest.TestCase):
         other = 700 if expected == 1000 else 1000
         self.assertGreater(powers[expected], 100 * powers[other])
 
-    def _bothFlowing(self):
+    def _flowing(self, count):
         engine = getattr(self.pbx, "rtpEngine", None)
-        return engine is not None and len(engine.sessions) == 2 and all(
+        return engine is not None and len(engine.sessions) == count and all(
             s.incoming.received > 100 for s in engine.sessions)
