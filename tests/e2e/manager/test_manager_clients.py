@@ -16,41 +16,27 @@ import time
 
 import pytest
 
-from tests.ami import MANAGER_CONF, PATIENCE
-from tests.pbxprocess import ROOT, PBXProcess, cleanup, makeConfigDir
+from tests.ami import PATIENCE
+from tests.pbxprocess import ROOT, PBXProcess, cleanup
+from tests.sample import copySample
 
-EXTENSIONS = """\
-[default]
-exten => 100,1,Answer()
- same => n,Echo()
- same => n,Hangup()
+# The shipped etc/ (a copy with free ports, tests.sample): its manager user
+# and secret, its dialplan (100 echoes, 101 says the caller's number and
+# hangs up).
+SECRET = "change-me-please"
 
-exten => 200,1,Answer()
- same => n,Wait(0.5)
- same => n,Hangup()
-"""
-
-MODULES = """\
-[modules]
-autoload = no
-load => manager
-load => pbx_config
-load => chan_local
-load => app_echo
-"""
 
 # pyst2 still calls Event.isSet().
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 @pytest.fixture(scope="module")
 def pbx():
-    etc = makeConfigDir({"manager.conf": MANAGER_CONF, "extensions.conf": EXTENSIONS,
-                         "modules.conf": MODULES})
+    etc, ports = copySample()
     process = PBXProcess(etc).start()
     try:
         process.waitBooted(PATIENCE)
-        match = process.waitFor(r"manager listening on 127\.0\.0\.1:(\d+)", PATIENCE)
-        process.port = int(match.group(1))
+        process.waitFor(rf"manager listening on 127\.0\.0\.1:{ports.manager}\b", PATIENCE)
+        process.port = ports.manager
         yield process
         assert process.stop() == 0, process.output
         assert "Traceback" not in process.output, process.output
@@ -60,7 +46,7 @@ def pbx():
 
 
 def originateFields():
-    return {"Channel": "Local/100@default", "Context": "default", "Exten": "200",
+    return {"Channel": "Local/100@default", "Context": "default", "Exten": "101",
             "Priority": "1", "Async": "true", "Timeout": "10000"}
 
 
@@ -70,7 +56,7 @@ def test_panoramisk(pbx):
     async def scenario():
         events = []
         manager = Manager(host="127.0.0.1", port=pbx.port, username="admin",
-                          secret="pw", ping_delay=PATIENCE * 10)
+                          secret=SECRET, ping_delay=PATIENCE * 10)
         manager.register_event("*", lambda m, event: events.append(event))
         await asyncio.wait_for(manager.connect(), PATIENCE)
         try:
@@ -114,7 +100,7 @@ def test_asterisk_ami(pbx):
     client = AMIClient(address="127.0.0.1", port=pbx.port, timeout=PATIENCE)
     client.add_event_listener(onEvent)
     try:
-        login = client.login(username="admin", secret="pw").response
+        login = client.login(username="admin", secret=SECRET).response
         assert login.status == "Success", login
         assert client.send_action(SimpleAction("Ping")).response.keys["Ping"] == "Pong"
         channels = client.send_action(SimpleAction("CoreShowChannels")).response
@@ -149,12 +135,12 @@ def test_pyst2(pbx):
     manager.connect("127.0.0.1", pbx.port)
     try:
         manager.register_event("*", onEvent)
-        assert manager.login("admin", "pw").get_header("Message") == "Authentication accepted"
+        assert manager.login("admin", SECRET).get_header("Message") == "Authentication accepted"
         assert manager.ping().get_header("Ping") == "Pong"
         output = manager.command("core show channels")
         assert output.get_header("Response") == "Follows"
         assert "active channel" in "".join(output.data)
-        response = manager.originate("Local/100@default", "200", context="default",
+        response = manager.originate("Local/100@default", "101", context="default",
                                      priority="1", run_async=True)
         assert response.get_header("Response") == "Success"
         assert seen.wait(PATIENCE)
@@ -219,7 +205,7 @@ def rss(pid):
 
 
 def login(sock):
-    sock.sendall(b"Action: Login\r\nUsername: admin\r\nSecret: pw\r\n\r\n")
+    sock.sendall(b"Action: Login\r\nUsername: admin\r\nSecret: " + SECRET.encode() + b"\r\n\r\n")
     data = b""
     while b"Authentication accepted" not in data:
         chunk = sock.recv(4096)

@@ -2,6 +2,9 @@
 The registrar of a real C{twistd pbx} process, driven by SIPp over UDP:
 digest authentication, the answers RFC 3261 asks for, security log lines,
 and bindings that survive a restart of the process on the same data.
+
+The PBX runs the shipped C{etc/} (a copy with free ports, L{tests.sample});
+only the ACL test needs a peer the sample does not have (see there).
 """
 
 import re
@@ -10,19 +13,14 @@ import pytest
 
 from tests.e2e.sip_reg.sipp import freeUDPPort, sipp, variant
 from tests.pbxprocess import PBXProcess, cleanup, makeConfigDir
+from tests.sample import copySample
 
-SIP_CONF = """\
+# The ACL test needs a phone whose permit excludes loopback: the sample's
+# phones all permit 127.0.0.0/8, so this one configuration is the test's own.
+ACL_SIP_CONF = """\
 [general]
 realm = txpbx
-authalgorithms = md5,sha-256   ; SIPp answers the first challenge it reads
 udpbindaddr = 127.0.0.1:0
-minexpiry = 60
-maxexpiry = 3600
-
-[1001]
-type = friend
-host = dynamic
-secret = pw1001
 
 [1002]
 type = friend
@@ -33,6 +31,7 @@ permit = 10.0.0.0/8
 """
 
 MODULES = "[modules]\nautoload = no\nload => chan_sip\n"
+SECRET = "change-me-1001"  # etc/sip.conf
 
 
 def startPBX(etc):
@@ -44,7 +43,7 @@ def startPBX(etc):
 
 @pytest.fixture(scope="module")
 def pbx():
-    etc = makeConfigDir({"sip.conf": SIP_CONF, "modules.conf": MODULES})
+    etc, _ = copySample()
     process, port = startPBX(etc)
     process.port = port
     process.etc = etc
@@ -61,7 +60,7 @@ def ok(result):
 
 
 def test_register_then_binding_listed(pbx):
-    output = ok(sipp("register_auth.xml", pbx.port, "1001", "pw1001", localPort=pbx.phonePort))
+    output = ok(sipp("register_auth.xml", pbx.port, "1001", SECRET, localPort=pbx.phonePort))
     assert "Successful call" in output
     pbx.waitFor(r"Registered SIP '1001' at udp:127\.0\.0\.1:\d+")
 
@@ -81,37 +80,43 @@ def test_wrong_password_and_unknown_user_get_401_again(pbx):
 
 
 def test_unregister_with_expires_zero(pbx):
-    ok(sipp("register_auth.xml", pbx.port, "1001", "pw1001", localPort=pbx.phonePort))
+    ok(sipp("register_auth.xml", pbx.port, "1001", SECRET, localPort=pbx.phonePort))
     gone = variant(200, ["Contact: <sip:[service]@[local_ip]:[local_port]>", "Expires: 0"],
                    [("Contact:", None, True), ("GMT", "Date:", False)])
-    ok(sipp(gone, pbx.port, "1001", "pw1001", localPort=pbx.phonePort))
+    ok(sipp(gone, pbx.port, "1001", SECRET, localPort=pbx.phonePort))
 
 
 def test_star_without_expires_zero_is_400(pbx):
     bad = variant(400, ["Contact: *"])
-    ok(sipp(bad, pbx.port, "1001", "pw1001", localPort=pbx.phonePort))
+    ok(sipp(bad, pbx.port, "1001", SECRET, localPort=pbx.phonePort))
 
 
 def test_too_brief_is_423_with_min_expires(pbx):
     brief = variant(423, ["Contact: <sip:[service]@[local_ip]:[local_port]>", "Expires: 5"],
                     [("^ *60", "Min-Expires:", False)])
-    ok(sipp(brief, pbx.port, "1001", "pw1001", localPort=pbx.phonePort))
+    ok(sipp(brief, pbx.port, "1001", SECRET, localPort=pbx.phonePort))
 
 
-def test_source_outside_permit_is_refused_and_logged(pbx):
-    refused = variant(403, ["Contact: <sip:[service]@[local_ip]:[local_port]>", "Expires: 300"])
-    ok(sipp(refused, pbx.port, "1002", "pw1002", localPort=pbx.phonePort))
-    line = pbx.waitFor(r'SecurityEvent="FailedACL".*AccountID="1002".*').group(0)
-    assert re.search(r'RemoteAddress="IPV4/UDP/127\.0\.0\.1/\d+"', line), line
+def test_source_outside_permit_is_refused_and_logged():
+    etc = makeConfigDir({"sip.conf": ACL_SIP_CONF, "modules.conf": MODULES})
+    pbx, port = startPBX(etc)
+    try:
+        refused = variant(403, ["Contact: <sip:[service]@[local_ip]:[local_port]>", "Expires: 300"])
+        ok(sipp(refused, port, "1002", "pw1002", localPort=freeUDPPort()))
+        line = pbx.waitFor(r'SecurityEvent="FailedACL".*AccountID="1002".*').group(0)
+        assert re.search(r'RemoteAddress="IPV4/UDP/127\.0\.0\.1/\d+"', line), line
+    finally:
+        pbx.stop()
+        cleanup(etc)
 
 
 def test_binding_survives_restart():
-    etc = makeConfigDir({"sip.conf": SIP_CONF, "modules.conf": MODULES})
+    etc, _ = copySample()
     try:
         first, port = startPBX(etc)
         phonePort = freeUDPPort()
         try:
-            ok(sipp("register_auth.xml", port, "1001", "pw1001", localPort=phonePort))
+            ok(sipp("register_auth.xml", port, "1001", SECRET, localPort=phonePort))
             first.waitFor(r"Registered SIP '1001'")
         finally:
             assert first.stop() == 0, first.output
@@ -121,7 +126,7 @@ def test_binding_survives_restart():
             # A REGISTER without Contact is a query: the 200 lists the stored binding.
             query = variant(200, ["Expires: 300"],
                             [(r"<sip:1001@127\.0\.0\.1:[0-9]+>;expires=[0-9]+", "Contact:", False)])
-            ok(sipp(query, port, "1001", "pw1001", localPort=phonePort))
+            ok(sipp(query, port, "1001", SECRET, localPort=phonePort))
         finally:
             assert second.stop() == 0, second.output
     finally:
@@ -132,14 +137,16 @@ def test_sighup_reload_keeps_bindings():
     import os
     import signal
 
-    etc = makeConfigDir({"sip.conf": SIP_CONF, "modules.conf": MODULES})
+    etc, _ = copySample()
     try:
         pbx, port = startPBX(etc)
         phonePort = freeUDPPort()
         try:
-            ok(sipp("register_auth.xml", port, "1001", "pw1001", localPort=phonePort))
+            ok(sipp("register_auth.xml", port, "1001", SECRET, localPort=phonePort))
+            with open(os.path.join(etc, "sip.conf")) as f:
+                shipped = f.read()
             with open(os.path.join(etc, "sip.conf"), "w") as f:
-                f.write(SIP_CONF.replace("secret = pw1001", "secret = newpw").replace("udpbindaddr = 127.0.0.1:0", f"udpbindaddr = 127.0.0.1:{port}"))
+                f.write(shipped.replace(f"secret = {SECRET}", "secret = newpw"))
             pbx.process.send_signal(signal.SIGHUP)
             pbx.waitFor(r"sip\.conf reloaded")
             query = variant(200, ["Expires: 300"],
@@ -147,7 +154,7 @@ def test_sighup_reload_keeps_bindings():
             ok(sipp(query, port, "1001", "newpw", localPort=phonePort))
             # A bad file is refused with file:line and the running configuration stays.
             with open(os.path.join(etc, "sip.conf"), "w") as f:
-                f.write(SIP_CONF + "\n[1003]\ntype = friend\ndtmfmode = smoke\n")
+                f.write(shipped + "\n[1003]\ntype = friend\ndtmfmode = smoke\n")
             pbx.process.send_signal(signal.SIGHUP)
             pbx.waitFor(r"old configuration kept: .*sip\.conf:\d+: dtmfmode")
             ok(sipp("register_auth.xml", port, "1001", "newpw", localPort=phonePort))
