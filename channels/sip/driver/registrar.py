@@ -8,7 +8,9 @@ Three layers:
     binding list come out. It answers queries (no Contact), C{Contact: *}
     with C{Expires: 0} (anything else with C{*} is a 400), C{minexpiry}
     (423 with Min-Expires), C{maxexpiry}, C{defaultexpiry}, Call-ID/CSeq
-    ordering and the per-peer contact limit (403 over it).
+    ordering and the per-peer contact limit (C{maxcontacts}: a new
+    contact over it replaces the binding nearest its expiry, as chan_sip
+    and pjsip's C{remove_existing}; with C{remove_existing = no}, 403).
   - L{LocationService} keeps the bindings in memory (C{contacts(peer)}),
     mirrors every change to a L{BindingStore} and knows the next expiry.
   - L{BindingStore} is the SQLite file under the PBX's data directory
@@ -99,12 +101,14 @@ def _expiryOf(contact, headerExpires, settings) -> int:
 
 
 def processRegister(request, peerName: str, current, settings, now: float, source=None, maxContacts: int | None = None,
-                    date: str | None = None) -> RegisterOutcome:
+                    date: str | None = None, removeExisting: bool = True) -> RegisterOutcome:
     """
     Decide a REGISTER for C{peerName} (already authenticated) against its
     C{current} bindings. C{settings} is a L{channels.sip.driver.peers.RegistrarSettings}.
     C{date} is the Date header's value for C{now} when the caller has it
-    already (see L{httpDate}).
+    already (see L{httpDate}). Over C{maxContacts}, C{removeExisting}
+    drops the other bindings nearest their expiry (a phone that rebooted
+    onto a new port is served at once); otherwise the REGISTER gets 403.
     """
     current = tuple(b for b in current if b.expires > now)
     try:
@@ -158,12 +162,22 @@ def processRegister(request, peerName: str, current, settings, now: float, sourc
         else:
             bindings[uri] = Binding(peerName, uri, now + expires, source, userAgent, path, callId, cseq, q,
                                     existing.registeredAt if existing is not None else now)
+    if len(bindings) > limit and removeExisting:
+        _removeExisting(bindings, limit, {str(c.uri) for c in contacts})
     if len(bindings) > limit:
         return RegisterOutcome(403, "Too Many Contacts")
     if len(bindings) < 2:
         return ok(list(bindings.values()))
     ordered = sorted(bindings.values(), key=lambda b: (-(b.q if b.q is not None else 1.0), -b.expires))
     return ok(ordered)
+
+
+def _removeExisting(bindings: dict, limit: int, fresh: set) -> None:
+    """Drop bindings not named by this REGISTER, nearest expiry (then oldest) first, down to C{limit}."""
+    others = sorted((b for uri, b in bindings.items() if uri not in fresh),
+                    key=lambda b: (b.expires, b.registeredAt))
+    for binding in others[:max(0, len(bindings) - limit)]:
+        del bindings[binding.uri]
 
 
 # -- the store ------------------------------------------------------------------
@@ -517,7 +531,8 @@ class Registrar:
         now = peers.now()
         current = peers.location.contacts(peer.name)
         outcome = processRegister(request, peer.name, current, peers.config.settings, now,
-                                  st.source, maxContacts=peer.maxcontacts, date=self._dateOf(now))
+                                  st.source, maxContacts=peer.maxcontacts, date=self._dateOf(now),
+                                  removeExisting=peer.removeExisting)
         if outcome.bindings is not None:
             peers.bindingsChanged(peer, outcome.bindings)
             self.counts["registered"] += 1

@@ -90,14 +90,15 @@ class _Control(protocol.Protocol):
 
 
 class Softphone:
-    def __init__(self, base, name, secret, pbxPort, source, rtpRange):
+    def __init__(self, base, name, secret, pbxPort, source, rtpRange, folder=None):
         self.name = name
-        self.folder = os.path.join(base, name)
+        self.folder = os.path.join(base, folder or name)
         self.dump = os.path.join(self.folder, "dump")
         os.makedirs(self.dump)
         self.ctrlPort = freePort()
+        self.sipPort = freePort()
         with open(os.path.join(self.folder, "config"), "w") as f:
-            f.write(BARESIP_CONFIG.format(sipPort=freePort(), name=name, source=source,
+            f.write(BARESIP_CONFIG.format(sipPort=self.sipPort, name=name, source=source,
                                           rtpStart=rtpRange[0], rtpEnd=rtpRange[1],
                                           ctrlPort=self.ctrlPort, dump=self.dump))
         with open(os.path.join(self.folder, "accounts"), "w") as f:
@@ -116,6 +117,13 @@ class Softphone:
             TCP4ClientEndpoint(reactor, "127.0.0.1", self.ctrlPort), _Control())
         control.command(name, params)
         control.transport.loseConnection()
+
+    @defer.inlineCallbacks
+    def crash(self):
+        """SIGKILL: the phone goes away without unregistering (a power cut, a reboot)."""
+        if not self.process.ended.called:
+            self.transport.signalProcess(signal.SIGKILL)
+        yield self.process.ended
 
     @defer.inlineCallbacks
     def stop(self):
@@ -193,6 +201,42 @@ class SoftphoneTests(unittest.TestCase):
         for phone in (alice, bob):
             yield phone.stop()
         self.assertHeard(bob, 700, 1)
+
+    @defer.inlineCallbacks
+    def test_phoneBackOnNewPortReplacesBinding(self):
+        """
+        1001 registers from port A and dies without unregistering; it comes
+        back from port B with a new Call-ID (a new process): 200 at once (the
+        old binding is replaced, as chan_sip does), and a call to 1001 rings B.
+        """
+        alice, bob = self.phones()
+        first = Softphone(self.base, "1001", "change-me-1001", self.sipPort,
+                          "aufile," + os.path.join(self.base, "1001.wav"),
+                          (35400, 35500), folder="1001-a")
+        first.start()
+        self.addCleanup(first.stop)
+        yield waitFor(lambda: self._contactPorts("1001") == [first.sipPort], 10)
+        yield first.crash()
+        for phone in (alice, bob):
+            phone.start()
+            self.addCleanup(phone.stop)
+        try:
+            yield waitFor(lambda: self._contactPorts("1001") == [alice.sipPort] and self.registered("1002"), 10)
+        except AssertionError:
+            self.fail(f"1001 not rebound to {alice.sipPort}: {self._contactPorts('1001')}\n"
+                      + alice.process.text()[-2000:])
+        self.assertNotEqual(first.sipPort, alice.sipPort)
+        yield bob.command("dial", f"sip:1001@127.0.0.1:{self.sipPort}")
+        yield waitFor(lambda: self._flowing(2), 15)
+        self.assertEqual(sorted(c.name.split("-")[0] for c in self.pbx.channels), ["SIP/1001", "SIP/1002"])
+        yield bob.command("hangup")
+        yield waitFor(lambda: len(self.pbx.channels) == 0, 10)
+        for phone in (alice, bob):
+            yield phone.stop()
+        self.assertHeard(alice, 700, 0)
+
+    def _contactPorts(self, name):
+        return [b.source.port for b in self.sip.location.contacts(name, self.sip.now())]
 
     def assertHeard(self, phone, expected, call):
         """The C{call}-th (from 0) recording of what C{phone} decoded has C{expected} Hz."""

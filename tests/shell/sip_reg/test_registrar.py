@@ -94,14 +94,34 @@ class RegistrarTests(TestCase):
         self.assertEqual(r.status, 200)
         self.assertEqual(r.headers.getall("Contact"), ["<sip:1001@192.0.2.10:5062>;expires=120"])
 
-    def test_contact_limit(self):
-        self.h.registerWithAuth(user="1002", password="other", contact="<sip:a@192.0.2.10:1>")
-        self.h.registerWithAuth(user="1002", password="other", contact="<sip:b@192.0.2.10:2>")
-        r = self.h.registerWithAuth(user="1002", password="other", contact="<sip:c@192.0.2.10:3>")
-        self.assertEqual(r.status, 403)
-        self.assertEqual(len(self.h.service.location.contacts("1002")), 2)
-        r = self.h.registerWithAuth(user="1001", contact="<sip:x@192.0.2.10:2>")
-        r = self.h.registerWithAuth(user="1001", contact="<sip:y@192.0.2.10:3>")
+    def test_contact_limit_replaces_binding_nearest_expiry(self):
+        # chan_sip's behaviour (pjsip's remove_existing = yes), the default:
+        # a phone that comes back from a new port is served at once.
+        # (This replaces the former 403 over maxcontacts, now an option.)
+        self.h.registerWithAuth(user="1002", password="other", contact="<sip:a@192.0.2.10:1>", expires=300)
+        self.h.registerWithAuth(user="1002", password="other", contact="<sip:b@192.0.2.10:2>", expires=600)
+        r = self.h.registerWithAuth(user="1002", password="other", contact="<sip:c@192.0.2.10:3>", expires=300)
+        self.assertEqual(r.status, 200)
+        uris = sorted(b.uri for b in self.h.service.location.contacts("1002"))
+        self.assertEqual(uris, ["sip:b@192.0.2.10:2", "sip:c@192.0.2.10:3"])
+        self.h.registerWithAuth(user="1001", contact="<sip:x@192.0.2.10:2>", callId="boot-1")
+        r = self.h.registerWithAuth(user="1001", contact="<sip:y@192.0.2.10:3>", callId="boot-2")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers.getall("Contact"), ["<sip:y@192.0.2.10:3>;expires=120"])
+        self.assertEqual([b.uri for b in self.h.service.location.contacts("1001")], ["sip:y@192.0.2.10:3"])
+
+    def test_contact_limit_refused_with_remove_existing_no(self):
+        h = Harness(text=SIP_CONF.replace("[1001](phones)\n", "[1001](phones)\nremove_existing = no\n"))
+        self.addCleanup(h.stop)
+        h.registerWithAuth(contact="<sip:x@192.0.2.10:2>", callId="boot-1")
+        r = h.registerWithAuth(contact="<sip:y@192.0.2.10:3>", callId="boot-2")
+        self.assertEqual((r.status, r.reason), (403, "Too Many Contacts"))
+        self.assertEqual([b.uri for b in h.service.location.contacts("1001")], ["sip:x@192.0.2.10:2"])
+
+    def test_more_contacts_in_one_register_than_allowed_is_403(self):
+        challenge = self.h.register(user="1001", contact="<sip:x@192.0.2.10:2>, <sip:y@192.0.2.10:3>")
+        r = self.h.register(user="1001", contact="<sip:x@192.0.2.10:2>, <sip:y@192.0.2.10:3>",
+                            auth=self.h.answer(challenge))
         self.assertEqual(r.status, 403)
 
     def test_stale_nonce(self):
