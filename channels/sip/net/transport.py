@@ -46,6 +46,12 @@ from channels.sip.wire.via import (  # noqa: F401 (re-exported for the transport
 # over a congestion-controlled transport.
 UDP_SIZE_LIMIT = 1300
 
+# The largest datagram read (RFC 3261 §18.1.1: an element MUST be able to
+# handle messages up to the maximum datagram size) and the largest UDP
+# payload IPv4 can carry.
+MAX_DATAGRAM = 65535
+MAX_UDP_PAYLOAD = 65507
+
 # How long an unused stream connection stays open.
 DEFAULT_IDLE_TIMEOUT = 180.0
 
@@ -239,7 +245,7 @@ class SIPTransportLayer:
         interface = kwargs.get("interface", "")
         if kind == "udp":
             proto = SIPDatagramProtocol(self)
-            listening = self.reactor.listenUDP(port, proto, interface=interface or "")
+            listening = self.reactor.listenUDP(port, proto, interface=interface or "", maxPacketSize=MAX_DATAGRAM)
             self._udp.append(proto)
             self._udpPorts[proto] = listening
         elif kind == "tcp":
@@ -470,11 +476,10 @@ class SIPTransportLayer:
         transport = destination.transport.upper()
         data = message.toBytes()
         if transport == "UDP" and len(data) > UDP_SIZE_LIMIT and message.isRequest:
-            via = message.topVia
-            if via is not None:
-                replaceTopVia(message, dataclasses.replace(via, transport="TCP"))
-                data = message.toBytes()
-            transport = "TCP"
+            return self._sendLargeRequest(message, data, destination)
+        return self._sendTo(data, transport, destination)
+
+    def _sendTo(self, data: bytes, transport: str, destination: Address):
         host = bareHost(destination.host)
         port = destination.port or DEFAULT_PORTS.get(transport, 5060)
         if isIPLiteral(host):
@@ -482,6 +487,33 @@ class SIPTransportLayer:
         d = self.resolve(host, destination.port, transport)
         d.addCallback(lambda targets: self._sendBytes(data, transport, targets[0][0], targets[0][1], destination, serverName=host))
         d.addErrback(self._sendFailed, destination)
+        return d
+
+    def _sendLargeRequest(self, message, udpData: bytes, destination: Address):
+        """
+        A request too large for UDP (RFC 3261 §18.1.1) goes over TCP, its
+        top Via saying so. When the far end has no TCP (refused or reset),
+        the RFC asks for a retry over UDP, which only a message that fits
+        one datagram can take; anything larger fails with a clear error.
+        """
+        via = message.topVia
+        if via is not None:
+            replaceTopVia(message, dataclasses.replace(via, transport="TCP"))
+        tcpData = message.toBytes()
+        d = defer.maybeDeferred(self._sendTo, tcpData, "TCP", destination)
+
+        def overUDP(failure):
+            where = f"{destination.host}:{destination.port or DEFAULT_PORTS['UDP']}"
+            if len(udpData) > MAX_UDP_PAYLOAD:
+                raise TransportError(f"SIP request of {len(udpData)} bytes is too large for UDP and "
+                                     f"TCP to {where} failed: {failure.getErrorMessage()}")
+            self.log.info("SIP request of {size} bytes: TCP to {where} failed ({error}); sent over UDP",
+                          size=len(udpData), where=where, error=failure.getErrorMessage())
+            if via is not None:
+                replaceTopVia(message, via)
+            return self._sendTo(udpData, "UDP", destination)
+
+        d.addErrback(overUDP)
         return d
 
     def sendResponse(self, response, source: Address):
