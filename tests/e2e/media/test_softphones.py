@@ -149,6 +149,17 @@ class SoftphoneTests(unittest.TestCase):
         self.pbx = yield inprocess.startPBX(self, etc)
         self.sip = self.pbx.loader.modules["chan_sip"].module.peers
 
+    @defer.inlineCallbacks
+    def waitOrExplain(self, predicate, timeout, what, *phones):
+        """L{waitFor}, failing with what the phones printed and what the PBX holds."""
+        try:
+            yield waitFor(predicate, timeout)
+        except AssertionError:
+            engine = getattr(self.pbx, "rtpEngine", None)
+            sessions = [(s.localPort, s.incoming.received) for s in engine.sessions] if engine else None
+            self.fail(f"{what}: channels {[c.name for c in self.pbx.channels]}, rtp {sessions}\n"
+                      + "\n".join(f"--- {p.name}:\n{p.process.text()[-1500:]}" for p in phones))
+
     def registered(self, name):
         return bool(self.sip.location.contacts(name, self.sip.now()))
 
@@ -179,24 +190,24 @@ class SoftphoneTests(unittest.TestCase):
 
         yield alice.command("dial", f"sip:1002@127.0.0.1:{self.sipPort}")
         engine = lambda: getattr(self.pbx, "rtpEngine", None)
-        yield waitFor(lambda: self._flowing(2), 15)
+        yield self.waitOrExplain(lambda: self._flowing(2), 15, "1001 -> 1002 media", alice, bob)
         names = sorted(c.name.split("-")[0] for c in self.pbx.channels)
         self.assertEqual(names, ["SIP/1001", "SIP/1002"])
         # Every leg's media comes from the rtp.conf range, even port first.
         for session in engine().sessions:
             self.assertTrue(10000 <= session.localPort < 20000 and session.localPort % 2 == 0)
         yield alice.command("hangup")
-        yield waitFor(lambda: len(self.pbx.channels) == 0, 10)
+        yield self.waitOrExplain(lambda: len(self.pbx.channels) == 0, 10, "hang-up", alice, bob)
         yield waitFor(lambda: engine().openSockets == 0, 5)
         self.assertHeard(bob, 1000, 0)
         self.assertHeard(alice, 700, 0)
 
         # 100 is the sample's echo test: 1002 hears its own tone.
         yield bob.command("dial", f"sip:100@127.0.0.1:{self.sipPort}")
-        yield waitFor(lambda: self._flowing(1), 15)
+        yield self.waitOrExplain(lambda: self._flowing(1), 15, "1002 -> 100 media", bob)
         self.assertEqual([c.name.split("-")[0] for c in self.pbx.channels], ["SIP/1002"])
         yield bob.command("hangup")
-        yield waitFor(lambda: len(self.pbx.channels) == 0, 10)
+        yield self.waitOrExplain(lambda: len(self.pbx.channels) == 0, 10, "echo hang-up", bob)
         yield waitFor(lambda: engine().openSockets == 0, 5)
         for phone in (alice, bob):
             yield phone.stop()
@@ -227,7 +238,7 @@ class SoftphoneTests(unittest.TestCase):
                       + alice.process.text()[-2000:])
         self.assertNotEqual(first.sipPort, alice.sipPort)
         yield bob.command("dial", f"sip:1001@127.0.0.1:{self.sipPort}")
-        yield waitFor(lambda: self._flowing(2), 15)
+        yield self.waitOrExplain(lambda: self._flowing(2), 15, "1002 -> 1001 media", alice, bob)
         self.assertEqual(sorted(c.name.split("-")[0] for c in self.pbx.channels), ["SIP/1001", "SIP/1002"])
         yield bob.command("hangup")
         yield waitFor(lambda: len(self.pbx.channels) == 0, 10)

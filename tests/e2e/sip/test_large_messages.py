@@ -12,11 +12,11 @@ import socket
 from twisted.internet import defer, protocol, reactor
 from twisted.trial import unittest
 
-from channels.sip.address import Address
-from channels.sip.headers import Headers
-from channels.sip.message import Request
-from channels.sip.parser import parseMessage
-from channels.sip.transactions import TransportError
+from channels.sip.net.address import Address
+from channels.sip.wire.headers import Headers
+from channels.sip.wire.message import Request
+from channels.sip.wire.parser import parseMessage
+from channels.sip.net.transactions import TransportError
 from tests import inprocess
 from tests.e2e.sip.support import boundPort, listenClient, startStack
 from tests.sample import sampleForTest
