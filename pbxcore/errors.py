@@ -7,6 +7,22 @@ class ModuleDeclined(Exception):
     """Raised by IModule.load to decline loading (missing config, disabled)."""
 
 
+def cannotListen(host, port, error) -> str:
+    """
+    The one line a listener that cannot bind is reported with:
+    C{cannot listen on 127.0.0.1:5038: address already in use}.
+    C{error} is a CannotListenError's socketError (an OSError) or any exception.
+    """
+    reason = getattr(error, "socketError", error)
+    text = reason.strerror if isinstance(reason, OSError) and reason.strerror else str(reason)
+    text = text.strip().rstrip(".") or "unknown error"
+    text = text[0].lower() + text[1:]
+    host = host or "0.0.0.0"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"cannot listen on {host}:{port}: {text}"
+
+
 class ModuleError(Exception):
     """A module operation (load, unload, reload) could not be carried out."""
 

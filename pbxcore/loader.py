@@ -45,7 +45,11 @@ class ModuleDescriptor:
 
 
 class StartupError(Exception):
-    """A module named by C{require =>} could not be loaded."""
+    """
+    The start cannot go on: a module named by C{require =>} could not be
+    loaded, or a module (or the core) could not bind a listener. Start-up is
+    all or nothing: the PBX stops with this one line and status 1.
+    """
 
 
 def moduleName(name):
@@ -360,6 +364,9 @@ class ModuleLoader:
         except ModuleDeclined as e:
             yield registrar.rollback()
             return False, str(e) or "declined"
+        except StartupError:
+            yield registrar.rollback()
+            raise
         except ConfigError as e:
             yield registrar.rollback()
             self.log.error("module {module}: {error}", module=descriptor.name, error=str(e))

@@ -163,6 +163,11 @@ class PBXService(MultiService):
 
     def startService(self):
         super().startService()
+        if self._installSignalHandlers:
+            # Under twistd: its log observers follow pbx.conf (debug, verbose).
+            from pbxcore.logfilter import installLogFilter
+
+            self._undoLogFilter = installLogFilter(self)
         self.startTime = self.reloadTime = self.reactor.seconds()
         d = defer.maybeDeferred(self._readCollectorSetting)
         d.addCallback(lambda _: self._startCore())

@@ -105,7 +105,8 @@ class PBXSettings:
                         if attr is None:
                             raise ConfigError(f"unknown directory setting {entry.key!r}",
                                               entry.filename, entry.line)
-                        setattr(settings, attr, os.path.join(configDir, entry.value))
+                        # Normalised: logs and the console print /var/lib, not etc/../var/lib.
+                        setattr(settings, attr, os.path.normpath(os.path.join(configDir, entry.value.strip())))
                     else:
                         raise ConfigError(f"unknown section [{section.name}]",
                                           section.filename, section.line)

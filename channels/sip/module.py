@@ -28,8 +28,9 @@ from channels.sip.net.localaddress import LocalAddresses
 from channels.sip.net.transport import SIPTransportLayer
 from channels.sip.net.useragent import UserAgent
 from pbxcore.config import parseFile
-from pbxcore.errors import ModuleDeclined
+from pbxcore.errors import ModuleDeclined, cannotListen
 from pbxcore.interfaces import IModule
+from pbxcore.loader import StartupError
 
 
 def makeTimers(general: SIPGeneral):
@@ -131,7 +132,10 @@ class ChanSIPModule:
         stack = SIPStack(general, reactor=pbx.reactor)
         try:
             stack.start()
-        except (CannotListenError, OSError, ValueError) as e:
+        except CannotListenError as e:
+            # All or nothing: a SIP port that cannot be bound stops the start.
+            raise StartupError(cannotListen(e.interface, e.port, e.socketError)) from e
+        except (OSError, ValueError) as e:
             raise ModuleDeclined(f"chan_sip cannot listen: {e}") from e
         self.stack = stack
         registrar.addService(SIPStackService(stack))

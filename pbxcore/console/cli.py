@@ -110,6 +110,21 @@ class ControlService(Service):
 
     def startService(self):
         super().startService()
+        booted = getattr(self.pbx, "booted", None)
+        if booted is not None and not getattr(self.pbx, "fullyBooted", True) and not booted.called:
+            # Only a PBX that started answers there: one that stops its start
+            # (a port held by another PBX) leaves the socket alone, and its
+            # one line is the only one.
+            booted.addCallback(self._listenOnceBooted)
+            return
+        self._listen()
+
+    def _listenOnceBooted(self, result):
+        if self.running:
+            self._listen()
+        return result
+
+    def _listen(self):
         reactor = self._reactor or getattr(self.pbx, "reactor", None)
         if reactor is None:
             from twisted.internet import reactor

@@ -6,6 +6,7 @@ stops the start), register C{http show status}, reload with the PBX.
 
 from twisted.internet.error import CannotListenError
 
+from pbxcore.errors import cannotListen
 from pbxcore.http.cli import HTTPShowStatus
 from pbxcore.http.config import loadHTTPConf
 from pbxcore.http.server import HTTPServer, HTTPService
@@ -22,7 +23,7 @@ def startHTTP(pbx, registrar):
     try:
         server.start()
     except CannotListenError as e:
-        raise StartupError(f"HTTP server: {e}") from e
+        raise StartupError(cannotListen(e.interface, e.port, e.socketError)) from e
     registrar.addService(HTTPService(server))
     registrar.register("clicommand", HTTPShowStatus(server))
     return server

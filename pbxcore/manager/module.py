@@ -7,11 +7,13 @@ and the C{manager show ...} console commands.
 import os
 
 from twisted.application.service import Service
+from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from pbxcore.errors import CLIUsageError, ModuleDeclined
+from pbxcore.errors import CLIUsageError, ModuleDeclined, cannotListen
 from pbxcore.interfaces import ICLICommand, Module
+from pbxcore.loader import StartupError
 from pbxcore.manager.actions import Action, coreActions
 from pbxcore.manager.bridgeactions import bridgeActions
 from pbxcore.manager.configactions import configActions
@@ -39,8 +41,19 @@ class ManagerListener(Service):
 
     def startService(self):
         super().startService()
+        if self.port is None:
+            self.listen()
+
+    def listen(self):
+        """
+        Bind the manager's ports. A port that cannot be bound raises
+        L{StartupError} with one line (start-up is all or nothing).
+        """
         s = self.settings
-        self.port = self.reactor.listenTCP(s.port, self.factory, interface=s.bindAddr)
+        try:
+            self.port = self.reactor.listenTCP(s.port, self.factory, interface=s.bindAddr)
+        except CannotListenError as e:
+            raise StartupError(cannotListen(e.interface, e.port, e.socketError)) from e
         address = self.port.getHost()
         self.log.info("manager listening on {host}:{port}", host=address.host,
                       port=address.port)
@@ -55,8 +68,13 @@ class ManagerListener(Service):
                 keyData = f.read()
             cert = ssl.PrivateCertificate.loadPEM(keyData + b"\n" + certData) \
                 if keyFile != certFile else ssl.PrivateCertificate.loadPEM(certData)
-            self.tlsPort = self.reactor.listenSSL(s.tlsPort, self.factory, cert.options(),
-                                                  interface=s.tlsBindAddr)
+            try:
+                self.tlsPort = self.reactor.listenSSL(s.tlsPort, self.factory, cert.options(),
+                                                      interface=s.tlsBindAddr)
+            except CannotListenError as e:
+                port, self.port = self.port, None
+                port.stopListening()
+                raise StartupError(cannotListen(e.interface, e.port, e.socketError)) from e
             address = self.tlsPort.getHost()
             self.log.info("manager listening (TLS) on {host}:{port}",
                           host=address.host, port=address.port)
@@ -122,6 +140,7 @@ class ManagerModule(Module):
         for command in managerCommands(self):
             registrar.register("clicommand", command)
         self.listener = ManagerListener(self.factory, settings, reactor)
+        self.listener.listen()  # before the service is attached: a failure leaves nothing behind
         registrar.addService(self.listener)
 
     def reload(self, pbx):

@@ -122,3 +122,64 @@ def test_sighupReloadsAndKeepsOldConfigOnError():
     finally:
         pbx.kill()
         cleanup(etc)
+
+
+def _startFails(etc):
+    """Start twistd pbx on C{etc}, expecting it to stop by itself; (status, output)."""
+    pbx = PBXProcess(etc).start()
+    try:
+        status = pbx.process.wait(60)
+    finally:
+        pbx.kill()
+    return status, pbx.output
+
+
+def _assertOneListenLine(status, output, port):
+    assert status == 1, output
+    lines = [line for line in output.splitlines() if "cannot listen" in line]
+    assert len(lines) == 1, output
+    assert lines[0].endswith(f"cannot listen on 127.0.0.1:{port}: address already in use"), lines
+    assert "Traceback" not in output, output
+    assert "fully booted" not in output, output
+    assert "not available" not in output, output  # nothing else complains
+
+
+def test_secondPBXOnTheSamePortsExits1WithOneLine():
+    etc, ports = copySample()
+    first = PBXProcess(etc).start()
+    try:
+        first.waitBooted(60)
+        status, output = _startFails(etc)
+        # The HTTP server binds first (before the modules load).
+        _assertOneListenLine(status, output, ports.http or ports.manager)
+        # The first PBX is untouched: it still answers on its manager port.
+        import socket
+
+        with socket.create_connection(("127.0.0.1", ports.manager), timeout=30) as s:
+            assert s.recv(100).startswith(b"Asterisk Call Manager/")
+        assert first.stop() == 0, first.output
+    finally:
+        first.kill()
+        cleanup(etc)
+
+
+@pytest.mark.parametrize("which", ["sip-udp", "sip-tcp", "manager", "http"])
+def test_listenerThatCannotBindStopsTheStart(which):
+    """Start-up is all or nothing: any listener whose port is held stops it, status 1."""
+    import socket
+
+    etc, ports = copySample()
+    kind = socket.SOCK_DGRAM if which == "sip-udp" else socket.SOCK_STREAM
+    port = {"sip-udp": ports.sip, "sip-tcp": ports.sip, "manager": ports.manager,
+            "http": ports.http}[which]
+    assert port, ports
+    holder = socket.socket(socket.AF_INET, kind)
+    try:
+        holder.bind(("127.0.0.1", port))
+        if kind == socket.SOCK_STREAM:
+            holder.listen(1)
+        status, output = _startFails(etc)
+    finally:
+        holder.close()
+        cleanup(etc)
+    _assertOneListenLine(status, output, port)

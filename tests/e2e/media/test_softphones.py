@@ -82,11 +82,24 @@ class _Output(protocol.ProcessProtocol):
 
 
 class _Control(protocol.Protocol):
-    """baresip's ctrl_tcp: JSON commands in netstrings."""
+    """baresip's ctrl_tcp: JSON commands in netstrings; C{answered} fires with its response."""
+
+    def __init__(self):
+        self.buffer = b""
+        self.answered = defer.Deferred()
 
     def command(self, name, params=""):
         body = json.dumps({"command": name, "params": params, "token": name}).encode()
         self.transport.write(str(len(body)).encode() + b":" + body + b",")
+
+    def dataReceived(self, data):
+        self.buffer += data
+        if b'"response"' in self.buffer and not self.answered.called:
+            self.answered.callback(self.buffer)
+
+    def connectionLost(self, reason):
+        if not self.answered.called:
+            self.answered.callback(self.buffer)
 
 
 class Softphone:
@@ -116,6 +129,11 @@ class Softphone:
         control = yield connectProtocol(
             TCP4ClientEndpoint(reactor, "127.0.0.1", self.ctrlPort), _Control())
         control.command(name, params)
+        # Wait for baresip's answer: closing at once can lose the command.
+        timer = reactor.callLater(10, control.transport.loseConnection)
+        yield control.answered
+        if timer.active():
+            timer.cancel()
         control.transport.loseConnection()
 
     @defer.inlineCallbacks
