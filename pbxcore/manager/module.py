@@ -140,7 +140,10 @@ class ManagerModule(Module):
         for command in managerCommands(self):
             registrar.register("clicommand", command)
         self.listener = ManagerListener(self.factory, settings, reactor)
-        self.listener.listen()  # before the service is attached: a failure leaves nothing behind
+        if getattr(pbx, "running", False):
+            # Bound before the service is attached, so a port that cannot be
+            # bound stops the start (StartupError) and leaves nothing behind.
+            self.listener.listen()
         registrar.addService(self.listener)
 
     def reload(self, pbx):

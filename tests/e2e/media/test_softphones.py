@@ -21,7 +21,8 @@ import tempfile
 import wave
 from array import array
 
-from twisted.internet import defer, protocol, reactor
+from twisted.internet import defer, protocol, reactor, task
+from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.trial import unittest
 
@@ -126,8 +127,17 @@ class Softphone:
 
     @defer.inlineCallbacks
     def command(self, name, params=""):
-        control = yield connectProtocol(
-            TCP4ClientEndpoint(reactor, "127.0.0.1", self.ctrlPort), _Control())
+        for attempt in range(50):
+            try:
+                control = yield connectProtocol(
+                    TCP4ClientEndpoint(reactor, "127.0.0.1", self.ctrlPort), _Control())
+                break
+            except ConnectionRefusedError:
+                # ctrl_tcp may still be starting on a busy machine.
+                if attempt == 49:
+                    raise AssertionError(f"{self.name}: baresip's ctrl_tcp never listened:\n"
+                                         + self.process.text()[-2000:])
+                yield task.deferLater(reactor, 0.1, lambda: None)
         control.command(name, params)
         # Wait for baresip's answer: closing at once can lose the command.
         timer = reactor.callLater(10, control.transport.loseConnection)
@@ -217,6 +227,8 @@ class SoftphoneTests(unittest.TestCase):
         yield alice.command("hangup")
         yield self.waitOrExplain(lambda: len(self.pbx.channels) == 0, 10, "hang-up", alice, bob)
         yield waitFor(lambda: engine().openSockets == 0, 5)
+        yield self.recordingsClosed(bob, 1)
+        yield self.recordingsClosed(alice, 1)
         self.assertHeard(bob, 1000, 0)
         self.assertHeard(alice, 700, 0)
 
@@ -266,6 +278,23 @@ class SoftphoneTests(unittest.TestCase):
 
     def _contactPorts(self, name):
         return [b.source.port for b in self.sip.location.contacts(name, self.sip.now())]
+
+    @defer.inlineCallbacks
+    def recordingsClosed(self, phone, count):
+        """Wait until baresip has closed C{count} decoded recordings (sndfile writes the header last)."""
+        def closed():
+            files = glob.glob(os.path.join(phone.dump, "*-dec.wav"))
+            if len(files) < count:
+                return False
+            try:
+                for name in files:
+                    with wave.open(name, "rb"):
+                        pass
+            except (wave.Error, EOFError):
+                return False
+            return True
+
+        yield self.waitOrExplain(closed, 10, f"{phone.name}'s recordings", phone)
 
     def assertHeard(self, phone, expected, call):
         """The C{call}-th (from 0) recording of what C{phone} decoded has C{expected} Hz."""
