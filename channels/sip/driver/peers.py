@@ -436,10 +436,8 @@ def _applyPeerEntry(peer: Peer, entry: Entry, aclRules: list, warnings: list[str
         peer.maxcontacts = _int(entry, 1, 100)
     elif key in _MEDIA_KEYS:
         _applyMediaEntry(peer, key, entry)
-    elif key in ("remove_existing", "removeexisting"):
-        peer.removeExisting = _bool(entry)
-    elif key == "authalgorithms":
-        peer.authAlgorithms = _algorithms(entry)
+    elif key in ("remove_existing", "removeexisting", "authalgorithms"):
+        _applyAuthEntry(peer, key, entry)
     elif key in PASSIVE_PEER_KEYS:
         peer.extra.setdefault(key, []).append(value)
     else:
@@ -474,6 +472,14 @@ def _applyMediaEntry(peer: Peer, key: str, entry: Entry) -> None:
         peer.avpf = peer.icesupport = peer.encryption = peer.dtlsenable = peer.rtcpMux = True
         peer.dtlsverify = "fingerprint"
         peer.dtlssetup = "actpass"
+
+
+def _applyAuthEntry(peer: Peer, key: str, entry: Entry) -> None:
+    """The registrar and digest keys of a peer: remove_existing, authalgorithms."""
+    if key == "authalgorithms":
+        peer.authAlgorithms = _algorithms(entry)
+    else:
+        peer.removeExisting = _bool(entry)
 
 
 def _algorithms(entry: Entry) -> tuple[str, ...]:
