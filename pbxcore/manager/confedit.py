@@ -9,9 +9,11 @@ comments, blank lines, C{#include}s and untouched variables are written back
 byte for byte, as the administrator wrote them.
 
 What a client sees follows Asterisk's config.c: categories in load order
-(C{#include}s expanded where they stand), template categories hidden unless a
-filter says C{TEMPLATES=include}, a category's inherited variables before its
-own, C{[name](+)} continuations merged into the first category of that name.
+(C{#include}s of files in the configuration folder expanded where they
+stand; files elsewhere are not read), template categories hidden unless a
+filter says C{TEMPLATES=include}, a category's inherited variables before
+its own, C{[name](+)} continuations merged into the first category of that
+name.
 """
 
 from __future__ import annotations
@@ -251,7 +253,8 @@ class ConfigFile:
     """
     A file and its includes, open for reading and editing. C{read(path)}
     returns a file's text or None when it does not exist; C{inside(path)}
-    says whether the file may be written (it lies in the configuration folder).
+    says whether a file lies in the configuration folder: included files
+    elsewhere are neither read nor written.
     """
 
     def __init__(self, path: str, read: Callable[[str], Optional[str]],
@@ -273,6 +276,10 @@ class ConfigFile:
         for item in self._includes(doc):
             child = os.path.normpath(os.path.join(os.path.dirname(path), item.include))
             if child in chain or child in self.documents or "*" in child or "?" in child:
+                continue
+            if not self._inside(child):
+                # Never read outside the configuration folder: the
+                # #include line stays, its categories are not shown.
                 continue
             childText = self._read(child)
             if childText is not None:

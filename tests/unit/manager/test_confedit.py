@@ -138,7 +138,7 @@ def test_numbered_headers_stop_at_a_gap_and_need_a_category():
         updatesFrom({"Action-000000": "NewCat"}.get)
 
 
-def test_object_values_and_a_file_outside_the_folder_is_not_written(tmp_path):
+def test_object_values_and_a_file_outside_the_folder_is_neither_read_nor_written(tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "x.conf").write_text("[x]\na = b\n")
@@ -159,5 +159,8 @@ def test_object_values_and_a_file_outside_the_folder_is_not_written(tmp_path):
     applyUpdates(config, [Update("Append", "default", "exten", ">300,1,Answer()")])
     assert dict(config.changedDocuments())[str(etc / "extensions.conf")] == \
         "[default]\n#include ../outside/x.conf\nexten => 300,1,Answer()\n"
-    with pytest.raises(EditError, match="escalated"):
+    # The file outside is neither read nor written: its category is unknown here.
+    assert [c.name for c, _ in config.browse()] == ["default"]
+    with pytest.raises(EditError, match="Given category does not exist"):
         applyUpdates(config, [Update("Update", "x", "a", "c")])
+    assert (outside / "x.conf").read_text() == "[x]\na = b\n"
