@@ -132,7 +132,7 @@ class ManagerModule(Module):
         reactor = pbx.reactor
         self.factory = ManagerFactory(pbx, settings, reactor)
         factory = self.factory
-        registrar.subscribe(factory.broadcast, when=lambda: bool(factory.sessions))
+        registrar.subscribe(factory.broadcast, when=lambda: factory.listeners > 0)
         actions = coreActions() + configActions(Action) + sessionActions(Action) \
             + bridgeActions(Action)
         for action in actions:

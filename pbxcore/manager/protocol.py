@@ -123,6 +123,8 @@ class ManagerProtocol(Protocol):
         self.eventMask = ALL_CLASSES
         #: The user's eventfilters, and those the Filter action added.
         self.eventFilter = None
+        #: Counted in the factory's listeners: logged in, reading some class.
+        self._listening = False
         self.challenge = None
         self.peerAddress = None
         self.connectedAt = None
@@ -168,6 +170,7 @@ class ManagerProtocol(Protocol):
     def connectionLost(self, reason):
         self._connected = False
         self._closing = True
+        self._updateListening()
         self._cancelTimers()
         if self._counted:
             self.factory.unauthenticated -= 1
@@ -386,7 +389,20 @@ class ManagerProtocol(Protocol):
             self.eventMask = frozenset()
         else:
             self.eventMask = parseClasses(lowered)
+        self._updateListening()
         return bool(self.eventMask & self.readClasses)
+
+    def _updateListening(self):
+        """
+        Keep the factory's count of sessions that want events right: with
+        none, the core builds no event at all (sessions logged in with
+        Events: off cost the calls nothing).
+        """
+        listening = (self.authenticated and not self._closing
+                     and bool(self.readClasses & self.eventMask))
+        if listening != self._listening:
+            self._listening = listening
+            self.factory.listeners += 1 if listening else -1
 
     def newChallenge(self) -> str:
         if self.challenge is None:
@@ -473,6 +489,8 @@ class ManagerProtocol(Protocol):
         events = request.get("Events")
         if events is not None:
             self.setEventMask(events)
+        else:
+            self._updateListening()
         if self._displayConnects():
             self.log.info("manager: '{user}' logged on from {peer}",
                           user=self.username, peer=self.peerAddress)
@@ -511,6 +529,8 @@ class ManagerFactory(ServerFactory):
         self.settings = settings
         self.reactor = reactor
         self.sessions: list[ManagerProtocol] = []
+        #: Sessions logged in and reading at least one class of events.
+        self.listeners = 0
         self.unauthenticated = 0
         self.failedLogins = 0
         self.slowDisconnects = 0

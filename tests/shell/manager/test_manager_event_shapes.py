@@ -116,3 +116,25 @@ def test_advanced_eventfilters_from_manager_conf(env):
     messages = client.read()
     assert {m.get("Event") for m in messages} == {"Hangup"}
     assert {m.get("Channel").split("-")[0] for m in messages} == {"Test/far", "Test/caller"}
+
+
+def test_sessions_that_want_no_events_cost_the_calls_nothing(env):
+    pbx, module, tech = env
+    factory = module.factory
+    [wanted] = [when for callback, names, when in pbx.events._subscribers
+                if callback == factory.broadcast]
+    quiet = Client(module)
+    assert not wanted()  # connected, not logged in
+    quiet.login(Events="off")
+    assert factory.listeners == 0 and not wanted()
+    quiet.send(Action="Events", EventMask="call")
+    quiet.read()
+    assert factory.listeners == 1 and wanted()
+    quiet.send(Action="Events", EventMask="off")
+    quiet.read()
+    assert not wanted()
+    loud = Client(module)
+    loud.login()
+    assert factory.listeners == 1 and wanted()
+    loud.protocol.connectionLost(None)
+    assert factory.listeners == 0 and not wanted()
