@@ -102,8 +102,21 @@ def _surrogate(channel):
                         priority=channel.priority, nativeFormats=channel.nativeFormats)
     surrogate.owned = True
     masquerade(surrogate, channel)
-    pbx.channels.rename(channel, surrogate.name + "<ZOMBIE>")
+    renameChannel(channel, surrogate.name + "<ZOMBIE>")
     return surrogate
+
+
+def renameChannel(channel, newName):
+    """Rename a live channel and announce it (Rename: old name, Newname)."""
+    oldName = channel.name
+    channel.pbx.channels.rename(channel, newName)
+    events = getattr(channel.pbx, "events", None)
+    if events is not None and not events.wants("Rename"):
+        return
+    fields = channelFields(channel)
+    fields[0] = ("Channel", oldName)
+    fields.append(("Newname", newName))
+    channel.pbx.emitEvent("Rename", fields, "call")
 
 
 class BridgeRegistry:

@@ -20,7 +20,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from pbxcore.api import ChannelDriver, Module
-from pbxcore.bridge import masquerade
+from pbxcore.bridge import masquerade, renameChannel
 from pbxcore.channel import Channel
 from pbxcore.errors import ChannelUnavailable
 from pbxcore.frame import ChannelState, Control, HangupCause, dtmfFrame, textFrame
@@ -246,7 +246,7 @@ class LocalTechnology:
             return False
         pbx = channel.pbx
         name = channel.name
-        pbx.channels.rename(channel, name + "<ZOMBIE>")
+        renameChannel(channel, name + "<ZOMBIE>")
         new = Channel(pbx, name, self, driver, state=channel.state, context=context,
                       exten=exten, caller=channel.caller.copy(),
                       connected=channel.connected.copy(), language=channel.language,

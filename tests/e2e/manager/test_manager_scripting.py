@@ -238,6 +238,9 @@ def _live(events):
             live.add(event.channel)
         elif event.event == "Hangup":
             live.discard(event.channel)
+        elif event.event == "Rename":
+            live.discard(event.channel)
+            live.add(event.newname)
     return live
 
 
@@ -283,5 +286,28 @@ def test_filter_limits_events_of_one_session_only(pbx):
             assert {"Newchannel", "Newstate", "Hangup"} <= {e.event for e in otherEvents}
         finally:
             other.close()
+
+    run(pbx, scenario)
+
+
+def test_bridge_two_calls_that_run_applications(pbx):
+    async def scenario(manager, events):
+        for _ in range(2):
+            await send(manager, Action="Originate", Channel="Local/100@default",
+                       Application="Echo", Async="true")
+        while True:
+            channels = await send(manager, Action="CoreShowChannels")
+            halves = sorted(m.channel for m in channels if m.event == "CoreShowChannel"
+                            and m.channel.endswith(";1") and m.application == "Echo")
+            if len(halves) == 2:
+                break
+            await asyncio.sleep(0.05)
+        bridged = await send(manager, Action="Bridge", Channel1=halves[0], Channel2=halves[1])
+        assert bridged.response == "Success" and bridged.message == "Channel has been bridged"
+        members = await waitForMembers(manager, lambda m: sorted(m) == halves)
+        assert sorted(members) == halves
+        for name in halves:
+            await send(manager, Action="Hangup", Channel=name)
+        await until(lambda: not any(n.startswith("Local/100@") for n in _live(events)))
 
     run(pbx, scenario)

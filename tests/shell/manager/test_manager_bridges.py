@@ -223,6 +223,9 @@ def test_bridge_takes_two_channels_from_their_dialplans(env):
     [bridge] = list(pbx.bridges)
     assert tuple(c.name for c in bridge.channels) == names
     assert first.isHungUp and first.name == names[0] + "<ZOMBIE>"
+    renames = [(e.get("Channel"), e.get("Newname"), e.get("Uniqueid"))
+               for e in pbx.eventLog if e.name == "Rename"]
+    assert (names[0] + "<MASQ>", names[0] + "<ZOMBIE>", first.uniqueid) in renames
     assert first.driver is None
     one, two = bridge.channels
     assert one.driver is not None and one.uniqueid != first.uniqueid
