@@ -109,6 +109,18 @@ class ConformanceTests(unittest.TestCase):
                 yield deferLater(reactor, 0.25, lambda: None)
 
     @defer.inlineCallbacks
+    def clientOn(self, port):
+        """The sending socket on 127.0.0.2:C{port}, waited for while another run holds it."""
+        deadline = reactor.seconds() + BIND_WAIT
+        while True:
+            try:
+                return listenClient(self, "127.0.0.2", port)
+            except CannotListenError:
+                if reactor.seconds() > deadline:
+                    raise
+                yield deferLater(reactor, 0.25, lambda: None)
+
+    @defer.inlineCallbacks
     def test_everyMessage(self):
         yield self.startOn5060()
         yield self.sendEveryMessage()
@@ -168,7 +180,7 @@ class ConformanceTests(unittest.TestCase):
         self.assertEqual(len(rows), 61)
         checked = []
         # First the server answers at all (a slow start on a loaded machine is no failure).
-        clients[5060] = listenClient(self, "127.0.0.2", 5060)
+        clients[5060] = yield self.clientOn(5060)
         yield self.serving(clients[5060])
         for row in rows:
             with open(os.path.join(DATA, row["file"]), "rb") as f:
@@ -177,7 +189,7 @@ class ConformanceTests(unittest.TestCase):
             # and a few others; listen there and probe from the same socket.
             port = viaPort(data)
             if port not in clients:
-                clients[port] = listenClient(self, "127.0.0.2", port)
+                clients[port] = yield self.clientOn(port)
             client = clients[port]
             start = len(client.received)
             client.transport.write(data, ("127.0.0.1", 5060))
