@@ -614,6 +614,7 @@ class ChannelList:
         self._byUniqueid = {}
         self._sequence = 0
         self._uniqueSequence = 0
+        self._assigned = None
         self._systemName = systemName
         self._epoch = int(time.time())
 
@@ -626,8 +627,19 @@ class ChannelList:
         """'TECH/resource-XXXXXXXX'."""
         return f"{tech}/{resource}-{self.nextSequence()}"
 
+    def assignUniqueid(self, uniqueid):
+        """
+        The next channel made takes C{uniqueid} (the ids a client assigns, as
+        ARI's channelId); None withdraws an assignment no channel took.
+        """
+        self._assigned = uniqueid
+
     def nextUniqueid(self):
         """'[systemname-]epoch.sequence', Asterisk's uniqueid shape."""
+        assigned = self._assigned
+        if assigned is not None:
+            self._assigned = None
+            return assigned
         self._uniqueSequence += 1
         prefix = f"{self._systemName}-" if self._systemName else ""
         return f"{prefix}{self._epoch}.{self._uniqueSequence}"

@@ -104,17 +104,13 @@ class ChannelHandlers:
             raise AriError(400, f"Application '{app}' is not registered")
         if channelId and self.pbx.channels.byUniqueid(channelId) is not None:
             raise AriError(409, "Channel with given unique ID already exists")
+        self.pbx.channels.assignUniqueid(channelId or None)
         try:
             channel = self.pbx.requestChannel(tech, resource)
         except ChannelUnavailable as e:
             raise AriError(400, f"Allocation failed: {e}") from None
-        if channelId:
-            channels = self.pbx.channels
-            channels.remove(channel)
-            if channel.linkedid == channel.uniqueid:
-                channel.linkedid = channelId
-            channel.uniqueid = channelId
-            channels.add(channel)
+        finally:
+            self.pbx.channels.assignUniqueid(None)
         self._prepare(channel, params)
         if app:
             self.core.watch(channel, self.core.app(app, create=True))

@@ -115,10 +115,14 @@ def makeSnoop(pbx, target, spy, whisper, snoopId=None):
     """The snoop channel on C{target} (Up, owned by the caller)."""
     name = pbx.channels.makeName("Snoop", target.uniqueid)
     tap = None
-    channel = Channel(pbx, name, None, None, state=ChannelState.UP,
-                      context=target.context, exten=target.exten,
-                      nativeFormats=target.nativeFormats or ("ulaw",),
-                      uniqueid=snoopId or None, language=target.language)
+    pbx.channels.assignUniqueid(snoopId or None)
+    try:
+        channel = Channel(pbx, name, None, None, state=ChannelState.UP,
+                          context=target.context, exten=target.exten,
+                          nativeFormats=target.nativeFormats or ("ulaw",),
+                          language=target.language)
+    finally:
+        pbx.channels.assignUniqueid(None)
     tap = SnoopTap(target, channel, spy)
     channel.driver = SnoopDriver(tap, whisper)
     channel.owned = True

@@ -25,7 +25,8 @@ log = Logger(namespace="plugins.res_ari")
 
 #: The core events translated for ARI applications.
 CORE_EVENTS = ("Newstate", "VarSet", "DTMFEnd", "HangupRequest", "SoftHangupRequest",
-               "Hangup", "DeviceStateChange", "NewExten")
+               "Hangup", "DeviceStateChange", "NewExten", "Newchannel", "NewCallerid",
+               "NewConnectedLine", "Hold", "Unhold")
 
 
 class AriApp:
@@ -275,6 +276,17 @@ class StasisCore:
         elif name in ("HangupRequest", "SoftHangupRequest"):
             self.channelEvent(channel, "ChannelHangupRequest", cause=int(ev.get("Cause") or 0),
                               soft=name == "SoftHangupRequest")
+        elif name == "Newchannel":
+            self.channelEvent(channel, "ChannelCreated")
+        elif name == "NewCallerid":
+            self.channelEvent(channel, "ChannelCallerId", caller_presentation=0,
+                              caller_presentation_txt="Presentation Allowed, Not Screened")
+        elif name == "NewConnectedLine":
+            self.channelEvent(channel, "ChannelConnectedLine")
+        elif name in ("Hold", "Unhold"):
+            extra = {"musicclass": ev.get("MusicClass")} if ev.get("MusicClass") else {}
+            self.channelEvent(channel, "ChannelHold" if name == "Hold" else "ChannelUnhold",
+                              **extra)
         elif name == "NewExten":
             self.channelEvent(channel, "ChannelDialplan", dialplan_app=ev.get("Application"),
                               dialplan_app_data=ev.get("AppData"))

@@ -114,6 +114,8 @@ async def _channel(http, app):
     assert r.status_code == 204
     r = await http.get("/channels/ops-1/variable", params={"variable": "CALLERID(name)"})
     assert r.json() == {"value": "Bob"}
+    changed = await app.wait("ChannelCallerId", **{"channel.id": "ops-1"})
+    assert changed["channel"]["caller"]["name"] == "Bob"
     assert "ops-1" in (await http.get("/applications/ops")).json()["channel_ids"]
 
 
@@ -228,6 +230,12 @@ async def _everything(pbx):  # noqa: F811
             assert r.status_code == 204
             await app.wait("DeviceStateChanged", **{"device_state.name": "Stasis:desk",
                                                     "device_state.state": "INUSE"})
+            r = await http.post("/channels", params={
+                "endpoint": "Local/100@default", "extension": "100", "channelId": "seen-1"})
+            assert r.status_code == 200
+            await app.wait("ChannelCreated", **{"channel.id": "seen-1"})
+            assert (await http.delete("/channels/seen-1")).status_code == 204
+            await app.wait("ChannelDestroyed", **{"channel.id": "seen-1"})
             r = await http.post("/events/user/hello", params={"application": "all"},
                                 json={"variables": {"k": "v"}})
             assert r.status_code == 204

@@ -124,3 +124,15 @@ def test_channel_and_event_shapes():
     assert (message["type"], message["application"], message["asterisk_id"]) == (
         "StasisStart", "demo", "aa:bb")
     assert isoTime(1.9996) == "1970-01-01T00:00:02.000+0000"
+
+
+def test_assigned_uniqueids_are_taken_once():
+    from pbxcore.channel import ChannelList
+
+    channels = ChannelList()
+    channels.assignUniqueid("mine")
+    assert channels.nextUniqueid() == "mine"
+    assert channels.nextUniqueid() != "mine"
+    channels.assignUniqueid("unused")
+    channels.assignUniqueid(None)
+    assert channels.nextUniqueid() != "unused"
