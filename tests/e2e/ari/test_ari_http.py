@@ -169,3 +169,25 @@ async def _flood(pbx):  # noqa: F811
         await ws.close()
     assert received == list(range(200))
     return len(received), slowDropped
+
+
+def test_console_lists_applications_and_users(pbx):  # noqa: F811
+    import os
+    import subprocess
+    import sys
+
+    from tests.pbxprocess import ROOT
+
+    def console(line):
+        return subprocess.run([sys.executable, "-m", "pbxcore.console.cli", "-c",
+                               pbx.configDir, "-rx", line], cwd=ROOT, capture_output=True,
+                              text=True, timeout=PATIENCE, env=dict(os.environ, PYTHONPATH=ROOT))
+
+    client = _rawSlowClient(pbx.httpPort, "consoled")
+    try:
+        out = console("ari show apps")
+        assert out.returncode == 0 and "consoled" in out.stdout.split(), out.stdout + out.stderr
+        assert "asterisk" in console("ari show users").stdout
+        assert "/ari/... => Asterisk RESTful Interface" in console("http show status").stdout
+    finally:
+        client.close()
