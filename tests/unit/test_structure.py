@@ -45,6 +45,10 @@ PURE = (
     "pbxcore.dialplan.timing",
     "pbxcore.dialplan.conffile",
     "pbxcore.manager.framing",
+    "pbxcore.manager.config",       # manager.conf, eventfilters
+    "pbxcore.manager.confedit",     # the .conf editor behind GetConfig/UpdateConfig
+    "pbxcore.manager.events",       # which session gets which event
+    "pbxcore.manager.mf",           # PlayMF's tone plan
     "pbxcore.media.g711",
     "pbxcore.media.dtmf",
     "pbxcore.media.rtp",
