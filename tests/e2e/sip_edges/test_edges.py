@@ -57,6 +57,25 @@ class EdgeTests(unittest.TestCase):
         return [dict(e.fields) for e in self.events if e.name == "Hangup"]
 
     @defer.inlineCallbacks
+    def test_severalMediaLines(self):
+        """
+        RFC 3264: six m-lines offered, six answered in the same order; the
+        first RTP/AVP audio taken, every other stream refused with port 0.
+        """
+        yield self.play("multi_m.xml", service="100")
+        self.assertEqual(len(self.hangups()), 1)
+
+    @defer.inlineCallbacks
+    def test_multipartMixedOffer(self):
+        yield self.play("multipart_mixed.xml", service="100")
+        self.assertEqual(len(self.hangups()), 1)
+
+    @defer.inlineCallbacks
+    def test_multipartAlternativeOffer(self):
+        yield self.play("multipart_alternative.xml", service="100")
+        self.assertEqual(len(self.hangups()), 1)
+
+    @defer.inlineCallbacks
     def test_bodiesWithoutSDP(self):
         """415 with Accept for a body holding no usable SDP; no channel is made."""
         yield self.play("unusable_bodies.xml")
