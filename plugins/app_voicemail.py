@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import os
 import struct
+import time
 
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -584,14 +585,33 @@ def mailboxStatus(session, request):
     return Success("Mailbox Status", (("Mailbox", spec), ("Waiting", "1" if new else "0")))
 
 
+def _yesNo(box, key, default):
+    value = box.option(key, None)
+    if value is None:
+        return "Yes" if default else "No"
+    return "Yes" if value.strip().lower() in ("yes", "true", "y", "t", "1", "on") else "No"
+
+
 def _userFields(service, box):
+    """A mailbox's fields as app_voicemail's append_vmu_info_astman writes them."""
     general = service.config.general
     new, old = service.store.counts(box.context, box.mailbox)
     return (
         ("VMContext", box.context), ("VoiceMailbox", box.mailbox),
         ("Fullname", box.fullname), ("Email", box.email), ("Pager", box.pager),
-        ("ServerEmail", general.serveremail), ("Language", box.option("language", "")),
-        ("TimeZone", box.option("tz", "")),
+        ("ServerEmail", box.option("serveremail", "") or general.serveremail),
+        ("FromString", box.option("fromstring", "")), ("MailCommand", ""),
+        ("Language", box.option("language", "")), ("TimeZone", box.option("tz", "")),
+        ("Callback", box.option("callback", "")), ("Dialout", box.option("dialout", "")),
+        ("UniqueID", ""), ("ExitContext", box.option("exitcontext", "")),
+        ("SayDurationMinimum", box.option("saydurationm", "2")),
+        ("SayEnvelope", _yesNo(box, "envelope", True)),
+        ("SayCID", _yesNo(box, "saycid", False)),
+        ("AttachMessage", _yesNo(box, "attach", False)),
+        ("AttachmentFormat", box.option("attachfmt", "")),
+        ("DeleteMessage", _yesNo(box, "delete", False)),
+        ("VolumeGain", "0.00"), ("CanReview", _yesNo(box, "review", False)),
+        ("CallOperator", _yesNo(box, "operator", False)),
         ("MaxMessageCount", str(general.maxmsg)),
         ("MaxMessageLength", str(general.maxsecs)),
         ("NewMessageCount", str(new)), ("OldMessageCount", str(old)))
@@ -617,24 +637,27 @@ def _box(session, request, missing):
 def voicemailUserStatus(session, request):
     service, box = _box(session, request, "Need 'Context' and 'Mailbox' parameters.")
     if box is None:
-        raise ManagerError("There is no voicemail user of the given info.")
+        # Asterisk answers this with Response: Success.
+        return Success("There is no voicemail user of the given info.")
     return ListResponse([("VoicemailUserDetail", _userFields(service, box))],
                         "VoicemailUserDetailComplete", "Voicemail user detail will follow")
 
 
 def voicemailBoxSummary(session, request):
-    service, box = _box(session, request, "Mailbox and Context must be specified")
+    """VoicemailBoxSummary: every message, as app_voicemail's VoicemailBoxDetail events."""
+    service, box = _box(session, request, "Need 'Context' and 'Mailbox' parameters.")
     if box is None:
-        raise ManagerError("Voicemail user not found")
+        # Asterisk answers this with Response: Success.
+        return Success("There is no voicemail user matching the given user.")
     items = []
     for folder in FOLDERS:
         for info in service.store.messages(box.context, box.mailbox, folder):
-            items.append(("VoicemailBoxSummary", (
-                ("Folder", folder), ("CallerID", info.callerid),
-                ("Date", str(info.origtime)), ("Duration", str(info.duration)),
-                ("Flag", ""), ("ID", info.msgId))))
-    return ListResponse(items, "VoicemailBoxSummaryComplete",
-                        "Voicemail box summary will follow")
+            date = time.strftime("%a %b %d %I:%M:%S %p UTC %Y", time.gmtime(info.origtime))
+            items.append(("VoicemailBoxDetail", (
+                ("Folder", folder), ("CallerID", info.callerid), ("Date", date),
+                ("Duration", str(info.duration)), ("Flag", ""), ("ID", info.msgId))))
+    return ListResponse(items, "VoicemailBoxDetailComplete",
+                        "Voicemail box detail will follow")
 
 
 def voicemailRefresh(session, request):
@@ -648,7 +671,7 @@ def voicemailRefresh(session, request):
         if mailbox and box.mailbox.lower() != mailbox:
             continue
         service.store._changed(box.context, box.mailbox)
-    return Success()
+    return Success("Refresh sent")
 
 
 def mwiGet(session, request):

@@ -42,13 +42,22 @@ def test_user_status_and_box_summary(client):
     assert missing.get("Message") == "Need 'Context' and 'Mailbox' parameters."
     [unknown] = ask(c, ("Action", "VoicemailUserStatus"), ("Context", "default"),
                     ("Mailbox", "1999"))
-    assert unknown.get("Message") == "There is no voicemail user of the given info."
+    assert (unknown.get("Response"), unknown.get("Message")) == (
+        "Success", "There is no voicemail user of the given info.")
+    assert [k for k, _ in user.fields][2:7] == ["VMContext", "VoiceMailbox", "Fullname",
+                                                "Email", "Pager"]
+    assert user.get("SayEnvelope") == "Yes" and user.get("CanReview") == "No"
     summary = ask(c, ("Action", "VoicemailBoxSummary"), ("Context", "default"),
                   ("Mailbox", "1001"))
-    rows = byName(summary, "VoicemailBoxSummary")
+    assert summary[0].get("Message") == "Voicemail box detail will follow"
+    rows = byName(summary, "VoicemailBoxDetail")
     assert [(r.get("Folder"), r.get("CallerID")) for r in rows] == [
         ("INBOX", "555"), ("Old", '"Bob" <1002>')]
-    assert byName(summary, "VoicemailBoxSummaryComplete")[0].get("ListItems") == "2"
+    assert byName(summary, "VoicemailBoxDetailComplete")[0].get("ListItems") == "2"
+    assert rows[0].get("Date").endswith("UTC " + rows[0].get("Date").split()[-1])
+    [none] = ask(c, ("Action", "VoicemailBoxSummary"), ("Context", "default"),
+                 ("Mailbox", "1999"))
+    assert none.get("Message") == "There is no voicemail user matching the given user."
 
 
 def test_refresh_and_mwi(client):
@@ -58,7 +67,7 @@ def test_refresh_and_mwi(client):
     c.send(("Action", "VoicemailRefresh"), ("Context", "default"), ("ActionID", "r"))
     messages = c.read()
     [ok] = [m for m in messages if m.actionID == "r"]
-    assert ok.get("Response") == "Success"
+    assert (ok.get("Response"), ok.get("Message")) == ("Success", "Refresh sent")
     waiting = byName(messages, "MessageWaiting")
     assert [(e.get("Mailbox"), e.get("New")) for e in waiting] == [
         ("1001@default", "0"), ("1002@default", "1")]
