@@ -5,7 +5,9 @@ app_voicemail: leave and listen to voicemail.
     VoiceMailMain([1001@default],[s])         PIN login and the message menu
     ${MAILBOX_EXISTS(1001@default)}           1 or 0
     ${VM_INFO(1001@default,count[,folder])}   also exists, fullname, email, pager, password
-    Manager: MailboxCount, MailboxStatus, VoicemailUsersList; event MessageWaiting
+    Manager: MailboxCount, MailboxStatus, VoicemailUsersList, VoicemailUserStatus,
+             VoicemailBoxSummary, VoicemailRefresh, MWIGet/MWIUpdate/MWIDelete (counts
+             set from outside win over the spool); event MessageWaiting
     CLI: voicemail show users [for <context>]
 
 VoiceMailMain's menu keeps Asterisk's digits: 1 new messages, 2 change
@@ -79,6 +81,9 @@ class VoicemailService:
         self.pbx = pbx
         self.config = config
         self.store = store
+        #: Counts set over the manager (MWIUpdate, Asterisk's external MWI):
+        #: 'box@context' in lower case -> (new, old); they win over the spool.
+        self.external = {}
         self._stopObserving = store.observe(self._mailboxChanged)
 
     def stop(self):
@@ -95,10 +100,14 @@ class VoicemailService:
             box, context = splitMailbox(one)
             if not box:
                 continue
-            try:
-                n, o = self.store.counts(context, box)
-            except ValueError:
-                continue
+            external = self.external.get(f"{box}@{context}".lower())
+            if external is not None:
+                n, o = external
+            else:
+                try:
+                    n, o = self.store.counts(context, box)
+                except ValueError:
+                    continue
             new += n
             old += o
         return new, old
@@ -107,7 +116,15 @@ class VoicemailService:
         """C{callback(context, mailbox, new, old)} after each change; returns an undo."""
         return self.store.observe(callback)
 
+    def announce(self, context, mailbox):
+        """MessageWaiting (and so MWI NOTIFYs) with C{mailbox@context}'s counts now."""
+        new, old = self.counts(f"{mailbox}@{context}")
+        self._mailboxChanged(context, mailbox, new, old)
+
     def _mailboxChanged(self, context, mailbox, new, old):
+        external = self.external.get(f"{mailbox}@{context}".lower())
+        if external is not None:
+            new, old = external
         self.pbx.emitEvent("MessageWaiting", (
             ("Mailbox", f"{mailbox}@{context}"), ("Waiting", "1" if new else "0"),
             ("New", str(new)), ("Old", str(old))), "call")
@@ -670,41 +687,81 @@ def voicemailRefresh(session, request):
             continue
         if mailbox and box.mailbox.lower() != mailbox:
             continue
-        service.store._changed(box.context, box.mailbox)
+        service.announce(box.context, box.mailbox)
     return Success("Refresh sent")
 
 
-def mwiGet(session, request):
-    """MWIGet: the counts of the mailboxes whose 'box@context' matches Mailbox."""
+def _mailboxes(service, spec):
+    """
+    The 'box@context' ids a MWI action names: one id, or every known one
+    (voicemail boxes and external counts) matching C{/regex/}.
+    """
     import re
 
-    spec = (request.get("Mailbox") or "").strip()
+    spec = (spec or "").strip()
     if not spec:
-        raise ManagerError("Mailbox missing")
-    service = _service(session.pbx)
-    if len(spec) > 1 and spec.startswith("/") and spec.endswith("/"):
-        try:
-            pattern = re.compile(spec[1:-1])
-        except re.error:
-            raise ManagerError("Mailbox regex format invalid")
-        wanted = [b for b in service.config.mailboxes if pattern.search(b.id)]
-    else:
+        raise ManagerError("Missing mailbox parameter in request")
+    if not spec.startswith("/"):
         box, context = splitMailbox(spec)
-        found = service.config.find(box, context)
-        wanted = [found] if found is not None else []
+        return [f"{box}@{context}"]
+    if len(spec) < 2 or not spec.endswith("/"):
+        raise ManagerError(f"Mailbox regex format invalid in: {spec}")
+    try:
+        pattern = re.compile(spec[1:-1])
+    except re.error:
+        raise ManagerError(f"Mailbox regex format invalid in: {spec}")
+    known = {b.id.lower(): b.id for b in service.config.mailboxes}
+    known.update((key, key) for key in service.external if key not in known)
+    return [name for name in known.values() if pattern.search(name)]
+
+
+def mwiGet(session, request):
+    """MWIGet: the counts of the mailboxes named (voicemail boxes and external ones)."""
+    service = _service(session.pbx)
     items = []
-    for box in wanted:
-        new, old = service.store.counts(box.context, box.mailbox)
-        items.append(("MWIGet", (("Mailbox", box.id), ("OldMessages", str(old)),
+    for name in _mailboxes(service, request.get("Mailbox")):
+        box, context = splitMailbox(name)
+        known = name.lower() in service.external or service.config.find(box, context)
+        if not known:
+            continue
+        new, old = service.counts(name)
+        items.append(("MWIGet", (("Mailbox", name), ("OldMessages", str(old)),
                                  ("NewMessages", str(new)))))
     return ListResponse(items, "MWIGetComplete", "Mailboxes will follow")
 
 
-def _externalMWI(session, request):
-    if not (request.get("Mailbox") or "").strip():
-        raise ManagerError("Mailbox missing")
-    raise ManagerError("External MWI (res_mwi_external) is not available: mailbox counts "
-                       "come from app_voicemail's spool")
+def _count(request, key):
+    value = (request.get(key) or "").strip()
+    if not value:
+        return 0
+    if not value.isdigit():
+        raise ManagerError(f"Invalid {key}: {value}")
+    return int(value)
+
+
+def mwiUpdate(session, request):
+    """MWIUpdate: set a mailbox's counts from outside (Asterisk's external MWI)."""
+    service = _service(session.pbx)
+    spec = (request.get("Mailbox") or "").strip()
+    if not spec:
+        raise ManagerError("Missing mailbox parameter in request")
+    box, context = splitMailbox(spec)
+    name = f"{box}@{context}"
+    old = _count(request, "OldMessages")
+    new = _count(request, "NewMessages")
+    service.external[name.lower()] = (new, old)
+    service.announce(context, box)
+    return Success()
+
+
+def mwiDelete(session, request):
+    """MWIDelete: forget external counts; a voicemail box shows its spool again."""
+    service = _service(session.pbx)
+    for name in _mailboxes(service, request.get("Mailbox")):
+        if service.external.pop(name.lower(), None) is not None:
+            box, context = splitMailbox(name)
+            service.announce(context, box)
+    return Success()
 
 
 # -- CLI -------------------------------------------------------------------------
@@ -773,8 +830,8 @@ class AppVoicemailModule(Module):
                  voicemailRefresh),
                 ("MWIGet", ("call", "reporting"), "Get selected mailboxes with message counts.",
                  mwiGet),
-                ("MWIUpdate", ("call",), "Update the mailbox message counts.", _externalMWI),
-                ("MWIDelete", ("call",), "Delete selected mailboxes.", _externalMWI)):
+                ("MWIUpdate", ("call",), "Update the mailbox message counts.", mwiUpdate),
+                ("MWIDelete", ("call",), "Delete selected mailboxes.", mwiDelete)):
             registrar.register("manageraction", Action(name, privileges, synopsis, run))
         registrar.register("clicommand", VoicemailShowUsers())
 
