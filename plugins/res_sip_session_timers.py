@@ -397,3 +397,12 @@ class SessionTimersModule(Module):
 
     def load(self, pbx, registrar):
         registerSupplement(pbx, registrar, SessionTimerSupplement(), "res_sip_session_timers")
+        # RFC 4028: Supported and Require: timer are understood (never a 420 for them).
+        try:
+            technology = pbx.registry("technology").get("SIP")
+        except KeyError:
+            technology = None
+        supported = getattr(getattr(getattr(technology, "stack", None), "userAgent", None), "supported", None)
+        if supported is not None and "timer" not in supported:
+            supported.add("timer")
+            registrar.addCleanup(lambda: supported.discard("timer"))

@@ -28,7 +28,7 @@ from channels.sip.wire.message import Request, newCallId, newTag
 from channels.sip.wire.requests import outOfDialogRequest
 from channels.sip.wire.sdp import SDPError, SessionDescription, parseSDP
 from channels.sip.driver.indialog import InDialogRequests, parseDTMFInfo  # noqa: F401 (re-exported)
-from channels.sip.driver.sessionmedia import MediaStream, SessionMedia
+from channels.sip.driver.sessionmedia import IncompatibleAnswer, MediaStream, SessionMedia
 
 __all__ = ["InviteSession", "MediaStream", "SessionManager", "SessionError",
            "causeForStatus", "statusForCause", "remoteIdentity"]
@@ -163,6 +163,7 @@ class InviteSession(SessionMedia, InDialogRequests):
         timers = manager.timers
         local = Local(via=manager.viaFor(destination), contact=manager.contactFor(destination),
                       userAgent=manager.userAgentName() or "", allow=manager.ALLOW,
+                      supported=manager.supportedTags(),
                       reliable=bool(getattr(destination, "reliable", False)),
                       t1=timers.t1, t2=timers.t2)
         self.machine = InviteMachine(role, local, self.localTag)
@@ -376,10 +377,14 @@ class InviteSession(SessionMedia, InDialogRequests):
             self.applyAnswer(parseSDP(sdpPart(message.contentType, effect.body) or b""))
         except SDPError as e:
             what = "ACK" if message.isRequest else str(message.status)
-            self.log.info("bad SDP in {what} of {callId}: {error}", what=what, callId=self.callId,
+            self.log.info("bad SDP answer in {what} of {callId}: {error}", what=what, callId=self.callId,
                           error=str(e))
             if message.isRequest or message.status >= 200:
-                self._run(self.machine.answerRejected(self._now(), "Incompatible SDP answer"))
+                if isinstance(e, IncompatibleAnswer):
+                    effects = self.machine.answerRejected(self._now(), "Incompatible SDP answer", 88)
+                else:
+                    effects = self.machine.answerRejected(self._now(), "Bad SDP answer", 111)
+                self._run(effects)
 
     # -- sending -----------------------------------------------------------------------
 
@@ -488,7 +493,8 @@ class InviteSession(SessionMedia, InDialogRequests):
         invite = outOfDialogRequest(
             "INVITE", uri, self._via(), self.contact(), fromUri, toUri, callId=self.callId, cseq=102,
             fromTag=self.localTag, userAgent=self.manager.userAgentName(),
-            headers=[("Allow", self.manager.ALLOW), *headers], body=body)
+            headers=[("Allow", self.manager.ALLOW), ("Supported", self.manager.supportedTags()),
+                     *headers], body=body)
         self._run(self.machine.startInvite(invite, self._now(), credentials=credentials))
 
     def _sendInvite(self, invite):
@@ -624,6 +630,10 @@ class SessionManager:
     def allowedMethods(self):
         return list(self.ALLOWED)
 
+    def supportedTags(self) -> str:
+        """Our option-tags for Supported (100rel, replaces, timer... as loaded)."""
+        return ", ".join(sorted(getattr(self.stack.userAgent, "supported", ()) or ()))
+
     def capabilityHeaders(self):
         return self.stack.userAgent.capabilityHeaders()
 
@@ -710,6 +720,22 @@ class SessionManager:
         Request-URI's extension in C{context}. Returns (session, extension,
         (caller name, number)) for the channel, or None once answered.
         """
+        session = self.takeInvite(request, st, peer, codecs, busy)
+        if session is None:
+            return None
+        exten = _unescape(getattr(request.requestURI, "user", None) or "s")
+        name, number = remoteIdentity(request)
+        if not number and peer is not None:
+            name, number = peer.callerid
+        if dialplan is None or dialplan.find(context, exten, 1, number or None) is None:
+            self.log.info("call from {source} to extension '{exten}' rejected: not in context '{context}'",
+                          source=str(st.source), exten=exten, context=context)
+            session.reject(404, "Not Found")
+            return None
+        return session, exten, (name, number)
+
+    def takeInvite(self, request, st, peer, codecs, busy=False):
+        """The UAS session of a new INVITE (100 sent, offer negotiated), or None once answered."""
         session = self.newSession("uas", st.source)
         session.peer = peer
         session.codecs = codecs
@@ -728,16 +754,29 @@ class SessionManager:
             return None
         if not self._negotiate(session, request):
             return None
-        exten = _unescape(getattr(request.requestURI, "user", None) or "s")
-        name, number = remoteIdentity(request)
-        if not number and peer is not None:
-            name, number = peer.callerid
-        if dialplan is None or dialplan.find(context, exten, 1, number or None) is None:
-            self.log.info("call from {source} to extension '{exten}' rejected: not in context '{context}'",
-                          source=str(st.source), exten=exten, context=context)
-            session.reject(404, "Not Found")
-            return None
-        return session, exten, (name, number)
+        return session
+
+    def replacedSession(self, replaces):
+        """
+        The session an INVITE's Replaces names (RFC 3891 §3), or the answer
+        that refuses it: 481 for no such dialog or an early dialog we did not
+        start, 603 for one that is over, 486 for C{early-only} on a
+        confirmed one. Returns (session, None) or (None, (status, reason)).
+        """
+        session = self.sessions.get((replaces.callId, replaces.toTag))
+        dialog = session.dialog if session is not None else None
+        if dialog is None or dialog.remoteTag != replaces.fromTag:
+            return None, (481, "Call/Transaction Does Not Exist")
+        state = session.state
+        if state == "terminated":
+            return None, (603, "Declined")
+        if state == "confirmed":
+            if replaces.earlyOnly:
+                return None, (486, "Busy Here")
+            return session, None
+        if session.role == "uas":
+            return None, (481, "Call/Transaction Does Not Exist")
+        return session, None
 
     def _negotiate(self, session, request) -> bool:
         body = sdpOf(request) or b""

@@ -17,7 +17,44 @@ from twisted.logger import Logger
 
 from channels.sip.wire.sdp import Origin, SDPError, SessionDescription, refuseMedia
 
-__all__ = ["MediaStream", "SessionMedia"]
+__all__ = ["MediaStream", "SessionMedia", "IncompatibleAnswer", "checkAnswer"]
+
+#: Static RTP payload types (RFC 3551) by number, as rtpmap names.
+_STATIC = {"0": "pcmu", "3": "gsm", "4": "g723", "8": "pcma", "9": "g722", "18": "g729"}
+_NOT_MEDIA = {"telephone-event", "cn"}
+
+
+class IncompatibleAnswer(SDPError):
+    """An SDP answer that parses but cannot answer our offer (RFC 3264 §6)."""
+
+
+def _encodings(media) -> set[str]:
+    rtpmap = {}
+    for value in media.attributeValues("rtpmap"):
+        number, _, rest = value.partition(" ")
+        rtpmap[number] = rest.split("/")[0].strip().lower()
+    return {rtpmap.get(f) or _STATIC.get(f, f) for f in media.formats} - _NOT_MEDIA
+
+
+def checkAnswer(offer: SessionDescription, answer: SessionDescription) -> None:
+    """
+    Raise L{IncompatibleAnswer} unless C{answer} answers C{offer}: as many
+    m-lines in the same order, each accepted stream of the offered type
+    with one of the offered formats, one stream accepted at least.
+    """
+    if len(answer.media) != len(offer.media):
+        raise IncompatibleAnswer(f"the answer has {len(answer.media)} m-lines for {len(offer.media)} offered")
+    accepted = False
+    for mine, theirs in zip(offer.media, answer.media):
+        if theirs.port == 0 or mine.port == 0:
+            continue
+        if theirs.mediaType != mine.mediaType:
+            raise IncompatibleAnswer(f"{theirs.mediaType} answered for {mine.mediaType}")
+        if mine.proto.startswith("RTP/") and not (_encodings(mine) & _encodings(theirs)):
+            raise IncompatibleAnswer(f"no offered format in the answer's {theirs.mediaType} stream")
+        accepted = True
+    if not accepted:
+        raise IncompatibleAnswer("the answer refuses every stream")
 
 _SESSION_LEVEL = ("ice-lite", "group")
 
@@ -132,7 +169,9 @@ class SessionMedia:
         return self.localSDP
 
     def applyAnswer(self, answer: SessionDescription):
-        """The remote answer to our offer: apply every stream."""
+        """The remote answer to our offer: checked (L{checkAnswer}), then every stream applied."""
+        if self.localSDP is not None:
+            checkAnswer(self.localSDP, answer)
         self.remoteSDP = answer
         active = [s for s in self.streams if s.local is not None]
         for stream, media in zip(active, answer.media):

@@ -21,7 +21,7 @@ from __future__ import annotations
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from channels.sip.wire.grammar import parseNameAddr
+from channels.sip.wire.grammar import parseNameAddr, replacesOf
 from channels.sip.driver.session import causeForStatus, remoteIdentity
 from pbxcore.channel import CallerID, Channel
 from pbxcore.errors import ChannelUnavailable
@@ -120,6 +120,25 @@ class SIPDriver:
     def answer(self, channel):
         if self.session is not None:
             self.session.answer()
+
+    def replaceSession(self, session):
+        """
+        C{session} (an INVITE with Replaces) takes over this leg: answered at
+        once, the old session cancelled or hung up without the channel
+        hearing of it; a channel that was ringing is answered.
+        """
+        old, self.session = self.session, session
+        session.owner = self
+        session.channelName = getattr(old, "channelName", None)
+        if old is not None:
+            old.owner = None
+        session.answer()
+        if old is not None:
+            old.end(HangupCause.NORMAL_CLEARING)
+        channel = self.channel
+        if channel is not None and not channel.isUp:
+            self._stopCongestion()
+            channel.controlReceived(Control.ANSWER)
 
     def hangup(self, channel, cause):
         self._stopCongestion()
@@ -438,6 +457,10 @@ class SIPTechnology:
             return
         context = peer.context if peer is not None else peers.config.settings.context
         peers.forceRport(request, st.source)
+        replaces = replacesOf(request)  # SIPParseError: 400 from the user agent
+        if replaces is not None:
+            self._replace(request, st, peer, replaces)
+            return
         busy = self._overLimit(peer)
         call = self.sessions.incomingCall(
             request, st, peer, self.codecsFor(peer if peer is not None else peers.config.defaults),
@@ -463,6 +486,27 @@ class SIPTechnology:
         self._track(peer, channel)
         d = self.pbx.runDialplan(channel)
         d.addErrback(lambda f: self.log.failure("starting the dialplan on {channel}", f, channel=channel.name))
+
+    def _replace(self, request, st, peer, replaces):
+        """
+        RFC 3891: the INVITE takes over the dialog its Replaces names -- a
+        ringing call of ours (call pickup) or an established one (completing
+        an attended transfer); the channel stays where it is, in its bridge.
+        """
+        target, refusal = self.sessions.replacedSession(replaces)
+        driver = target.owner if target is not None else None
+        if refusal is None and (not isinstance(driver, SIPDriver) or driver.channel is None):
+            refusal = (481, "Call/Transaction Does Not Exist")
+        if refusal is not None:
+            self.log.info("INVITE {callId} with Replaces: {status}", callId=request.callId,
+                          status=refusal[0])
+            self.stack.userAgent.respond(st, request, *refusal)
+            return
+        peers = self.peers
+        codecs = self.codecsFor(peer if peer is not None else peers.config.defaults)
+        session = self.sessions.takeInvite(request, st, peer, codecs)
+        if session is not None:
+            driver.replaceSession(session)
 
     def incomingMessage(self, request, st):
         """
@@ -611,6 +655,9 @@ def installCalls(pbx, stack, registrar, reactor=None):
     registrar.register("technology", technology)
     registrar.addCleanup(stack.userAgent.registerMethod("INVITE", technology.incomingInvite))
     registrar.addCleanup(stack.userAgent.registerMethod("MESSAGE", technology.incomingMessage))
+    tags = {"100rel", "replaces"} - stack.userAgent.supported
+    stack.userAgent.supported |= tags
+    registrar.addCleanup(lambda: stack.userAgent.supported.difference_update(tags))
     for method in ("INFO", "REFER", "NOTIFY", "UPDATE", "PRACK"):
         registrar.addCleanup(stack.userAgent.registerMethod(method, technology.noDialog))
     stack.sessions = sessions

@@ -661,9 +661,12 @@ class _UAS(_Core):
             effects += self._bye() + self._end("hangup", cause, remote=False)
         return effects
 
-    def answerRejected(self, now: float, text: str = "Bad SDP answer") -> list:
-        """The shell found the answer (in an ACK, 1xx or 2xx) unusable: BYE with a Reason."""
-        return self._bye(111, text) + self._end(text, 111)
+    def answerRejected(self, now: float, text: str = "Bad SDP answer", cause: int = 111) -> list:
+        """
+        The shell found the answer (in an ACK or a 2xx) unusable: BYE with a
+        Reason (Q.850 C{cause}: 111 protocol error, 88 incompatible).
+        """
+        return self._bye(cause, text) + self._end(text, cause)
 
     def _noAck(self, now: float) -> list:
         self._pending = None
