@@ -452,12 +452,12 @@ class SIPTechnology:
         if peers is None:
             self.stack.userAgent.respond(st, request, 503, "Service Unavailable")
             return
+        replaces = replacesOf(request)  # SIPParseError: 400 from the user agent, before any challenge
         found, peer = self._caller(request, st)
         if not found:
             return
         context = peer.context if peer is not None else peers.config.settings.context
         peers.forceRport(request, st.source)
-        replaces = replacesOf(request)  # SIPParseError: 400 from the user agent
         if replaces is not None:
             self._replace(request, st, peer, replaces)
             return

@@ -50,9 +50,10 @@ def invite(cseq=1, sdp=True, headers=(), auth=True, tag=None):
   </send>"""
 
 
-def request(method, cseq, headers=(), body="", uri="[next_url]", to="[peer_tag_param]"):
-    """An in-dialog request of the caller."""
+def request(method, cseq, headers=(), body="", uri="[next_url]", to="[peer_tag_param]", tag=None):
+    """An in-dialog request of the caller (From tag C{tag} for a second dialog)."""
     extra = list(headers)
+    fromLine = FROM if tag is None else FROM.replace("tag=[pid]t[call_number]", f"tag={tag}")
     if body:
         extra.append("Content-Type: application/sdp")
     return f"""
@@ -60,7 +61,7 @@ def request(method, cseq, headers=(), body="", uri="[next_url]", to="[peer_tag_p
     <![CDATA[
       {method} {uri} SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      {FROM}
+      {fromLine}
       {TO}{to}
       Call-ID: [call_id]
       CSeq: {cseq} {method}
@@ -72,18 +73,18 @@ def request(method, cseq, headers=(), body="", uri="[next_url]", to="[peer_tag_p
   </send>"""
 
 
-def ack(cseq, body="", uri="[next_url]"):
+def ack(cseq, body="", uri="[next_url]", tag=None):
     """The ACK of a final response (no retransmission)."""
-    return request("ACK", cseq, body=body, uri=uri).replace('<send retrans="500">', "<send>")
+    return request("ACK", cseq, body=body, uri=uri, tag=tag).replace('<send retrans="500">', "<send>")
 
 
-def challenged(sdp=True, headers=()):
-    """INVITE, 401, ACK, INVITE with credentials (CSeq 2), 100."""
-    first = invite(1, sdp, headers, auth=False)
+def challenged(sdp=True, headers=(), cseq=1, tag=None):
+    """INVITE, 401, ACK, INVITE with credentials (CSeq one higher), 100."""
+    first = invite(cseq, sdp, headers, auth=False, tag=tag)
     return first + """
   <recv response="100" optional="true"/>
-  <recv response="401" auth="true"/>""" + ack(1, uri="sip:[service]@[remote_ip]:[remote_port]") \
-        + invite(2, sdp, headers) + """
+  <recv response="401" auth="true"/>""" + ack(cseq, uri="sip:[service]@[remote_ip]:[remote_port]", tag=tag) \
+        + invite(cseq + 1, sdp, headers, tag=tag) + """
   <recv response="100" optional="true"/>"""
 
 
