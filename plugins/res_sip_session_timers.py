@@ -19,8 +19,10 @@ C{Supported: timer} on outgoing INVITEs), C{originate} also asks for them on
 outgoing INVITEs and imposes them on incoming calls that did not, C{refuse}
 ignores them.
 
-The decisions (parse, 422 or not, who refreshes, deadlines) are the pure
-functions at the top; the supplement only arms reactor timers with them.
+The decisions (parse, 422 or not, who refreshes) are the pure functions at
+the top; the deadlines, the refresh requests and the BYE on expiry are the
+INVITE session machine's (L{channels.sip.machines.invite}), which the
+supplement starts with the agreed interval.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from twisted.logger import Logger
 
 from channels.sip.interfaces import SessionSupplement, registerSupplement
+from channels.sip.machines.invite import SessionTimer
 from pbxcore.api import Module
 
 COOKIE = "res_sip_session_timers"
@@ -150,27 +153,17 @@ def supportsTimer(message) -> bool:
 
 @dataclass
 class TimerState:
-    """The session's timer cookie; destroying it cancels the pending call."""
+    """The session's timer cookie: what was agreed; the deadlines are the session machine's."""
 
     interval: int
     refresher: str          # "uac" or "uas", from the initial INVITE's point of view
     role: str               # our role in the initial INVITE
     allow: str = ""         # the far end's Allow header
-    call: object = None
     refreshes: int = 0
 
     @property
     def weRefresh(self) -> bool:
         return self.refresher == self.role
-
-    def cancel(self):
-        if self.call is not None and self.call.active():
-            self.call.cancel()
-        self.call = None
-
-
-def _cancel(state):
-    state.cancel()
 
 
 class SessionTimerSupplement(SessionSupplement):
@@ -233,7 +226,7 @@ class SessionTimerSupplement(SessionSupplement):
         if decision == "use":
             state = TimerState(value.interval, value.refresher, "uas",
                                allow=request.headers.get("Allow") or "")
-            session.addCookie(COOKIE, state, _cancel)
+            session.addCookie(COOKIE, state)
         return False
 
     def incomingResponse(self, session, response):
@@ -252,7 +245,7 @@ class SessionTimerSupplement(SessionSupplement):
                 return
             state = TimerState(got.interval, got.refresher or "uac", "uac",
                                allow=response.headers.get("Allow") or "")
-            session.addCookie(COOKIE, state, _cancel)
+            session.addCookie(COOKIE, state)
             self._arm(session, state)
 
     def _retryAfter422(self, session, response):
@@ -320,61 +313,16 @@ class SessionTimerSupplement(SessionSupplement):
     # -- timers -----------------------------------------------------------------
 
     def _arm(self, session, state):
-        state.cancel()
-        reactor = session.manager.reactor
-        at = deadline(reactor.seconds(), state.interval, state.weRefresh)
-        action = self._refresh if state.weRefresh else self._expire
-        state.call = reactor.callLater(at - reactor.seconds(), action, session, state)
-
-    def _refresh(self, session, state):
-        state.call = None
-        if session.state != "confirmed":
-            if session.state != "terminated":
-                self._arm(session, state)
-            return
-        useUpdate = "UPDATE" in state.allow.upper()
-        headers = [("Session-Expires", f"{state.interval};refresher=uac"),
-                   ("Min-SE", str(self._settings(session).minSE)), ("Supported", "timer")]
-        self.log.info("session timer: refreshing {callId} with {method}", callId=session.callId,
-                      method="UPDATE" if useUpdate else "INVITE")
-
-        def answered(response):
-            if response.status < 200:
-                return
-            if response.status < 300:
-                state.refreshes += 1
-                if not useUpdate:
-                    _ack(session, response)
-            else:
-                self.log.info("session refresh of {callId} failed with {status}",
-                              callId=session.callId, status=response.status)
-            if session.state != "terminated":
-                self._arm(session, state)
-
-        try:
-            if useUpdate:
-                session.sendRequest("UPDATE", headers=headers, onResponse=answered)
-            else:
-                body = session.localSDP.toBytes() if session.localSDP is not None else b""
-                session.sendRequest("INVITE", body=body, contentType="application/sdp" if body else None,
-                                    headers=headers, onResponse=answered)
-        except Exception:
-            self.log.failure("session refresh of {callId}", callId=session.callId)
-
-    def _expire(self, session, state):
-        state.call = None
-        if session.state == "terminated":
-            return
-        self.log.info("session timer expired for {callId}: hanging up", callId=session.callId)
-        session.end(EXPIRED_CAUSE)
-        owner = session.owner
-        if owner is not None and hasattr(owner, "sessionTerminated"):
-            owner.sessionTerminated(session, EXPIRED_CAUSE)
-
-    def sessionEnd(self, session):
-        state = session.getCookie(COOKIE)
-        if state is not None:
-            state.cancel()
+        """
+        Hand the agreed interval to the session machine: it refreshes (UPDATE
+        when the far end allows it, else a re-INVITE with our SDP, a 491
+        retried after RFC 3261 §14.1's back-off) or sends BYE when no refresh
+        came in time (section 10).
+        """
+        settings = self._settings(session)
+        session.startSessionTimer(SessionTimer(
+            state.interval, state.weRefresh, useUpdate="UPDATE" in state.allow.upper(),
+            minSE=settings.minSE))
 
 
 def _addTimerTo(message, header):
@@ -382,14 +330,6 @@ def _addTimerTo(message, header):
     if "timer" not in [v.lower() for v in values]:
         values.append("timer")
     message.headers.set(header, ", ".join(values))
-
-
-def _ack(session, response):
-    """ACK a 2xx to our refresh re-INVITE (the transaction layer does not)."""
-    ack = session.dialog.makeRequest("ACK", session.manager.viaFor(session.destination),
-                                     cseq=response.cseq.number,
-                                     userAgent=session.manager.userAgentName())
-    session.manager.transactions.sendAck(ack, session.destination)
 
 
 class SessionTimersModule(Module):

@@ -426,6 +426,13 @@ class InviteSession(SessionMedia, InDialogRequests):
         self._sendInDialog(request, onResponse)
         return request
 
+    def startSessionTimer(self, settings):
+        """Run the RFC 4028 session timer (a L{channels.sip.machines.invite.SessionTimer}) from now."""
+        if self.machine.ended:
+            return
+        self.machine.startSessionTimer(settings, self._now())
+        self._rearm()
+
     def frameReceived(self, frame):
         """Media handlers deliver frames here; they go to the owner (the channel)."""
         self._tellOwner("sessionFrame", frame)

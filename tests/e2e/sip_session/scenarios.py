@@ -98,8 +98,10 @@ def answered(sdp=True, headers=(), checks=()):
 
 
 def action(checks, prefix="h"):
+    """Header checks (header, regexp; SIPp hands a value over with its leading blank)."""
     if not checks:
         return ""
+    checks = [(h, "^ *" + r[1:] if r.startswith("^") else r) for h, r in checks]
     lines = "".join(
         f'\n      <ereg regexp="{regexp}" search_in="{"body" if header == "body" else "hdr"}"'
         + ("" if header == "body" else f' header="{header}:"')
