@@ -631,7 +631,8 @@ class SessionManager:
     def userAgentName(self):
         return self.stack.userAgent.userAgent
 
-    ALLOWED = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "MESSAGE", "REFER", "NOTIFY", "UPDATE")
+    ALLOWED = ("INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "MESSAGE", "REFER", "NOTIFY", "UPDATE",
+               "PRACK")
     ALLOW = ", ".join(ALLOWED)
 
     def allowedMethods(self):

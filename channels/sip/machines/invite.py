@@ -293,6 +293,7 @@ class _Core:
         self._timer: _Timer | None = None
         self._out = _Outgoing()
         self._remoteReliable = False   # the far end required 100rel
+        self._heldFinal = None         # a 2xx waiting for a PRACK
         #: C{decorate(message)}, when set, sees every message the machine
         #: builds before its state moves (the shell runs supplements there).
         self.decorate = None
@@ -592,15 +593,23 @@ class _UAS(_Core):
             return [SendResponse(request, response)]
         if status < 200:
             return self._provisional(request, response, status, body, reliable, now)
+        if status < 300 and self._reliable is not None:
+            # RFC 3262 §3: the 2xx waits for the PRACKs of our reliable provisionals.
+            self._heldFinal = response
+            return []
         self._reliable = None
         self._queued = []
+        self._heldFinal = None
         if status < 300:
-            self._offerAnswerSent(body)
-            self.state = State.WAIT_ACK
-            self.dialog.confirm()
-            self._arm2xx(request, response, now)
-            return [SendResponse(request, response)]
+            return self._send2xx(response, now)
         return [SendResponse(request, response)] + self._end(f"rejected {status}", 16, remote=False)
+
+    def _send2xx(self, response, now) -> list:
+        self._offerAnswerSent(response.body)
+        self.state = State.WAIT_ACK
+        self.dialog.confirm()
+        self._arm2xx(self.invite, response, now)
+        return [SendResponse(self.invite, response)]
 
     def _offerAnswerSent(self, body) -> None:
         if not body:
@@ -698,14 +707,19 @@ class _UAS(_Core):
             self._reliable = _Reliable(response, rseq, t1, None if self.local.reliable else now + t1,
                                        now + 64 * t1)
             effects.append(SendResponse(self.invite, response))
+        elif self._heldFinal is not None and self.state in (State.INCOMING, State.EARLY):
+            held, self._heldFinal = self._heldFinal, None
+            effects += self._send2xx(held, now)
         return effects
 
     def _noPrack(self, now: float) -> list:
         self._reliable = None
         if self.state not in (State.INCOMING, State.EARLY):
             return []
-        # RFC 3262 §3: no PRACK for 64*T1: the UAS rejects the INVITE with a 5xx.
-        return self.respond(self.invite, 504, "Server Time-out", now=now)
+        # RFC 3262 §3: no PRACK for 64*T1: the UAS rejects the INVITE with a 5xx
+        # (and the channel hears of it: it may have answered already).
+        effects = self.respond(self.invite, 504, "Server Time-out", now=now)
+        return [Ended(e.cause, "no PRACK", True) if isinstance(e, Ended) else e for e in effects]
 
 
 class InviteMachine(_UAS):

@@ -449,6 +449,21 @@ class ReliableProvisionalTests(unittest.TestCase):
                  and m.cseq.method == "INVITE"]
         self.assertEqual(rseqs[1], rseqs[0] + 1)
 
+    def test_2xxWaitsForThePrack(self):
+        """RFC 3262 §3: the answer comes after the PRACK of the reliable provisional."""
+        p = Pair()
+        p.call(headers=[("Require", "100rel")])
+        p.hold = True
+        p.uasRespond(180)
+        p.uasRespond(200, ANSWER)
+        self.assertEqual([m.status for _, m in p.inflight], [180])
+        self.assertEqual(p.uas.state, State.EARLY)
+        p.hold = False
+        p.flush()
+        self.assertEqual([m.status for m in p.sent["uas"] if not m.isRequest], [180, 200, 200])
+        self.assertEqual(p.sent["uas"][-1].cseq.method, "INVITE")
+        self.assertEqual((p.uac.state, p.uas.state), (State.CONFIRMED, State.CONFIRMED))
+
     def test_noPrackRejects(self):
         p = Pair()
         p.call(headers=[("Require", "100rel")])
@@ -462,6 +477,7 @@ class ReliableProvisionalTests(unittest.TestCase):
         p.advance(32)
         self.assertEqual(p.methods("uas")[-1], 504)
         self.assertTrue(p.uas.ended)
+        self.assertEqual(p.events["uas"][-1], Ended(16, "no PRACK", True))
 
     def test_unreliableWithoutRequire(self):
         p = Pair()
