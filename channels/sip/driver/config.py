@@ -257,6 +257,17 @@ def parseGeneral(config) -> SIPGeneral:
     if tlsbind is not None:
         values["tlsBind"] = _bind(tlsbind, DEFAULT_SIPS_PORT)
 
+    values.update(_timers(t1minEntry, timert1Entry, timerbEntry))
+
+    general = SIPGeneral(unknownKeys=tuple(unknown), rest=tuple(rest), **values)
+    if general.tlsEnable and not general.tlsCertFile:
+        where = next(e for e in section.entries if e.key.strip().lower() == "tlsenable")
+        raise _error(where, "tlsenable: TLS needs tlscertfile")
+    return general
+
+
+def _timers(t1minEntry, timert1Entry, timerbEntry) -> dict:
+    """t1min, timert1 and timerb (milliseconds), each checked against the one before."""
     t1min = _millis(t1minEntry) if t1minEntry is not None else DEFAULT_T1MIN
     timert1 = DEFAULT_TIMERT1
     if timert1Entry is not None:
@@ -268,13 +279,7 @@ def parseGeneral(config) -> SIPGeneral:
         timerb = _millis(timerbEntry)
         if timerb < timert1:
             raise _error(timerbEntry, f"timerb: {timerb} is below timert1 ({timert1})")
-    values.update(t1min=t1min, timerT1=timert1, timerB=timerb)
-
-    general = SIPGeneral(unknownKeys=tuple(unknown), rest=tuple(rest), **values)
-    if general.tlsEnable and not general.tlsCertFile:
-        where = next(e for e in section.entries if e.key.strip().lower() == "tlsenable")
-        raise _error(where, "tlsenable: TLS needs tlscertfile")
-    return general
+    return {"t1min": t1min, "timerT1": timert1, "timerB": timerb}
 
 
 def unknownGeneralKeys(general: SIPGeneral) -> list[str]:
