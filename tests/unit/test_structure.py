@@ -28,10 +28,7 @@ MAX_FUNCTION_LINES = 80
 #: Each is code another piece of work is reshaping right now; remove the
 #: entry when that lands (the test fails on an allowance that is no longer
 #: needed, so none outlives its reason).
-SIZE_ALLOWANCES = {
-    # issue 17 point 3 (one [general] parser for sip.conf) replaces this function.
-    ("channels/sip/driver/config.py", "parseGeneral"),
-}
+SIZE_ALLOWANCES = set()
 
 #: Modules that parse, decide or compute deadlines: no reactor, no sockets.
 PURE = (
