@@ -295,7 +295,7 @@ const TxSIP = (() => {
     }
 
     async makePeerConnection(stream) {
-      const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+      const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "balanced", rtcpMuxPolicy: "require" });
       this.pc = pc;
       this.localStream = stream;
       for (const track of stream.getTracks()) pc.addTrack(track, stream);

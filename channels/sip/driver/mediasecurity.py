@@ -144,6 +144,9 @@ def offerPlan(peer, transport: str) -> SecurityPlan:
                         ice=_setting(peer, "icesupport"), rtcpMux=_setting(peer, "rtcpMux"))
     if kind == "dtls":
         plan.setup = _setting(peer, "dtlssetup", "actpass") or "actpass"
+    if _setting(peer, "avpf") and plan.ice:
+        # Browsers (max-bundle) want the one stream in a BUNDLE group (RFC 9143).
+        plan.mid, plan.bundle = "0", True
     return plan
 
 

@@ -151,3 +151,53 @@ def test_web_phone_keypad_reaches_the_dialplan(pbx, browser):
         print(browser.console())
         print(process.output)
         raise
+
+
+def manager(process, *actions):
+    """Log in to the manager (the shipped admin) and send C{actions}; returns the socket."""
+    import socket
+
+    port = int(process.waitFor(r"manager listening on 127\.0\.0\.1:(\d+)", PATIENCE).group(1))
+    sock = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE)
+    sock.sendall(b"Action: Login\r\nUsername: admin\r\nSecret: change-me-please\r\n\r\n")
+    for action in actions:
+        sock.sendall("".join(f"{k}: {v}\r\n" for k, v in action) .encode() + b"\r\n")
+    return sock
+
+
+def test_web_phone_answers_a_call_and_mutes(pbx, browser):
+    """A call to 2001 rings in the page; Answer brings the far end's audio (a 1 kHz
+    tone played by the dialplan); Mute silences what the page sends (the PBX stops
+    counting voice from it while the tone still arrives); Hang up ends it."""
+    process, port = pbx
+    driver = browser.driver
+    try:
+        register(driver, port)
+        process.waitFor(r"Registered SIP '2001'", WAIT)
+        sock = manager(process, [("Action", "Originate"), ("Channel", "SIP/2001"),
+                                 ("Application", "Playback"), ("Data", "tone-1khz&tone-1khz"),
+                                 ("Async", "true")])
+        wait(driver, "return window.phone.callState === 'ringing'", "ringing")
+        assert not driver.find_element("id", "answer").get_attribute("disabled")
+        driver.find_element("id", "answer").click()
+        wait(driver, "const c = window.phone.call; return c && c.pc && c.pc.connectionState"
+                     " === 'connected' && !!window.phone.remoteStream", "answered, DTLS-SRTP up")
+        remote = driver.execute_async_script(PEAK_JS, "remote", 2)
+        assert abs(remote["hz"] - 1000) <= 2 * remote["binHz"] and remote["db"] > -60, remote
+        driver.find_element("id", "mute").click()
+        assert driver.find_element("id", "mute").get_attribute("aria-pressed") == "true"
+        assert driver.execute_script(
+            "return window.phone.localStream.getAudioTracks().every(t => !t.enabled)")
+        driver.find_element("id", "hangup").click()
+        wait(driver, "return window.phone.callState === 'ended'", "hang up")
+        # The manager tells the PBX's side of the call ended.
+        events = b""
+        while not re.search(rb"Event: Hangup\r\n(?:[^\r]+\r\n)*?Channel: SIP/2001-", events):
+            data = sock.recv(65536)
+            assert data, events.decode()[-2000:]
+            events += data
+        sock.close()
+    except Exception:
+        print(browser.console())
+        print(process.output)
+        raise

@@ -74,6 +74,7 @@ def test_sdes_only_over_tls():
 def test_offers_and_answers_to_them():
     plan = offerPlan(peer(**WEBRTC), "ws")
     assert (plan.kind, plan.proto, plan.setup, plan.ice) == ("dtls", "UDP/TLS/RTP/SAVPF", "actpass", True)
+    assert (plan.mid, plan.bundle) == ("0", True)     # browsers want a BUNDLE group
     answer = offer("UDP/TLS/RTP/SAVPF", f"a=fingerprint:{FP}\r\na=setup:active\r\na=rtcp-mux\r\n"
                                         "a=ice-ufrag:zz\r\na=ice-pwd:yyyyyyyyyyyyyyyyyyyyyy\r\n")
     assert applyAnswer(plan, peer(**WEBRTC), answer, answer.media[0])
