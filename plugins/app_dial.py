@@ -18,7 +18,7 @@ from twisted.logger import Logger
 
 from pbxcore.api import FunctionApplication, Module
 from pbxcore.bridge import Bridge
-from pbxcore.channel import channelFields
+from pbxcore.channel import CallerID, channelFields
 from pbxcore.dialplan.expr import splitArgs
 from pbxcore.errors import ApplicationHangup, ChannelHungUp, ChannelUnavailable
 from pbxcore.frame import Control, FrameKind, HangupCause
@@ -295,6 +295,13 @@ class Dialer:
         if "U" in self.options:
             if not await self.preconnect(callee, self.options["U"], started):
                 return
+        # The caller's connected line: the party that answered (its driver
+        # says who that is, else the number dialled).
+        identity = getattr(getattr(callee, "driver", None), "connectedIdentity", None)
+        identity = identity() if identity is not None else None
+        if identity is None:
+            identity = CallerID("", winner.dialString.split("@", 1)[0])
+        caller.setConnectedLine(identity.name, identity.number)
         caller.setVariable("DIALEDPEERNAME", callee.name)
         caller.setVariable("DIALEDPEERNUMBER", winner.dialString)
         answered = clock.seconds()

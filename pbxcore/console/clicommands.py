@@ -379,7 +379,29 @@ def showHelp(pbx, args):
         commands = [c for c in commands if c.name.lower().startswith(prefix)]
         if not commands:
             return f"No such command '{' '.join(args)}'.\n"
-    return "".join(f"{c.name:>30} -- {c.summary}\n" for c in commands)
+    # Asterisk's help1(): "%-30s -- %s", every registered command.
+    return "".join(f"{c.name:<30} -- {c.summary or '<no description available>'}\n" for c in commands)
+
+
+def requestHangup(pbx, args):
+    """C{channel request hangup <channel>|all}: Asterisk's soft hangup, one line per channel."""
+    target = args[0]
+    if target.lower() == "all":
+        channels = channelList(pbx)
+    else:
+        channel = findChannel(pbx, target)
+        if channel is None:
+            return f"{target} is not a known channel\n"
+        channels = [channel]
+    lines = []
+    for channel in channels:
+        lines.append(f"Requested Hangup on channel '{channel.name}'")
+        soft = getattr(channel, "softHangup", None)
+        if soft is not None:
+            soft(source="CLI")
+        else:
+            channel.hangup()
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 # -- core reload / stop ---------------------------------------------------------
@@ -490,6 +512,12 @@ def coreCommands():
                 showApplication, 1),
         Command("core show functions", "Shows registered dialplan functions",
                 "Usage: core show functions [like <text>]", showFunctions, 0, 2),
+        Command("channel request hangup", "Request a hangup on a given channel",
+                "Usage: channel request hangup <channel>|<all>\n"
+                "       Request that a channel be hung up. The hangup takes effect\n"
+                "       the next time the driver reads or writes from the channel.\n"
+                "       If 'all' is specified instead of a channel name, all channels\n"
+                "       will see the hangup request.", requestHangup, 1, 1),
         Command("core show help", "Display help list, or specific help on a command",
                 "Usage: core show help [topic]", showHelp),
         Command("help", "Display help list, or specific help on a command",

@@ -205,6 +205,27 @@ class ShowRegistry(_Command):
         return "\n".join(lines) + "\n"
 
 
+# chan_sip's 'sip show channels' columns (Asterisk 11 and later).
+_CHANNELS_HEAD = "{:<15.15}  {:<15.15}  {:<15.15}  {:<15.15}  {:<7.7}  {:<15.15} {:<10.10} {:<10.10}"
+_CHANNELS_ROW = "{:<15.15}  {:<15.15}  {:<15.15}  {:<15.15}  {:<3.3} {:<3.3}  {:<15.15} {:<10.10} {:<10.10}"
+
+
+def channelRow(channel) -> str:
+    """One 'sip show channels' line for a SIP channel: address, user, Call-ID, formats, hold, last message."""
+    driver = getattr(channel, "driver", None)
+    session = getattr(driver, "session", None)
+    peer = getattr(driver, "peer", None)
+    destination = getattr(session, "destination", None)
+    address = getattr(destination, "host", "") or ""
+    caller = getattr(channel, "caller", None)
+    user = getattr(peer, "name", "") or getattr(caller, "number", "") or "(None)"
+    formats = tuple(getattr(channel, "nativeFormats", ()) or ())
+    return _CHANNELS_ROW.format(
+        address, user, getattr(session, "callId", "") or "", f"({'|'.join(formats)})" if formats else "(nothing)",
+        "Yes" if getattr(session, "held", False) else "No", "",
+        getattr(session, "lastMessage", "") or "", "", getattr(peer, "name", "") or "<guest>")
+
+
 class ShowChannels(_Command):
     name = "sip show channels"
     summary = "List active SIP channels"
@@ -213,9 +234,9 @@ class ShowChannels(_Command):
     def run(self, args):
         pbx = self.peers.pbx
         channels = [c for c in (getattr(pbx, "channels", None) or ()) if str(getattr(c, "name", "")).startswith("SIP/")]
-        lines = [f"{'Peer':<15} {'User/ANR':<15} {'Call ID':<32} {'Format':<26} {'Hold':<8} {'Last Message':<18}"]
-        for c in channels:
-            lines.append(f"{c.name.split('/', 1)[1].rsplit('-', 1)[0]:<15} {'':<15} {'':<32} {'':<26} {'No':<8} {'':<18}")
+        lines = [_CHANNELS_HEAD.format("Peer", "User/ANR", "Call ID", "Format", "Hold", "Last Message",
+                                       "Expiry", "Peer")]
+        lines.extend(channelRow(c) for c in channels)
         lines.append(f"{len(channels)} active SIP channel{'s' if len(channels) != 1 else ''}")
         return "\n".join(lines) + "\n"
 

@@ -144,6 +144,7 @@ class InviteSession(SessionMedia, InDialogRequests):
         self.localSDP: SessionDescription | None = None
         self.remoteSDP: SessionDescription | None = None
         self.held = False
+        self.lastMessage = ""  # chan_sip's "Rx: INVITE" / "Tx: ACK" (sip show channels)
         self.endReason = None
         self.cookies: dict[str, tuple[object, object]] = {}
         self._sdpVersion = 0
@@ -214,6 +215,7 @@ class InviteSession(SessionMedia, InDialogRequests):
     def _decorate(self, message):
         """Every message the machine builds goes past the supplements before its state moves."""
         if message.isRequest:
+            self.lastMessage = f"Tx: {message.method}"
             self._each("outgoingRequest", message.method, message)
         else:
             self._each("outgoingResponse", message.cseq.method, message)
@@ -225,6 +227,7 @@ class InviteSession(SessionMedia, InDialogRequests):
 
     def _incomingRequest(self, request) -> bool:
         """Run the supplements; True when one claimed the request."""
+        self.lastMessage = f"Rx: {request.method}"
         for supplement in self.supplements:
             if not self._applies(supplement, request.method):
                 continue

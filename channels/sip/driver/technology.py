@@ -66,6 +66,17 @@ class SIPDriver:
         self.session = None
         self._congestion = None
 
+    def connectedIdentity(self):
+        """
+        Who the caller is connected to once this outgoing leg answers (the
+        caller's connected line): the peer's C{callerid}, as chan_sip gives
+        its channel, else the peer's name.
+        """
+        if self.peer is None:
+            return None
+        name, number = self.peer.callerid
+        return CallerID(name, number or self.peer.name)
+
     # -- core to driver --------------------------------------------------------
 
     def call(self, channel, dest, timeout):
@@ -470,6 +481,9 @@ class SIPTechnology:
                 self._deviceChanged(peer)
             return
         session, exten, (name, number) = call
+        if peer is not None:
+            # chan_sip: an authenticated peer's callerid names the caller.
+            name, number = peer.callerid[0] or name, peer.callerid[1] or number
         resource = peer.name if peer is not None else st.source.host
         driver = SIPDriver(self, peer, exten)
         formats = tuple(self._negotiatedCodecs(session)) or tuple(session.codecs) or ("ulaw",)

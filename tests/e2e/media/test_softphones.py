@@ -276,6 +276,80 @@ class SoftphoneTests(unittest.TestCase):
             yield phone.stop()
         self.assertHeard(alice, 700, 0)
 
+    @defer.inlineCallbacks
+    def console(self, line):
+        """One command through the console a user runs (C{pbx -c etc -rx LINE}), as a subprocess."""
+        import sys
+
+        from twisted.internet.utils import getProcessOutputAndValue
+
+        from tests.pbxprocess import ROOT
+
+        out, err, code = yield getProcessOutputAndValue(
+            sys.executable, ["-m", "pbxcore.console.cli", "-c", self.pbx.configDir, "-rx", line],
+            env=dict(os.environ, PYTHONPATH=ROOT), path=ROOT)
+        self.assertEqual(code, 0, err)
+        return out.decode()
+
+    @defer.inlineCallbacks
+    def test_consoleShowsAndHangsUpACallAsAsterisk(self):
+        """
+        During a call between the sample's phones: 'core show channel' names
+        the caller (sip.conf callerid "Alice" <1001>) and the connected line
+        (Bob, 1002); 'sip show channels' fills user, Call-ID, format and last
+        message; 'core show help' lists every command; 'channel request
+        hangup all' ends the call.
+        """
+        alice, bob = self.phones()
+        for phone in (alice, bob):
+            phone.start()
+            self.addCleanup(phone.stop)
+        yield self.waitOrExplain(lambda: self.registered("1001") and self.registered("1002"), 10,
+                                 "registration", alice, bob)
+        yield alice.command("dial", f"sip:1002@127.0.0.1:{self.sipPort}")
+        yield self.waitOrExplain(lambda: self._flowing(2), 15, "1001 -> 1002 media", alice, bob)
+        (inbound,) = [c for c in self.pbx.channels if c.name.startswith("SIP/1001-")]
+        (outbound,) = [c for c in self.pbx.channels if c.name.startswith("SIP/1002-")]
+
+        shown = yield self.console(f"core show channel {inbound.name}")
+        fields = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in shown.splitlines())}
+        self.assertEqual((fields["Caller ID"], fields["Caller ID Name"]), ("1001", "Alice"), shown)
+        self.assertEqual((fields["Connected Line ID"], fields["Connected Line ID Name"]), ("1002", "Bob"), shown)
+        shown = yield self.console(f"core show channel {outbound.name}")
+        fields = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in shown.splitlines())}
+        self.assertEqual((fields["Connected Line ID"], fields["Connected Line ID Name"]), ("1001", "Alice"), shown)
+
+        table = yield self.console("sip show channels")
+        lines = table.splitlines()
+        self.assertEqual(lines[0].split(), ["Peer", "User/ANR", "Call", "ID", "Format", "Hold", "Last",
+                                            "Message", "Expiry", "Peer"])
+        self.assertEqual(lines[-1], "2 active SIP channels")
+        rows = {line[17:32].strip(): line for line in lines[1:-1]}
+        self.assertEqual(sorted(rows), ["1001", "1002"], table)
+        for channel in (inbound, outbound):
+            row = rows[channel.driver.peer.name]
+            self.assertEqual(row[:15].strip(), "127.0.0.1", row)
+            self.assertEqual(row[34:49].strip(), channel.driver.session.callId[:15], row)
+            # The channel's formats; the phones agree on ulaw first.
+            self.assertEqual(row[51:66].strip(), "(" + "|".join(channel.nativeFormats) + ")", row)
+            self.assertTrue(row[51:66].startswith("(ulaw"), row)
+            self.assertEqual(row[68:71].strip(), "No", row)
+            self.assertRegex(row[77:92].strip(), r"^(Rx|Tx): [A-Z]+$")
+            self.assertEqual(row[104:].strip(), channel.driver.peer.name, row)
+
+        helpText = yield self.console("core show help")
+        listed = {line.split(" -- ")[0].strip() for line in helpText.splitlines() if " -- " in line}
+        every = {command.name for command in self.pbx.registry("clicommand")}
+        self.assertEqual(every - listed, set())
+        self.assertIn("channel request hangup", listed)
+
+        unknown = yield self.console("channel request hangup SIP/nobody-0000")
+        self.assertEqual(unknown, "SIP/nobody-0000 is not a known channel\n")
+        done = yield self.console("channel request hangup all")
+        self.assertEqual(sorted(done.splitlines()),
+                         sorted(f"Requested Hangup on channel '{c.name}'" for c in (inbound, outbound)))
+        yield self.waitOrExplain(lambda: len(self.pbx.channels) == 0, 10, "hang-up", alice, bob)
+
     def _contactPorts(self, name):
         return [b.source.port for b in self.sip.location.contacts(name, self.sip.now())]
 
