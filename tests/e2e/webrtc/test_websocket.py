@@ -159,3 +159,49 @@ def test_an_oversized_message_closes_with_1009(pbx):
     # Still serving.
     assert Client(port).accepted.subprotocol == "sip"
     assert "Traceback" not in process.output
+
+
+def test_wss_over_the_https_server(tmp_path):
+    """
+    With http.conf's TLS on, the same /ws over HTTPS is transport WSS: the
+    binding says so. (The shipped http.conf has TLS off: the test turns it on
+    with a certificate it makes, which is why it edits the copy.)
+    """
+    import ssl
+
+    from tests.e2e.http.support import rewrite
+    from tests.e2e.sip.certs import writeTLSFiles
+
+    paths, _ = writeTLSFiles(str(tmp_path / "tls"), ["127.0.0.1", "localhost"])
+
+    def edit(etc):
+        rewrite(etc, "http.conf", r"(?m)^tlsenable = no.*$",
+                f"tlsenable = yes\ntlsbindaddr = 127.0.0.1:0\ntlscertfile = {paths['cert']}\n"
+                f"tlsprivatekey = {paths['key']}")
+    etc = shippedEtc(edit)
+    process = PBXProcess(etc).start()
+    try:
+        process.waitBooted(PATIENCE)
+        port = int(process.waitFor(r"HTTPS server listening on 127\.0\.0\.1:(\d+)", PATIENCE).group(1))
+        context = ssl.create_default_context(cafile=paths["ca"])
+        client = Client.__new__(Client)
+        raw = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE)
+        client.sock = context.wrap_socket(raw, server_hostname="127.0.0.1")
+        client.ws = WSConnection(ConnectionType.CLIENT)
+        client.sock.sendall(client.ws.send(Request(host=f"127.0.0.1:{port}", target="/ws",
+                                                   subprotocols=["sip"])))
+        client.pending, client.accepted, client.rejected = [], None, None
+        while client.accepted is None and client.rejected is None:
+            client._read()
+        assert client.accepted.subprotocol == "sip"
+        callId = uuid.uuid4().hex
+        challenge = register(client, callId=callId)
+        header = re.search(r"(?m)^WWW-Authenticate: (.*)\r$", challenge).group(1)
+        ok = register(client, auth=digest(header), cseq=2, callId=callId)
+        assert ok.startswith("SIP/2.0 200"), ok
+        process.waitFor(r"Registered SIP '2001' at wss:127\.0\.0\.1:\d+", PATIENCE)
+        client.sock.close()
+        process.waitFor(r"SIP/2001: WebSocket wss:127\.0\.0\.1:\d+ closed, binding dropped", PATIENCE)
+    finally:
+        process.kill()
+        cleanup(etc)
