@@ -80,3 +80,9 @@ class EdgeTests(unittest.TestCase):
         """415 with Accept for a body holding no usable SDP; no channel is made."""
         yield self.play("unusable_bodies.xml")
         self.assertEqual([e for e in self.events if e.name == "Newchannel"], [])
+
+    @defer.inlineCallbacks
+    def test_multipartReinvite(self):
+        """A re-INVITE's multipart/alternative offer with two audio m-lines: two answered, one taken."""
+        yield self.play("multipart_reinvite.xml", service="100")
+        self.assertEqual(len(self.hangups()), 1)
