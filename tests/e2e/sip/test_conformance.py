@@ -21,8 +21,8 @@ from channels.sip.driver.config import BindAddress
 from channels.sip.wire.headers import splitValues
 from channels.sip.wire.grammar import parseVia
 from tests.e2e.sip.support import listenClient, startStack
-from tests.e2e.sip_edges.support import copyShippedEtc
 from tests.pbxprocess import PBXProcess
+from tests.sample import sampleForTest
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "data", "conformance")
 # Seconds spent trying to bind 127.0.0.1:5060 while another program (a SIPp,
@@ -95,6 +95,10 @@ def allowed(answer: str, codes: list) -> bool:
 class ConformanceTests(unittest.TestCase):
     # Room for BIND_WAIT and 61 messages on a loaded machine (a liveness bound).
     timeout = 400
+    # Where the messages are sent: the data's 5060 for the bare stack; the
+    # shipped etc/ under twistd takes a free port (tests.sample), so that it
+    # never waits for another run's PBX on 5060.
+    serverPort = 5060
 
     @defer.inlineCallbacks
     def startOn5060(self):
@@ -102,7 +106,7 @@ class ConformanceTests(unittest.TestCase):
         deadline = reactor.seconds() + BIND_WAIT
         while True:
             try:
-                return startStack(self, udpBind=BindAddress("127.0.0.1", 5060))
+                return startStack(self, udpBind=BindAddress("127.0.0.1", self.serverPort))
             except CannotListenError:
                 if reactor.seconds() > deadline:
                     raise
@@ -129,26 +133,15 @@ class ConformanceTests(unittest.TestCase):
     def test_everyMessageToTwistdPbx(self):
         """
         The same run against the product as users start it: a real
-        C{twistd -n pbx} on the shipped etc/ copied unchanged, whose SIP UDP
-        is already 127.0.0.1:5060 (only the TCP, manager and HTTP ports are
-        rewritten, so that other tests may hold theirs).
+        C{twistd -n pbx} on the shipped etc/ copied unchanged but for its
+        ports (free ones, L{tests.sample}); the answers still go to the
+        messages' Via ports on 127.0.0.2.
         """
-        etc = copyShippedEtc(self, (("sip.conf", "tcpbindaddr", "127.0.0.1:0"),
-                                    ("manager.conf", "port", "0"),
-                                    ("http.conf", "bindport", "0")))
-        deadline = reactor.seconds() + BIND_WAIT
-        while True:
-            pbx = PBXProcess(etc).start()
-            self.addCleanup(pbx.kill)
-            try:
-                pbx.waitBooted(60)
-                break
-            except AssertionError:
-                # 127.0.0.1:5060 may still be held by the previous test.
-                pbx.kill()
-                if reactor.seconds() > deadline or "5060" not in pbx.output:
-                    raise
-                yield deferLater(reactor, 0.25, lambda: None)
+        etc, ports = sampleForTest(self)
+        self.serverPort = ports.sip
+        pbx = PBXProcess(etc).start()
+        self.addCleanup(pbx.kill)
+        pbx.waitBooted(60)
         yield self.sendEveryMessage()
         self.assertEqual(pbx.stop(), 0, pbx.output)
         self.assertNotIn("Traceback", pbx.output)
@@ -158,7 +151,7 @@ class ConformanceTests(unittest.TestCase):
         """An OPTIONS answered from C{client} (127.0.0.2:5060), asked up to C{tries} times."""
         for attempt in range(tries):
             callId, data = probe(5060)
-            client.transport.write(data, ("127.0.0.1", 5060))
+            client.transport.write(data, ("127.0.0.1", self.serverPort))
             try:
                 answer = yield client.waitForCallId(callId)
             except AssertionError:
@@ -192,9 +185,9 @@ class ConformanceTests(unittest.TestCase):
                 clients[port] = yield self.clientOn(port)
             client = clients[port]
             start = len(client.received)
-            client.transport.write(data, ("127.0.0.1", 5060))
+            client.transport.write(data, ("127.0.0.1", self.serverPort))
             callId, probeData = probe(port)
-            client.transport.write(probeData, ("127.0.0.1", 5060))
+            client.transport.write(probeData, ("127.0.0.1", self.serverPort))
             try:
                 answer = yield client.waitForCallId(callId)
             except AssertionError:
@@ -211,7 +204,7 @@ class ConformanceTests(unittest.TestCase):
             seen.extend(m.toBytes() for m in mine)
             for m in mine:
                 if _method(m) == "INVITE" and m.status >= 300:
-                    client.transport.write(ack(m), ("127.0.0.1", 5060))
+                    client.transport.write(ack(m), ("127.0.0.1", self.serverPort))
             codes = [m.status for m in mine]
             checked.append(row["file"])
             if not allowed(row["answer"], codes):
