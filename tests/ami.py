@@ -14,6 +14,9 @@ import time
 PATIENCE = 30
 
 
+# For tests that need manager settings of their own (commandformat, a port
+# read back from the log): the shipped manager.conf runs in tests that copy
+# etc/ (tests.sample, tests.e2e.http.support.shippedEtc).
 def managerConf(secret="pw", general=""):
     """
     A manager.conf listening on 127.0.0.1 port 0 (the daemon logs the port

@@ -7,6 +7,8 @@ import sys
 
 from tests.pbxprocess import ROOT, PBXProcess, cleanup, makeConfigDir
 
+# Its own sip.conf: peers of every kind (host, dynamic, user) for the
+# console tables, beyond the shipped etc/'s two phones.
 SIP_CONF = """\
 [general]
 udpbindaddr = 127.0.0.1:0

@@ -15,6 +15,9 @@ from tests.wheels import makeVenv  # noqa: F401 (used by the extension tests)
 SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
 EXAMPLE = os.path.join(ROOT, "examples", "txpbx_example")
 
+# Its own sip.conf (not the shipped etc/): the example distribution's SIPp
+# callers come in as guests (allowguest = yes) into a test context, which the
+# sample (allowguest = no, authenticated phones) refuses by design.
 SIP_CONF = """\
 [general]
 context = calls

@@ -18,6 +18,9 @@ MODULES = modulesConf(
     "pbx_config", "chan_sip", "res_sdp_rtp", "app_dial", "app_echo", "res_sip_diversion",
     "res_sip_pai", "res_sip_header", "res_sip_session_timers")
 
+# Its own sip.conf (not the shipped etc/): the bundled supplements are
+# exercised against a SIPp callee peer at a test port with session-timer,
+# diversion and header settings the sample's phones do not have.
 SIP_CONF = """[general]
 context = calls
 allowguest = no

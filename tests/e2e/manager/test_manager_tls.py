@@ -66,6 +66,8 @@ class ManagerTLSTests(unittest.TestCase):
         directory = self.mktemp()
         os.makedirs(directory)
         certPath, keyPath = writeCertificate(directory)
+        # Its own manager.conf: TLS needs the certificate this test makes
+        # (the shipped etc/ has tlsenable = no).
         with open(os.path.join(directory, "manager.conf"), "w") as f:
             f.write("[general]\nenabled = yes\nport = 0\nbindaddr = 127.0.0.1\n"
                     "tlsenable = yes\ntlsbindaddr = 127.0.0.1:0\n"

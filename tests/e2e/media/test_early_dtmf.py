@@ -61,6 +61,8 @@ class TimedPeer(RTPPeer):
 def startPBX(testCase, infoPort):
     sipConf = calls.SIP_CONF.format(bobPort=freePort(), carolPort=freePort(),
                                     davePort=freePort()) + INFO_PEER.format(port=infoPort)
+    # The call tests' configuration (tests.e2e.sip_calls.support says why)
+    # plus a peer answering DTMF by SIP INFO, which the sample's phones do not use.
     pbx, port = yield calls.startPBX(testCase, extra={
         "modules.conf": media.MODULES,
         "sip.conf": sipConf,

@@ -12,6 +12,8 @@ from tests.pbxprocess import PBXProcess, cleanup, makeConfigDir
 def test_register_answers_challenge_and_refreshes():
     port = freeUDPPort()
     registrar = uas("uas_registrar.xml", port)
+    # Its own sip.conf: a register => line to a SIPp registrar at a test port,
+    # which the shipped etc/ (loopback phones only) has not got.
     etc = makeConfigDir({
         "sip.conf": ("[general]\nudpbindaddr = 127.0.0.1:0\nregistertimeout = 1\n"
                      f"register => 5000:trunkpw@127.0.0.1:{port}/5000\n"),

@@ -11,6 +11,8 @@ from tests.pbxprocess import PBXProcess, cleanup, makeConfigDir
 def test_peer_that_stops_answering_becomes_unreachable():
     port = freeUDPPort()
     peer = uas("uas_options_once.xml", port)
+    # Its own sip.conf: a qualified peer at a SIPp port, which the shipped
+    # etc/ (dynamic phones only) has not got.
     etc = makeConfigDir({
         "sip.conf": ("[general]\nudpbindaddr = 127.0.0.1:0\n"
                      f"[trunk]\ntype = peer\nhost = 127.0.0.1\nport = {port}\nqualify = 300\nqualifyfreq = 1\n"),

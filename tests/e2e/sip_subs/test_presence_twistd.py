@@ -25,6 +25,9 @@ HINTS = """exten => 1003,hint,Custom:desk,CustomPresence:1003
 exten => 1003,1,Hangup()
 """
 
+# Its own configuration (from the subscription tests' support): watchers
+# without secrets, hints on test devices and a manager with commandformat =
+# output, none of which the shipped etc/ has.
 MANAGER = managerConf(secret="s3cret", general="commandformat = output\n")
 
 

@@ -110,6 +110,8 @@ class VoicemailOverRTPTests(unittest.TestCase):
         base = self.mktemp()
         os.makedirs(base)
         self.spool = os.path.abspath(os.path.join(base, "spool"))
+        # The call tests' configuration (tests.e2e.sip_calls.support says why)
+        # with a spool folder of the test's own and short voicemail limits.
         self.pbx, self.sipPort = yield calls.startPBX(self, extra={
             "modules.conf": MODULES,
             "extensions.conf": EXTENSIONS,
