@@ -247,7 +247,7 @@ class Bridge:
         if before is not None and (events is None or events.wants("BridgeLeave")):
             self.pbx.emitEvent("BridgeLeave", self.fields() + before, "call")
         self._emit("BridgeEnter", channel)
-        self._updateNative()
+        self.updateNative()
 
     def _leave(self, channel):
         if channel in self.channels:
@@ -269,7 +269,7 @@ class Bridge:
         second.setVariable("BRIDGEPEER", first.name)
         done = self._done = defer.Deferred()
         self._pair = (first, second)
-        self._updateNative()
+        self.updateNative()
         pumps = [defer.Deferred.fromCoroutine(self._pump(first, second, done)),
                  defer.Deferred.fromCoroutine(self._pump(second, first, done))]
         for pump in pumps:
@@ -319,7 +319,7 @@ class Bridge:
             return None
         return a, b
 
-    def _updateNative(self, _session=None):
+    def updateNative(self, _session=None):
         """Link, relink or unlink the legs' RTP sessions after any change."""
         if self._pair is None:
             return
@@ -345,10 +345,10 @@ class Bridge:
     def _watch(self, sessions):
         for rtp in self._watched:
             if rtp not in sessions:
-                rtp.removeObserver(self._updateNative)
+                rtp.removeObserver(self.updateNative)
         for rtp in sessions:
             if rtp not in self._watched:
-                rtp.addObserver(self._updateNative)
+                rtp.addObserver(self.updateNative)
         self._watched = list(sessions)
 
     def _unlink(self):
@@ -380,7 +380,7 @@ class Bridge:
                 kind = frame.kind
                 if kind is FrameKind.CONTROL:
                     if frame.subclass in _MEDIA_CONTROLS:
-                        self._updateNative()
+                        self.updateNative()
                     if frame.subclass not in RELAYED_CONTROLS:
                         continue
                 elif kind is FrameKind.NULL or kind is FrameKind.CNG:

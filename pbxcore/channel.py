@@ -34,6 +34,7 @@ from pbxcore.frame import (
     Control,
     FrameKind,
     HangupCause,
+    asCause,
     causeText,
     controlFrame,
 )
@@ -162,7 +163,8 @@ class Channel:
         self.owned = False
         self.hangupRequested = False
         self.isHungUp = False
-        self._jumped = False
+        #: Set by a jump (Goto and friends); the dialplan engine clears it.
+        self.jumped = False
         self._farEndGone = False
         self._queue = defer.DeferredQueue()
         self._queueSize = queueSize
@@ -236,7 +238,7 @@ class Channel:
         if exten:
             self.exten = exten
         self.priority = int(priority)
-        self._jumped = True
+        self.jumped = True
 
     # -- variables ---------------------------------------------------------------
 
@@ -281,9 +283,24 @@ class Channel:
         self._emit("VarSet", [("Variable", name), ("Value", "" if value is None else value)],
                    "dialplan")
 
+    def inheritance(self) -> dict:
+        """The inheritable variables' names and levels (1 for _NAME, 2 for __NAME)."""
+        return dict(self._inherit)
+
+    def adoptVariables(self, other):
+        """
+        Take every variable of C{other} this channel lacks, and its
+        inheritance levels (the two halves of a Local channel).
+        """
+        for name, value in other.variables.items():
+            if name not in self.variables:
+                self.variables[name] = value
+        for name, level in other.inheritance().items():
+            self._inherit.setdefault(name, level)
+
     def inheritVariablesFrom(self, parent):
         """Copy the parent's inheritable variables (ast_channel_inherit_variables)."""
-        for name, level in parent._inherit.items():
+        for name, level in parent.inheritance().items():
             value = parent.variables.get(name)
             if value is None:
                 continue
@@ -435,14 +452,14 @@ class Channel:
         if self.isHungUp:
             return
         if self.hangupCause is None and cause is not None:
-            self.hangupCause = HangupCause(cause) if cause in HangupCause._value2member_map_ else int(cause)
+            self.hangupCause = asCause(cause)
         if source and not self.hangupSource:
             self.hangupSource = source
         first = not self.hangupRequested
         self.hangupRequested = True
         if first:
             self._emit(event, [("Cause", str(int(self.hangupCause or 0)))], "call")
-            self._failReaders()
+            self.failReaders()
         if not self.owned:
             self.hangup(cause)
 
@@ -453,7 +470,8 @@ class Channel:
         """
         self._requestHangup(cause, "SoftHangupRequest", source)
 
-    def _failReaders(self):
+    def failReaders(self):
+        """Fail every pending readFrame() with ChannelHungUp (hangup, the h extension)."""
         waiting = list(self._queue.waiting)
         del self._queue.waiting[:]
         for d in waiting:
@@ -470,10 +488,10 @@ class Channel:
         if cause is None:
             cause = self.hangupCause if self.hangupCause is not None else HangupCause.NORMAL_CLEARING
         if self.hangupCause is None:
-            self.hangupCause = HangupCause(cause) if cause in HangupCause._value2member_map_ else int(cause)
+            self.hangupCause = asCause(cause)
         self.hangupRequested = True
         self.isHungUp = True
-        self._failReaders()
+        self.failReaders()
         d = None
         driver = self.driver
         if driver is not None and not self._farEndGone:

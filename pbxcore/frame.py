@@ -224,6 +224,14 @@ _CAUSE_TEXT = {
 }
 
 
+def asCause(value: int) -> Union[HangupCause, int]:
+    """C{value} as a HangupCause when it is one, else as the plain number."""
+    try:
+        return HangupCause(value)
+    except ValueError:
+        return int(value)
+
+
 def causeFromName(name: Union[str, int, None]) -> Optional[HangupCause]:
     """
     A HangupCause from a name ('USER_BUSY', 'busy'), an alias or a number

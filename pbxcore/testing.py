@@ -55,8 +55,8 @@ class FakeRegistrar:
         return obj
 
     def provide(self, kind, registry):
-        self.pbx._registries[kind] = registry
-        self._undo.append(lambda: self.pbx._registries.pop(kind, None))
+        self.pbx.provideRegistry(kind, registry)
+        self._undo.append(lambda: self.pbx.withdrawRegistry(kind))
         return registry
 
     def addService(self, service):
@@ -123,6 +123,13 @@ class FakePBX:
 
     def registry(self, kind):
         return self._registries[kind]
+
+    def provideRegistry(self, kind, registry):
+        """Expose a module's registry (a later one of the same kind replaces it)."""
+        self._registries[kind] = registry
+
+    def withdrawRegistry(self, kind):
+        self._registries.pop(kind, None)
 
     def emitEvent(self, name, fields=(), category="system"):
         return self.events.emit(name, fields, category)

@@ -165,11 +165,7 @@ class LocalDriver(ChannelDriver):
             raise ChannelUnavailable(HangupCause.CHANNEL_UNACCEPTABLE,
                                      "only the ;1 half of a Local channel can be called")
         two = pair.two
-        for name, value in channel.variables.items():
-            if name not in two.variables:
-                two.variables[name] = value
-        for name, level in channel._inherit.items():
-            two._inherit.setdefault(name, level)
+        two.adoptVariables(channel)
         two.caller = channel.connected.copy()
         before = (two.connected.name, two.connected.number)
         two.connected = channel.caller.copy()

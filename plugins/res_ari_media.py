@@ -446,7 +446,7 @@ class AriBridge:
     def record(self, recording):
         self.recorders.append(recording)
         if self.core_bridge is not None:
-            self.core_bridge._updateNative()  # frames, not the native relay, while recording
+            self.core_bridge.updateNative()  # frames, not the native relay, while recording
 
     def destroy(self):
         for recording in list(self.recorders):

@@ -142,7 +142,7 @@ class DialplanEngine:
         channel.inHangupHandler = True
         if not channel.hangupRequested:
             channel.hangupRequested = True
-            channel._failReaders()
+            channel.failReaders()
         channel.exten = "h"
         channel.priority = 1
         await self._runSteps(channel, True)
@@ -261,7 +261,7 @@ class DialplanEngine:
                               '"{data}")', exten=channel.exten, context=channel.context,
                               priority=channel.priority, app=step.app, channel=channel.name,
                               data=data)
-            channel._jumped = False
+            channel.jumped = False
             try:
                 result = app.execute(channel, data)
                 if result is not None and (type(result) is CoroutineType
@@ -278,8 +278,8 @@ class DialplanEngine:
                                  app=step.app, data=data, channel=channel.name,
                                  filename=step.filename, line=step.line)
                 return
-            if channel._jumped:
-                channel._jumped = False
+            if channel.jumped:
+                channel.jumped = False
             else:
                 channel.priority += 1
             if until is not None and until():

@@ -658,7 +658,7 @@ def _hintItems(session):
     items = []
     if engine is None:
         return items
-    for context, exten, hint in engine._hints():
+    for context, exten, hint in engine.hints():
         state = engine.extensionState(context, exten)
         items.append((context, exten, hint, state))
     return items

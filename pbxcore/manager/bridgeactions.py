@@ -101,7 +101,7 @@ def _technology(request):
 
 def _relink(session):
     for bridge in _bridges(session):
-        bridge._updateNative()
+        bridge.updateNative()
 
 
 def bridgeTechnologySuspend(session, request):

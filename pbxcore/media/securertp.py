@@ -191,7 +191,7 @@ class SecureRTPSession(RTPSession):
         except SRTPError:
             self.srtpFailed += 1
             return
-        RTPSession._sendBytes(self, protected)
+        super()._sendBytes(protected)
 
     def _sendRtcpBytes(self, data):
         if self.srtp is None:
@@ -205,7 +205,7 @@ class SecureRTPSession(RTPSession):
                 self._write(protected, self.remote)
                 self.rtcpSent += 1
             return
-        RTPSession._sendRtcpBytes(self, protected)
+        super()._sendRtcpBytes(protected)
 
     # -- timer ---------------------------------------------------------------------
 

@@ -253,7 +253,8 @@ class MailboxStore:
 
         return stop
 
-    def _changed(self, context, mailbox):
+    def changed(self, context, mailbox):
+        """Tell the observers the counts of C{mailbox} (after a change, or on request)."""
         new, old = self.counts(context, mailbox)
         for callback in list(self._observers):
             try:
@@ -343,7 +344,7 @@ class MailboxStore:
             w.writeframes(audio)
         with open(base + ".txt", "w", encoding="utf-8") as f:
             f.write(_metadataText(info))
-        self._changed(context, mailbox)
+        self.changed(context, mailbox)
         return info
 
     def readAudio(self, info: MessageInfo) -> bytes:
@@ -363,7 +364,7 @@ class MailboxStore:
             src = os.path.join(source, info.basename + ext)
             if os.path.exists(src):
                 os.replace(src, os.path.join(target, moved.basename + ext))
-        self._changed(info.context, info.mailbox)
+        self.changed(info.context, info.mailbox)
         return moved
 
     def delete(self, info: MessageInfo) -> None:
@@ -374,4 +375,4 @@ class MailboxStore:
                 os.remove(os.path.join(directory, info.basename + ext))
             except FileNotFoundError:
                 pass
-        self._changed(info.context, info.mailbox)
+        self.changed(info.context, info.mailbox)

@@ -122,7 +122,7 @@ class Subscription:
         self.lastState = None
         self.shown = None
         self.terminated = False
-        self._unwatch = None
+        self.unwatch = None
 
     @property
     def key(self):
@@ -413,17 +413,17 @@ class SubscriptionManager:
                 unwatch()
                 stopPresence()
 
-            sub._unwatch = unwatchBoth
+            sub.unwatch = unwatchBoth
         else:
-            sub._unwatch = unwatch
+            sub.unwatch = unwatch
 
     def _remove(self, sub):
         """Forget C{sub} (no NOTIFY): timers, watches and indexes."""
         self.subscriptions.pop(sub.key, None)
         sub.terminated = True
-        if sub._unwatch is not None:
-            sub._unwatch()
-            sub._unwatch = None
+        if sub.unwatch is not None:
+            sub.unwatch()
+            sub.unwatch = None
         for box in mailboxes(sub.mailbox):
             keys = self._byMailbox.get(box)
             if keys is not None:

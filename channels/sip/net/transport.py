@@ -149,7 +149,7 @@ class SIPStreamProtocol(protocol.Protocol, TimeoutMixin):
         self.connected = True
         peer = self.transport.getPeer()
         self.peerAddress = Address(self.transportName, peer.host, peer.port, self)
-        self.layer._connectionMade(self)
+        self.layer.streamConnected(self)
         self.setTimeout(self.layer.idleTimeout)
         if self.transportName != "TLS":
             self._ready()
@@ -181,7 +181,7 @@ class SIPStreamProtocol(protocol.Protocol, TimeoutMixin):
     def connectionLost(self, reason):
         self.connected = False
         self.setTimeout(None)
-        self.layer._connectionLost(self)
+        self.layer.streamLost(self)
         if not self.ready.called:
             self.ready.errback(TransportError(f"{self.transportName} connection failed: {reason.getErrorMessage()}"))
 
@@ -392,14 +392,14 @@ class SIPTransportLayer:
 
     # -- connections -----------------------------------------------------
 
-    def _connectionMade(self, conn: SIPStreamProtocol):
+    def streamConnected(self, conn: SIPStreamProtocol):
         self._streams.add(conn)
         addr = conn.peerAddress
         key = (conn.transportName, addr.host, addr.port)
         conn.key = key
         self._connections.setdefault(key, conn)
 
-    def _connectionLost(self, conn: SIPStreamProtocol):
+    def streamLost(self, conn: SIPStreamProtocol):
         self._streams.discard(conn)
         if conn.key is not None and self._connections.get(conn.key) is conn:
             del self._connections[conn.key]

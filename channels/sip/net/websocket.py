@@ -67,7 +67,7 @@ class SIPWebSocketConnection:
 
     def negotiationFinished(self):
         self.connected = True
-        self.layer._connectionMade(self)
+        self.layer.streamConnected(self)
 
     def textMessageReceived(self, message):
         self._received(message.encode("utf-8"))
@@ -82,7 +82,7 @@ class SIPWebSocketConnection:
         if not self.connected:
             return
         self.connected = False
-        self.layer._connectionLost(self)
+        self.layer.streamLost(self)
 
     def _received(self, data):
         if len(data) > self.maxMessageSize:
