@@ -23,7 +23,7 @@ from channels.sip.wire.sdp import (
     Media, iceCredentials, mediaOrSession,
 )
 
-__all__ = ["SecurityPlan", "answerPlan", "offerPlan", "applyAnswer", "offerProto",
+__all__ = ["SecurityPlan", "answerPlan", "offerPlan", "applyAnswer", "offerProto", "cannotEncrypt",
            "localAttributes", "SECURE_TRANSPORTS", "PLAIN_PROFILES", "SDES_SUITES"]
 
 PLAIN_PROFILES = ("RTP/AVP", "RTP/AVPF")
@@ -148,6 +148,11 @@ def offerPlan(peer, transport: str) -> SecurityPlan:
         # Browsers (max-bundle) want the one stream in a BUNDLE group (RFC 9143).
         plan.mid, plan.bundle = "0", True
     return plan
+
+
+def cannotEncrypt(peer, transport: str) -> bool:
+    """A peer with encryption=yes that we could only call in clear (SDES over UDP/TCP)."""
+    return bool(_setting(peer, "encryption")) and not offerPlan(peer, transport).secure
 
 
 def applyAnswer(plan: SecurityPlan, peer, description: SessionDescription, media: Media) -> bool:

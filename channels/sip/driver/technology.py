@@ -21,6 +21,7 @@ from __future__ import annotations
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from channels.sip.driver import mediasecurity
 from channels.sip.wire.grammar import parseNameAddr, replacesOf
 from channels.sip.driver.session import causeForStatus, remoteIdentity
 from pbxcore.channel import CallerID, Channel
@@ -86,6 +87,10 @@ class SIPDriver:
         if target is None:
             raise ChannelUnavailable(HangupCause.SUBSCRIBER_ABSENT, f"SIP/{self.peer.name} has no address")
         uri, destination = target
+        if mediasecurity.cannotEncrypt(self.peer, destination.transport.lower()):
+            raise ChannelUnavailable(HangupCause.BEARERCAPABILITY_NOTAVAIL,
+                                     f"SIP/{self.peer.name}: encryption=yes, but no SRTP over "
+                                     f"{destination.transport} (SDES needs TLS; or dtlsenable)")
         if self.exten:
             from channels.sip.wire.uri import parseURI
 

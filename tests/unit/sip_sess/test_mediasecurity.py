@@ -6,7 +6,7 @@ What a peer's encryption and WebRTC settings make of an offer or an answer
 import dataclasses
 
 from channels.sip.driver.mediasecurity import (
-    SecurityPlan, answerPlan, applyAnswer, localAttributes, offerPlan,
+    SecurityPlan, cannotEncrypt, answerPlan, applyAnswer, localAttributes, offerPlan,
 )
 from channels.sip.driver.peers import Peer
 from channels.sip.wire.sdp import Crypto, parseSDP
@@ -112,3 +112,10 @@ def test_sip_conf_keys_and_the_webrtc_shorthand():
     assert not config.warnings
     with pytest.raises(ConfigError, match=r"sip.conf:4: dtlssetup"):
         parseSIPConf(parseText("[general]\n[x]\ntype=friend\ndtlssetup=sideways\n", "sip.conf"))
+
+
+def test_who_cannot_be_called_encrypted():
+    assert cannotEncrypt(peer(encryption=True), "udp")
+    assert not cannotEncrypt(peer(encryption=True), "tls")
+    assert not cannotEncrypt(peer(encryption=True, dtlsenable=True), "udp")
+    assert not cannotEncrypt(peer(), "udp")
