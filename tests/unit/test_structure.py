@@ -55,6 +55,13 @@ PURE = (
     "pbxcore.media.srtp",
     "pbxcore.media.demux",
     "pbxcore.devicestate.aggregation",
+    "pbxcore.http.config",          # http.conf
+    "pbxcore.http.uri",             # HTTPURI, what modules mount
+    "plugins.res_ari_config",       # ari.conf
+    "plugins.res_ari_spec",         # the ARI operation table, routing, parameters
+    "plugins.res_ari_schema",       # the Swagger models
+    "plugins.res_ari_model",        # the JSON shapes of ARI objects and events
+    "plugins.res_ari_mixer",        # two-leg audio mixing
 )
 
 #: The SIP driver's layers, lowest first; a module may import its own layer
