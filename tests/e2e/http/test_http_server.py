@@ -209,3 +209,40 @@ class ReloadTests(unittest.TestCase):
         yield server.reload(HTTPSettings(enabled=False))
         self.assertIsNone(server.address)
         self.assertIn("Server Disabled", server.status())
+
+
+def test_https_with_the_shipped_keys_filled_in():
+    import re
+    import ssl
+    import urllib.request
+
+    from tests.e2e.sip.certs import writeTLSFiles
+
+    def enableTLS(etc):
+        # The sample ships HTTPS off (it needs a certificate): this test turns
+        # it on with a throw-away one, which is what it checks.
+        paths, _ = writeTLSFiles(os.path.join(etc, "keys"), ["127.0.0.1"])
+        enableTLS.ca = paths["ca"]
+        rewrite(etc, "http.conf", r"(?m)^tlsenable = no", "tlsenable = yes")
+        rewrite(etc, "http.conf", r"(?m)^;tlsbindaddr = .*$", "tlsbindaddr = 127.0.0.1:0")
+        rewrite(etc, "http.conf", r"(?m)^;tlscertfile = .*$", "tlscertfile = keys/cert.pem")
+        rewrite(etc, "http.conf", r"(?m)^;tlsprivatekey = .*$", "tlsprivatekey = keys/key.pem")
+
+    etc = shippedEtc(enableTLS)
+    process = PBXProcess(etc).start()
+    try:
+        process.waitBooted(PATIENCE)
+        port = int(process.waitFor(r"HTTPS server listening on 127\.0\.0\.1:(\d+)",
+                                   PATIENCE).group(1))
+        context = ssl.create_default_context(cafile=enableTLS.ca)
+        request = urllib.request.Request(
+            f"https://127.0.0.1:{port}/ari/asterisk/ping?api_key=asterisk:change-me-ari")
+        with urllib.request.urlopen(request, context=context, timeout=PATIENCE) as response:
+            assert response.status == 200 and b'"ping": "pong"' in response.read()
+        out = console(etc, "http show status")
+        assert re.search(rf"HTTPS Server Enabled and Bound to 127\.0\.0\.1:{port}", out.stdout)
+        assert process.stop() == 0, process.output
+        assert "Traceback" not in process.output, process.output
+    finally:
+        process.kill()
+        cleanup(etc)
