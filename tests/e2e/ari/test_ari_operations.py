@@ -280,3 +280,46 @@ async def _snoop(pbx):  # noqa: F811
             await app.wait("StasisEnd", **{"channel.id": "spy-1"})  # gone with its target
             tg.cancel_scope.cancel()
         await app.ws.close()
+
+
+def test_redirect_refers_the_phone(pbx):  # noqa: F811
+    import os
+
+    from tests import sipp
+    from tests.e2e.ari.support import SCENARIOS
+
+    async def scenario():
+        url = f"ws://127.0.0.1:{pbx.httpPort}/ari/events?app=demo&api_key={USER}:{PASSWORD}"
+        with anyio.fail_after(PATIENCE):  # liveness bound
+            app = App(await create_websocket(url))
+            async with anyio.create_task_group() as tg, httpx.AsyncClient(
+                    base_url=f"{pbx.base}/ari", auth=(USER, PASSWORD)) as http:
+                tg.start_soon(app.read)
+                callers.append(sipp.spawn(sipp.sippArgs(
+                    os.path.join(SCENARIOS, "ari_redirect.xml"), pbx.sipPort, service="300",
+                    timeout=PATIENCE)))
+                start = await app.wait("StasisStart")
+                ident = start["channel"]["id"]
+                assert (await http.post(f"/channels/{ident}/answer")).status_code == 204
+                r = await http.post(f"/channels/{ident}/redirect",
+                                    params={"endpoint": "Local/1002@default"})
+                assert r.status_code == 422, r.text  # not the channel's technology
+                r = await http.post(f"/channels/{ident}/redirect",
+                                    params={"endpoint": "SIP/1002"})
+                assert r.status_code == 204, r.text
+                # The REFER went out before this answer; SIPp checks that it
+                # names 1002 and accepts it, then takes the BYE of this hangup.
+                assert (await http.delete(f"/channels/{ident}")).status_code == 204
+                await app.wait("StasisEnd", **{"channel.id": ident})
+                tg.cancel_scope.cancel()
+            await app.ws.close()
+
+    callers = []
+    try:
+        anyio.run(scenario)
+        sipp.finished(callers[0], "redirected caller", timeout=PATIENCE)
+    finally:
+        for caller in callers:
+            if caller.poll() is None:
+                caller.kill()
+                caller.wait()
