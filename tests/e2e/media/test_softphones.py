@@ -164,6 +164,13 @@ class Softphone:
         yield self.process.ended
 
 
+def mediaFlowing(pbx, count):
+    """C{count} RTP sessions on C{pbx}, each of which has received media."""
+    engine = getattr(pbx, "rtpEngine", None)
+    return engine is not None and len(engine.sessions) == count and all(
+        s.incoming.received > 100 for s in engine.sessions)
+
+
 class SoftphoneTests(unittest.TestCase):
     timeout = 60
 
@@ -388,7 +395,9 @@ class SoftphoneTests(unittest.TestCase):
         other = 700 if expected == 1000 else 1000
         self.assertGreater(powers[expected], 100 * powers[other])
 
+    def _bothFlowing(self):
+        """Two RTP sessions, both receiving (borrowed by the encrypted-call tests)."""
+        return mediaFlowing(self.pbx, 2)
+
     def _flowing(self, count):
-        engine = getattr(self.pbx, "rtpEngine", None)
-        return engine is not None and len(engine.sessions) == count and all(
-            s.incoming.received > 100 for s in engine.sessions)
+        return mediaFlowing(self.pbx, count)
