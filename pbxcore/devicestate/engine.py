@@ -82,6 +82,7 @@ class DeviceStateEngine:
         self._hintIndex = None  # device key -> set of (context, exten)
         self._hintIndexFor = None
         self._presenceWatchers = {}  # (context, exten) -> list of callbacks
+        self._providers = {}  # "park:" -> callable(rest) -> DeviceState (modules)
         self._unsubscribe = pbx.events.subscribe(self._eventReceived, self.EVENTS)
 
     def register(self, registrar):
@@ -111,6 +112,27 @@ class DeviceStateEngine:
                              resource=resource, tech=tech)
             return DeviceState.UNKNOWN
 
+    def addProvider(self, prefix, provider):
+        """
+        Devices named C{prefix}... (C{park:}) get their state from
+        C{provider(rest)}, as Asterisk's device state providers; returns the
+        callable that removes it (for a registrar's addCleanup).
+        """
+        key = prefix.lower()
+        self._providers[key] = provider
+
+        def remove():
+            if self._providers.get(key) is provider:
+                del self._providers[key]
+        return remove
+
+    def _providerState(self, device):
+        lowered = device.lower()
+        for prefix, provider in self._providers.items():
+            if lowered.startswith(prefix):
+                return DeviceState.parse(provider(device[len(prefix):]))
+        return None
+
     def customState(self, name) -> DeviceState:
         astdb = getattr(self.pbx, "astdb", None)
         value = astdb.get(CUSTOM_FAMILY, name) if astdb is not None else None
@@ -131,6 +153,9 @@ class DeviceStateEngine:
         device = (device or "").strip()
         if device.lower().startswith(CUSTOM_PREFIX):
             return self.customState(device[len(CUSTOM_PREFIX):])
+        provided = self._providerState(device) if self._providers else None
+        if provided is not None:
+            return provided
         tech, slash, resource = device.partition("/")
         if not slash:
             return DeviceState.INVALID

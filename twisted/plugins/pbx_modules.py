@@ -81,6 +81,10 @@ app_milliwatt = M("app_milliwatt", "plugins.app_milliwatt.AppMilliwattModule",
                   "Digital Milliwatt (mu-law) Test Application", DEFAULT)
 app_record = M("app_record", "plugins.app_record.AppRecordModule",
                "Trivial Record Application", DEFAULT)
+res_parking = M("res_parking", "plugins.res_parking.ParkingModule",
+                "Call parking resource (res_parking.conf)", DEFAULT,
+                optional=("res_musiconhold", "app_dial"),
+                validators=(("res_parking.conf", "plugins.res_parking_config.parseResParking"),))
 res_musiconhold = M("res_musiconhold", "plugins.res_musiconhold.MusicOnHoldModule",
                     "Music On Hold Resource", CHANNEL_DEPEND)
 res_sip_subscriptions = M("res_sip_subscriptions",

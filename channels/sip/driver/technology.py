@@ -607,6 +607,9 @@ class SIPTechnology:
         ok = self.canRedirect(transferee)
         session.notifyRefer("SIP/2.0 200 OK" if ok else "SIP/2.0 503 Service Unavailable", final=True)
         if ok:
+            # Asterisk names the transferer to the transferee (Park() uses
+            # it as the parker that comebacktoorigin rings again).
+            transferee.setVariable("BLINDTRANSFER", channel.name)
             # After the NOTIFYs: moving the transferee ends the transferor's
             # leg (a BYE), which must not overtake them.
             self.reactor.callLater(0, self.redirect, transferee, context, exten)
