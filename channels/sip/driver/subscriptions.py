@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from channels.sip.driver.config import parseGeneral
 from channels.sip.net.localaddress import addressesOf
 from channels.sip.machines.dialog import Dialog, DialogError
 from channels.sip.driver.mwi import UnsolicitedMWI, mailboxes
@@ -72,7 +73,9 @@ def parseSubscriptionSettings(config) -> SubscriptionSettings:
     """The subscription settings of a parsed sip.conf; ConfigError with file:line."""
     values = {}
     general = config.section("general") if config is not None else None
-    for entry in general.entries if general is not None else ():
+    # The one [general] parser walks the section; these keys are among the
+    # entries it leaves to the parts that are not transports.
+    for entry in parseGeneral(config).rest:
         key = entry.key.strip().lower()
         value = entry.value.strip()
         if key in ("subminexpiry", "submaxexpiry", "subexpiry", "mwiexpiry"):
