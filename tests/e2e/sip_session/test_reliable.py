@@ -175,3 +175,102 @@ class ReliableProvisionalTests(unittest.TestCase):
         check(self, (yield callee), "callee 1002")
         hangups = [dict(e.fields) for e in events if e.name == "Hangup"]
         self.assertEqual(len(hangups), 2)
+
+
+CALLEE_422 = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="1002 wants a longer session interval">
+  <recv request="INVITE">
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+      SIP/2.0 422 Session Interval Too Small
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]x[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Min-SE: 120
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv request="ACK"/>
+  <recv request="INVITE" rrs="true">
+    <action>
+      <ereg regexp="^ *1[2-9][0-9]|^ *[2-9][0-9][0-9]|^ *[0-9]{4,}" search_in="hdr" header="Session-Expires:" check_it="true" assign_to="k0"/>
+      <ereg regexp="^ *120" search_in="hdr" header="Min-SE:" check_it="true" assign_to="k1"/>
+    </action>
+  </recv>
+  <Reference variables="k0,k1"/>
+  <send retrans="500">
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]b[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:1002@[local_ip]:[local_port]>
+      Session-Expires: 120;refresher=uas
+      Content-Type: application/sdp
+      Content-Length: [len]
+""" + s.SDP + """
+    ]]>
+  </send>
+  <recv request="ACK"/>
+  <pause milliseconds="300"/>
+  <send retrans="500">
+    <![CDATA[
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:1002@[local_ip]:[local_port]>;tag=[pid]b[call_number]
+      To:[$remote]
+      Call-ID: [call_id]
+      CSeq: 1 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200"/>
+</scenario>
+"""
+
+
+def plainCaller():
+    body = s.challenged() + """
+  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true"/>""" + s.ack(2) + """
+  <recv request="BYE"/>""" + BYE_ANSWER
+    return s.scenario("1001 calls 1002", body)
+
+
+class OutgoingTimerTests(unittest.TestCase):
+    timeout = 90
+
+    @defer.inlineCallbacks
+    def test_422FromTheCalleeIsRetriedWithItsMinSE(self):
+        """
+        RFC 4028 §7.4 as UAC: the callee answers the PBX's INVITE 422 with
+        Min-SE: 120; the PBX sends it again with Session-Expires of at least
+        120 and Min-SE: 120, and that one is answered.
+        """
+        pbx, port = yield startShippedPBX(self)
+        events = []
+        pbx.events.subscribe(events.append)
+        phonePort = freePort()
+        register = common.register(
+            user="1002", authentication="[authentication username=1002 password=change-me-1002]",
+            headers=[f"Contact: <sip:1002@127.0.0.1:{phonePort}>", "Expires: 300"])
+        result = yield runDeferred(sippArgs(writeScenario(register, "register.xml", self), port,
+                                            localPort=phonePort))
+        check(self, result, "REGISTER 1002")
+        callee = runDeferred(sippArgs(writeScenario(CALLEE_422, "callee422.xml", self), None,
+                                      localPort=phonePort, timeout=40, extra=("-aa",)))
+        result = yield sipp(writeScenario(plainCaller(), "caller.xml", self), port, service="1002",
+                            timeout=40)
+        check(self, result, "caller 1001")
+        check(self, (yield callee), "callee 1002")
+        self.assertEqual(len([e for e in events if e.name == "Hangup"]), 2)
