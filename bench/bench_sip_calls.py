@@ -3,7 +3,7 @@ Calls per second through a B2BUA on 127.0.0.1: SIPp UAC -> B2BUA -> SIPp UAS,
 INVITE to BYE (200 ms of call), at increasing offered rates.
 
     python bench/bench_sip_calls.py [--rates 100,200,400,700,1000] [--seconds 5]
-                                    [--no-sippy]
+                                    [--no-sippy] [--verbose N] [--profile FILE]
 
 Two B2BUAs run the same steps in the same run:
 
@@ -17,7 +17,10 @@ Two B2BUAs run the same steps in the same run:
 For each rate the script prints SIPp's successful and failed calls, the
 achieved rate and the B2BUA's CPU milliseconds per call; at the end the
 highest rate each sustained (under 0.1 % failed calls, and completed at 85 %
-or more of the offered pace) and txpbx's ratio to sippy. Loopback only, bounded call counts, every process ended by its PID.
+or more of the offered pace) and txpbx's ratio to sippy. --verbose sets
+pbx.conf's verbose (0 by default; the sample etc/ has 3); --profile FILE runs
+txpbx under cProfile (twistd --profile) and writes pstats to FILE when it
+stops (CPU per call then includes the profiler's overhead). Loopback only, bounded call counts, every process ended by its PID.
 """
 
 import argparse
@@ -111,19 +114,20 @@ def waitForUDP(port, timeout=20.0):
     raise RuntimeError(f"nothing answers on 127.0.0.1:{port}")
 
 
-def startTxpbx(base, port, uasPort):
+def startTxpbx(base, port, uasPort, verbose=0, profile=None):
     etc = os.path.join(base, "txpbx", "etc")
     os.makedirs(etc)
     for name, text in (("sip.conf", SIP_CONF.format(port=port, uasPort=uasPort)),
                        ("extensions.conf", EXTENSIONS), ("modules.conf", MODULES),
-                       ("pbx.conf", "[options]\nverbose = 0\n")):
+                       ("pbx.conf", f"[options]\nverbose = {verbose}\n")):
         with open(os.path.join(etc, name), "w") as f:
             f.write(text)
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     log = open(os.path.join(base, "txpbx.log"), "w")
+    profiling = [f"--profile={profile}", "--profiler=cprofile", "--savestats"] if profile else []
     proc = subprocess.Popen(
         [sys.executable, "-c", "from twisted.scripts.twistd import run; run()", "-n",
-         "--pidfile=", "pbx", "-c", etc], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+         "--pidfile=", *profiling, "pbx", "-c", etc], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     return proc
 
 
@@ -209,6 +213,8 @@ def main():
     parser.add_argument("--rates", default="100,200,400,700,1000,1400")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--no-sippy", action="store_true")
+    parser.add_argument("--verbose", type=int, default=0, help="pbx.conf verbose of txpbx")
+    parser.add_argument("--profile", default=None, help="cProfile txpbx into this pstats file")
     options = parser.parse_args()
     if shutil.which("sipp") is None:
         sys.exit("sipp is not installed (Debian package sip-tester)")
@@ -223,7 +229,8 @@ def main():
         uas = startUAS(uasPort)
         procs.append(uas)
         port = freePort()
-        pbx = startTxpbx(base, port, uasPort)
+        pbx = startTxpbx(base, port, uasPort, options.verbose,
+                         os.path.abspath(options.profile) if options.profile else None)
         procs.append(pbx)
         waitForUDP(port)
         results = {"txpbx": measure("txpbx", pbx.pid, port, rates, options.seconds, scenario)}

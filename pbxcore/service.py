@@ -16,6 +16,7 @@ from zope.interface import implementer
 from pbxcore import __version__
 from pbxcore.config import ConfigError
 from pbxcore.events import EventBus
+from pbxcore.limits import raiseOpenFileLimit
 from pbxcore.interfaces import IPBX
 from pbxcore.loader import ModuleLoader, ModuleSelection, Registrar, StartupError
 from pbxcore.registry import CORE_KINDS, Registry
@@ -168,6 +169,9 @@ class PBXService(MultiService):
             from pbxcore.logfilter import installLogFilter
 
             self._undoLogFilter = installLogFilter(self)
+            # A PBX holds sockets per call: the soft open-file limit goes
+            # up to the hard one, as safe_asterisk's ulimit -n does.
+            raiseOpenFileLimit()
         self.startTime = self.reloadTime = self.reactor.seconds()
         d = defer.maybeDeferred(self._readCollectorSetting)
         d.addCallback(lambda _: self._startCore())

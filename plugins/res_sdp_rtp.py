@@ -312,5 +312,7 @@ class SDPRTPModule(Module):
     """res_sdp_rtp: registers the audio SDP handler with chan_sip."""
 
     def load(self, pbx, registrar):
-        registrar.register("sip.sdphandler", AudioSDPHandler(reactor=pbx.reactor,
-                                                             engine=RTPEngine.forPBX(pbx)))
+        engine = RTPEngine.forPBX(pbx)
+        registrar.register("sip.sdphandler", AudioSDPHandler(reactor=pbx.reactor, engine=engine))
+        # The pooled RTP socket pairs close with the module.
+        registrar.addCleanup(engine.closeSpare)

@@ -42,9 +42,11 @@ a single reader (L{RTPEngine.reader}); RTCP sockets are ordinary readers.
 
 from __future__ import annotations
 
+import collections
 import errno
 import os
 import random
+import resource
 import select
 
 from twisted.internet import abstract, defer, udp
@@ -250,11 +252,20 @@ class RTPEngine:
     The PBX-wide RTP state: the settings and the port allocator. Ports are
     handed out round robin over the range so a port just released is not
     reused at once (late packets of the old call would land in the new).
+
+    With C{spare} above 0 (the PBX's engine), a closed session's socket pair
+    stays bound, muted, in a first-in first-out pool of up to C{spare} pairs
+    and is handed to a new session once it has rested C{reuseAfter} seconds:
+    binding two sockets (and Twisted's two log lines per socket) per stream
+    was the largest single cost of an anchored call's set-up and tear-down.
     """
 
     log = Logger()
 
-    def __init__(self, settings=None, reactor=None, randbits=None, sharedReader=True):
+    #: Seconds a released pair rests before a new session gets it.
+    reuseAfter = 1.0
+
+    def __init__(self, settings=None, reactor=None, randbits=None, sharedReader=True, spare=0):
         if reactor is None:
             from twisted.internet import reactor
         self.reactor = reactor
@@ -268,6 +279,9 @@ class RTPEngine:
         self.randbits = randbits or self.random.getrandbits
         span = (self.settings.rtpend - self.settings.rtpstart) // 2
         self._next = self.settings.rtpstart + 2 * self.random.randrange(max(span, 1))
+        self.spare = spare
+        # (released at, interface, RTP port, RTCP port), oldest first.
+        self._spare = collections.deque()
 
     @classmethod
     def forPBX(cls, pbx):
@@ -276,13 +290,52 @@ class RTPEngine:
         if engine is None:
             configDir = getattr(pbx, "configDir", None)
             settings = RTPSettings.fromConfigDir(configDir) if configDir else RTPSettings()
-            engine = cls(settings, reactor=getattr(pbx, "reactor", None))
+            engine = cls(settings, reactor=getattr(pbx, "reactor", None), spare=sparePairs())
             pbx.rtpEngine = engine
         return engine
 
     def reconfigure(self, settings):
         """New settings (reload): sessions already open keep their ports."""
         self.settings = settings
+        self.closeSpare()
+
+    @property
+    def spareCount(self):
+        """How many released socket pairs wait in the pool."""
+        return len(self._spare)
+
+    def closeSpare(self):
+        """Close the pooled pairs (unload, reload, shutdown); a Deferred."""
+        ports = [port for entry in self._spare for port in entry[2:]]
+        self._spare.clear()
+        return _stopAll(ports)
+
+    def release(self, ports, interface):
+        """
+        A closing session's (RTP port, RTCP port): kept, muted, for a later
+        session while the pool has room, else closed; a Deferred.
+        """
+        if (len(ports) == 2 and len(self._spare) < self.spare
+                and all(isinstance(p.protocol, (_RTPProtocol, _RTCPProtocol)) for p in ports)):
+            for port in ports:
+                port.protocol.session = None
+            self._spare.append((self.reactor.seconds(), interface) + tuple(ports))
+            return defer.succeed(None)
+        return _stopAll(ports)
+
+    def _takeSpare(self, interface):
+        """The oldest pooled pair if it has rested long enough (else None)."""
+        spare = self._spare
+        now = self.reactor.seconds()
+        while spare and now - spare[0][0] >= self.reuseAfter:
+            _, bound, rtpPort, rtcpPort = spare.popleft()
+            if bound != interface:
+                _stopAll((rtpPort, rtcpPort))
+                continue
+            for port in (rtpPort, rtcpPort):
+                _drain(port)
+            return rtpPort, rtcpPort
+        return None
 
     def createSession(self, **kw):
         """A new, unbound L{RTPSession} (see its constructor)."""
@@ -295,6 +348,18 @@ class RTPEngine:
 
     def bind(self, session, interface):
         """Listen on an even port and the next one; returns both ports."""
+        pair = self._takeSpare(interface) if self._spare else None
+        if pair is not None:
+            rtpPort, rtcpPort = pair
+            session.rtpProtocol, session.rtcpProtocol = rtpPort.protocol, rtcpPort.protocol
+            rtpPort.protocol.session = rtcpPort.protocol.session = session
+        else:
+            rtpPort, rtcpPort = self._bindNew(session, interface)
+        if self.reader is not None and isinstance(rtpPort, udp.Port):
+            self.reader.add(rtpPort, session.rtpDatagram)
+        return rtpPort, rtcpPort
+
+    def _bindNew(self, session, interface):
         start, end = self.settings.rtpstart, self.settings.rtpend
         count = max((end - start) // 2, 1)
         for _ in range(count):
@@ -316,10 +381,39 @@ class RTPEngine:
                 session.rtpProtocol = _RTPProtocol(session)
                 session.rtcpProtocol = _RTCPProtocol(session)
                 continue
-            if self.reader is not None and isinstance(rtpPort, udp.Port):
-                self.reader.add(rtpPort, session.rtpDatagram)
             return rtpPort, rtcpPort
         raise PortRangeExhausted(interface, start, end)
+
+
+def sparePairs(limit=512):
+    """
+    How many released RTP socket pairs the PBX's engine keeps: C{limit}, or
+    fewer when the open-file limit is low (an eighth of it, in pairs).
+    """
+    try:
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (OSError, ValueError):
+        return 0
+    if soft == resource.RLIM_INFINITY:
+        return limit
+    return max(0, min(limit, soft // 16))
+
+
+def _stopAll(ports):
+    results = [defer.maybeDeferred(p.stopListening) for p in ports]
+    return defer.gatherResults(results, consumeErrors=True).addCallback(lambda _: None)
+
+
+def _drain(port, most=64):
+    """Drop what reached a pooled port while it rested."""
+    sock = getattr(port, "socket", None)
+    if sock is None:
+        return
+    for _ in range(most):
+        try:
+            sock.recvfrom(65535)
+        except OSError:
+            return
 
 
 class _RTPProtocol(DatagramProtocol):
@@ -330,7 +424,9 @@ class _RTPProtocol(DatagramProtocol):
         self.session = session
 
     def datagramReceived(self, data, addr):
-        self.session.rtpDatagram(data, addr)
+        session = self.session
+        if session is not None:         # None: resting in the engine's pool
+            session.rtpDatagram(data, addr)
 
 
 class _RTCPProtocol(DatagramProtocol):
@@ -340,7 +436,9 @@ class _RTCPProtocol(DatagramProtocol):
         self.session = session
 
     def datagramReceived(self, data, addr):
-        self.session.rtcpDatagram(data, addr)
+        session = self.session
+        if session is not None:
+            session.rtcpDatagram(data, addr)
 
 
 class RTPRelaying:
@@ -926,5 +1024,4 @@ class RTPSession(RTPRelaying, RTCPReporting):
         self.engine.sessions.discard(self)
         self._changed()
         self.observers = []
-        results = [defer.maybeDeferred(p.stopListening) for p in ports]
-        return defer.gatherResults(results, consumeErrors=True).addCallback(lambda _: None)
+        return self.engine.release(ports, self.localAddress)

@@ -194,3 +194,70 @@ class SessionTests(TestCase):
         a.rtpDatagram(packet(1, payload=payload), ("10.0.0.3", 6000))
         (out,) = self.sentRTP(b)
         self.assertEqual((out.payloadType, out.payload), (8, g711.ulawToAlaw(payload)))
+
+
+class SparePairTests(TestCase):
+    """The PBX's engine keeps released socket pairs and hands them out again."""
+
+    def setUp(self):
+        self.clock = UDPClock()
+        self.engine = RTPEngine(RTPSettings(rtpstart=20000, rtpend=20010, rtcpinterval=0),
+                                reactor=self.clock, spare=2)
+        self.frames = []
+
+    def session(self, interface="127.0.0.1"):
+        rtp = self.engine.createSession(onFrame=self.frames.append)
+        rtp.start(interface)
+        self.addCleanup(rtp.close)
+        return rtp
+
+    def test_releasedPairRestsThenServesTheNextSession(self):
+        first = self.session()
+        ports = dict(self.clock.ports)
+        first.close()
+        # Still bound, in the pool, muted: a late packet reaches no session.
+        self.assertEqual(self.clock.ports, ports)
+        self.assertEqual((self.engine.spareCount, self.engine.openSockets), (1, 0))
+        self.clock.ports[first.localPort].protocol.datagramReceived(packet(1), FAR)
+        self.assertEqual(first.received, 0)
+        # Too fresh: a new pair is bound.
+        second = self.session()
+        self.assertNotEqual(second.localPort, first.localPort)
+        self.assertEqual(self.engine.spareCount, 1)
+        # Rested: the next session gets the pooled pair, and its packets.
+        self.clock.advance(self.engine.reuseAfter)
+        third = self.session()
+        self.assertEqual((third.localPort, third.localRtcpPort),
+                         (first.localPort, first.localRtcpPort))
+        self.assertEqual(self.engine.spareCount, 0)
+        self.assertIs(self.clock.ports[third.localPort].protocol, third.rtpProtocol)
+        third.rtpProtocol.datagramReceived(packet(1), FAR)
+        self.assertEqual((third.received, [f.kind for f in self.frames]), (1, [FrameKind.VOICE]))
+
+    def test_poolIsBoundedAndClosedOnRequest(self):
+        sessions = [self.session() for _ in range(3)]
+        for rtp in sessions:
+            rtp.close()
+        # Two pairs pooled, the third closed.
+        self.assertEqual(self.engine.spareCount, 2)
+        self.assertEqual(len(self.clock.ports), 4)
+        self.engine.closeSpare()
+        self.assertEqual((self.engine.spareCount, self.clock.ports), (0, {}))
+
+    def test_otherInterfaceOrReloadClosesPooledPairs(self):
+        self.session().close()
+        self.clock.advance(self.engine.reuseAfter)
+        rtp = self.session("0.0.0.0")
+        self.assertEqual(self.engine.spareCount, 0)
+        self.assertEqual(set(self.clock.ports), {rtp.localPort, rtp.localRtcpPort})
+        rtp.close()
+        self.assertEqual(self.engine.spareCount, 1)
+        self.engine.reconfigure(RTPSettings(rtpstart=20000, rtpend=20010, rtcpinterval=0))
+        self.assertEqual((self.engine.spareCount, self.clock.ports), (0, {}))
+
+    def test_noPoolByDefault(self):
+        engine = RTPEngine(RTPSettings(rtpstart=20000, rtpend=20010), reactor=self.clock)
+        rtp = engine.createSession()
+        rtp.start("127.0.0.1")
+        rtp.close()
+        self.assertEqual((engine.spareCount, self.clock.ports), (0, {}))
