@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.e2e.http.support import PATIENCE, httpPort, rewrite, shippedEtc
+from tests.e2e.http.support import PATIENCE, httpPort, shippedEtc
 from tests.pbxprocess import PBXProcess, cleanup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -14,16 +14,9 @@ APP = "demo"                                   # the shipped dialplan's Stasis(d
 DTMF_PCAP = "/usr/share/sip-tester/dtmf_2833_1.pcap"
 
 
-def _md5First(etc):
-    # SIPp answers only the first digest challenge and has no SHA-256, so the
-    # sample's commented hint is followed: offer MD5 first (as the README says).
-    rewrite(etc, "sip.conf", r"(?m)^;authalgorithms = sha-256,md5",
-            "authalgorithms = md5,sha-256")
-
-
 @pytest.fixture(scope="module")
 def pbx():
-    etc = shippedEtc(_md5First)
+    etc = shippedEtc()
     process = PBXProcess(etc).start()
     try:
         process.waitBooted(PATIENCE)

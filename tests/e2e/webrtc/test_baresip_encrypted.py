@@ -42,7 +42,6 @@ tlsenable = yes
 tlsbindaddr = 127.0.0.1:0
 tlscertfile = {cert}
 tlsprivatekey = {key}
-authalgorithms = md5
 
 [phone](!)
 type = friend
