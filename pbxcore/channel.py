@@ -38,6 +38,7 @@ from pbxcore.frame import (
     causeText,
     controlFrame,
 )
+from pbxcore.pickupgroups import NO_GROUPS
 
 #: Voice frames kept unread before the oldest are dropped.
 DEFAULT_QUEUE_SIZE = 100
@@ -140,6 +141,8 @@ class Channel:
         self.language = language
         self.accountcode = accountcode
         self.amaflags = "DOCUMENTATION"
+        #: Call and pickup groups (pbxcore.pickupgroups.Groups); drivers set them.
+        self.groups = NO_GROUPS
         self.appl = ""
         self.data = ""
         self.nativeFormats = tuple(nativeFormats)

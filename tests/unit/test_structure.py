@@ -55,6 +55,7 @@ PURE = (
     "pbxcore.media.srtp",
     "pbxcore.media.demux",
     "pbxcore.devicestate.aggregation",
+    "pbxcore.pickupgroups",         # call and pickup groups
     "pbxcore.http.config",          # http.conf
     "pbxcore.http.uri",             # HTTPURI, what modules mount
     "plugins.res_ari_config",       # ari.conf

@@ -85,6 +85,8 @@ res_parking = M("res_parking", "plugins.res_parking.ParkingModule",
                 "Call parking resource (res_parking.conf)", DEFAULT,
                 optional=("res_musiconhold", "app_dial"),
                 validators=(("res_parking.conf", "plugins.res_parking_config.parseResParking"),))
+app_directed_pickup = M("app_directed_pickup", "plugins.app_directed_pickup.DirectedPickupModule",
+                        "Directed Call Pickup Application", DEFAULT)
 res_musiconhold = M("res_musiconhold", "plugins.res_musiconhold.MusicOnHoldModule",
                     "Music On Hold Resource", CHANNEL_DEPEND)
 res_sip_subscriptions = M("res_sip_subscriptions",

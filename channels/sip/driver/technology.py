@@ -28,6 +28,7 @@ from pbxcore.channel import CallerID, Channel
 from pbxcore.errors import ChannelUnavailable
 from pbxcore.frame import ChannelState, Control, HangupCause, dtmfFrame, textFrame
 from pbxcore.interfaces import IChannelDriver, IChannelTechnology
+from pbxcore.pickupgroups import NO_GROUPS, Groups
 
 __all__ = ["SIPTechnology", "SIPDriver", "parseDialString"]
 
@@ -418,6 +419,7 @@ class SIPTechnology:
                           context=peer.context, exten=exten or "s")
         driver.channel = channel
         self._track(peer, channel)
+        channel.groups = peerGroups(peer)
         return channel
 
     # -- incoming ---------------------------------------------------------------------
@@ -498,6 +500,7 @@ class SIPTechnology:
                           language=(peer.language or None) if peer is not None else None,
                           accountcode=peer.accountcode if peer is not None else "")
         channel.setVariable("SIPCALLID", request.callId)
+        channel.groups = peerGroups(peer)
         driver.channel = channel
         driver.session = session
         session.owner = driver
@@ -644,6 +647,20 @@ class SIPTechnology:
         d = self.pbx.runDialplan(new)
         d.addErrback(lambda f: self.log.failure("starting the dialplan on {channel}", f, channel=new.name))
         return True
+
+
+def peerGroups(peer):
+    """A peer's call and pickup groups (sip.conf callgroup, pickupgroup, named...)."""
+    if peer is None:
+        return NO_GROUPS
+    values = {key: ",".join(peer.extra.get(key, ())) for key in
+              ("callgroup", "pickupgroup", "namedcallgroup", "namedpickupgroup")}
+    try:
+        return Groups.fromSettings(values)
+    except ValueError as e:
+        SIPTechnology.log.warn("SIP/{peer}: bad call or pickup group: {error}",
+                               peer=peer.name, error=str(e))
+        return NO_GROUPS
 
 
 def installCalls(pbx, stack, registrar, reactor=None):

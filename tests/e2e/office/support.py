@@ -29,14 +29,14 @@ from tests.sample import copySample
 
 #: The sample's phones (etc/sip.conf), their secrets, and the tone each plays.
 PHONES = {"1001": ("change-me-1001", 1000), "1002": ("change-me-1002", 700),
-          "2001": (None, 1300)}
+          "1003": ("change-me-1003", 1300)}
 TONES = (400, 700, 1000, 1300, 2000)
 
 
 class Phone:
     """A baresip process registered as one of the sample's phones."""
 
-    def __init__(self, base, name, pbxPort, rtpRange):
+    def __init__(self, base, name, pbxPort, rtpRange, answermode="auto"):
         secret, self.frequency = PHONES[name]
         self.name = name
         self.folder = os.path.join(base, name)
@@ -54,7 +54,7 @@ class Phone:
         auth = f";auth_pass={secret}" if secret else ""
         with open(os.path.join(self.folder, "accounts"), "w") as f:
             f.write(f"<sip:{name}@127.0.0.1:{pbxPort};transport=udp>{auth};"
-                    f"regint=60;answermode=auto;audio_codecs=PCMU\n")
+                    f"regint=60;answermode={answermode};audio_codecs=PCMU\n")
         self.pbxPort = pbxPort
         self.process = None
         self.output = bytearray()
@@ -149,7 +149,7 @@ class Office:
         self.events = []
         self.phones = {}
 
-    async def start(self, *names):
+    async def start(self, *names, manual=()):
         from panoramisk import Manager
         self.pbx = PBXProcess(self.etc).start()
         loop = asyncio.get_running_loop()
@@ -163,7 +163,8 @@ class Office:
         await asyncio.wait_for(self.manager.connect(), PATIENCE)
         for index, name in enumerate(names):
             start = 36000 + 200 * index
-            phone = self.phones[name] = Phone(self.base, name, self.ports.sip, (start, start + 100))
+            phone = self.phones[name] = Phone(self.base, name, self.ports.sip, (start, start + 100),
+                                              "manual" if name in manual else "auto")
             await phone.start()
         await self.waitFor(lambda: all(
             self.event("PeerStatus", Peer=f"SIP/{n}", PeerStatus="Registered")
@@ -216,13 +217,16 @@ class Office:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-def run(scenario, *names):
-    """Run C{scenario(office)} with the phones C{names}; the PBX must stop cleanly."""
+def run(scenario, *names, manual=()):
+    """
+    Run C{scenario(office)} with the phones C{names} (those in C{manual}
+    do not answer by themselves); the PBX must stop cleanly.
+    """
     office = Office()
 
     async def main():
         try:
-            await office.start(*names)
+            await office.start(*names, manual=manual)
             await scenario(office)
         finally:
             status = await office.stop()
