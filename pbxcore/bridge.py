@@ -312,6 +312,10 @@ class Bridge:
         if self._pair is None:
             return None
         first, second = self._pair
+        # A recorded or spied channel ("audiohook": MixMonitor) needs its
+        # audio as frames through the core.
+        if first.datastores.get("audiohook") or second.datastores.get("audiohook"):
+            return None
         a, b = self._rtpOf(first), self._rtpOf(second)
         if a is None or b is None or a is b or a.closed or b.closed:
             return None

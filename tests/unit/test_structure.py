@@ -64,6 +64,7 @@ PURE = (
     "plugins.res_ari_model",        # the JSON shapes of ARI objects and events
     "plugins.res_ari_mixer",        # two-leg audio mixing
     "plugins.res_parking_config",   # res_parking.conf, slot choice
+    "plugins.app_mixmonitor_options",  # MixMonitor options, volume
 )
 
 #: The SIP driver's layers, lowest first; a module may import its own layer

@@ -87,6 +87,8 @@ res_parking = M("res_parking", "plugins.res_parking.ParkingModule",
                 validators=(("res_parking.conf", "plugins.res_parking_config.parseResParking"),))
 app_directed_pickup = M("app_directed_pickup", "plugins.app_directed_pickup.DirectedPickupModule",
                         "Directed Call Pickup Application", DEFAULT)
+app_mixmonitor = M("app_mixmonitor", "plugins.app_mixmonitor.MixMonitorModule",
+                   "Mixed Audio Monitoring Application", DEFAULT)
 res_musiconhold = M("res_musiconhold", "plugins.res_musiconhold.MusicOnHoldModule",
                     "Music On Hold Resource", CHANNEL_DEPEND)
 res_sip_subscriptions = M("res_sip_subscriptions",
