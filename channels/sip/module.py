@@ -21,7 +21,6 @@ from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
-from zope.interface import implementer
 
 from channels.sip.driver.config import SIPGeneral, parseGeneral
 from channels.sip.net.localaddress import LocalAddresses
@@ -29,7 +28,7 @@ from channels.sip.net.transport import SIPTransportLayer
 from channels.sip.net.useragent import UserAgent
 from pbxcore.config import parseFile
 from pbxcore.errors import ModuleDeclined, cannotListen
-from pbxcore.interfaces import IModule
+from pbxcore.interfaces import Module
 from pbxcore.loader import StartupError
 
 
@@ -104,8 +103,7 @@ class SIPStackService(Service):
         return self.stack.stop()
 
 
-@implementer(IModule)
-class ChanSIPModule:
+class ChanSIPModule(Module):
     """
     The chan_sip module. C{stack} is the running L{SIPStack} while loaded.
     """

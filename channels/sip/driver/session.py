@@ -154,6 +154,8 @@ class InviteSession(SessionMedia, InDialogRequests):
         self._finished = False
         self._begun = False
         self.inviteTransaction = None
+        #: The SessionManager's key for this UAS session's INVITE transaction.
+        self.transactionKey = None
         # id(request) -> (request, server transaction) for requests not yet
         # answered with a final response, so whoever answers one (the
         # session, a claiming supplement, the owner) uses its own transaction.
@@ -680,13 +682,13 @@ class SessionManager:
     def add(self, session):
         self.sessions[(session.callId, session.localTag)] = session
         if session.role == "uas" and session.inviteTransaction is not None:
-            session._transactionKey = id(session.inviteTransaction)
-            self._byTransaction[session._transactionKey] = session
+            session.transactionKey = id(session.inviteTransaction)
+            self._byTransaction[session.transactionKey] = session
 
     def remove(self, session):
         if self.sessions.get((session.callId, session.localTag)) is session:
             del self.sessions[(session.callId, session.localTag)]
-        key = getattr(session, "_transactionKey", None)
+        key = getattr(session, "transactionKey", None)
         if key is not None and self._byTransaction.get(key) is session:
             del self._byTransaction[key]
 

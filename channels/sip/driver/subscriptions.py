@@ -31,7 +31,6 @@ import os
 from dataclasses import dataclass
 
 from twisted.logger import Logger
-from zope.interface import implementer
 
 from channels.sip.driver.config import parseGeneral
 from channels.sip.net.localaddress import addressesOf
@@ -51,7 +50,7 @@ from channels.sip.driver.eventpackages import (
 from channels.sip.wire.message import SIPParseError, makeResponse, newTag
 from pbxcore.config import ConfigError, isFalse, parseFile
 from pbxcore.devicestate.aggregation import deviceOfChannel, extensionStateText, hintDevices
-from pbxcore.interfaces import IModule
+from pbxcore.interfaces import Module
 
 ALLOW_EVENTS = ", ".join(PACKAGES)
 
@@ -631,8 +630,7 @@ def readSubscriptionSettings(configDir) -> SubscriptionSettings:
     return parseSubscriptionSettings(parseFile(path))
 
 
-@implementer(IModule)
-class SIPSubscriptionsModule:
+class SIPSubscriptionsModule(Module):
     """res_sip_subscriptions: SUBSCRIBE/NOTIFY and MWI on the loaded chan_sip."""
 
     def __init__(self):

@@ -26,8 +26,8 @@ from channels.sip.wire.grammar import parseNameAddr, replacesOf
 from channels.sip.driver.session import causeForStatus, remoteIdentity
 from pbxcore.channel import CallerID, Channel
 from pbxcore.errors import ChannelUnavailable
-from pbxcore.frame import ChannelState, Control, HangupCause, dtmfFrame, textFrame
-from pbxcore.interfaces import IChannelDriver, IChannelTechnology
+from pbxcore.frame import ChannelState, Control, HangupCause, asCause, dtmfFrame, textFrame
+from pbxcore.interfaces import ChannelDriver, IChannelTechnology
 from pbxcore.pickupgroups import NO_GROUPS, Groups
 
 __all__ = ["SIPTechnology", "SIPDriver", "parseDialString"]
@@ -54,8 +54,7 @@ def parseDialString(dest: str) -> tuple[str, str | None]:
     return dest, None
 
 
-@implementer(IChannelDriver)
-class SIPDriver:
+class SIPDriver(ChannelDriver):
     """One SIP call leg as the core sees it; the session's owner."""
 
     log = Logger()
@@ -272,7 +271,7 @@ class SIPDriver:
         cause = causeForStatus(response.status)
         channel.setVariable("SIP_CAUSE", f"SIP {response.status} {response.reason}")
         if channel.hangupCause is None:
-            channel.hangupCause = HangupCause(cause) if cause in HangupCause._value2member_map_ else cause
+            channel.hangupCause = asCause(cause)
         channel.hungUp(cause)
 
     def sessionTerminated(self, session, cause):
@@ -280,7 +279,7 @@ class SIPDriver:
         channel = self.channel
         if channel is not None:
             if channel.hangupCause is None:
-                channel.hangupCause = HangupCause(cause) if cause in HangupCause._value2member_map_ else cause
+                channel.hangupCause = asCause(cause)
             channel.hungUp(cause)
 
     def sessionHold(self, session, held):
