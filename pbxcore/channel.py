@@ -473,6 +473,11 @@ class Channel:
         """
         self._requestHangup(cause, "SoftHangupRequest", source)
 
+    def cancelReads(self):
+        """Cancel every pending readFrame() (its reader stops waiting; the channel stays up)."""
+        for d in list(self._queue.waiting):
+            d.cancel()
+
     def failReaders(self):
         """Fail every pending readFrame() with ChannelHungUp (hangup, the h extension)."""
         waiting = list(self._queue.waiting)

@@ -356,8 +356,7 @@ class StasisBridge(Bridge):
     def _breakPumps(self, channel, first, second):
         # The pumps wait in readFrame: cancelling those reads ends run().
         for c in (first, second):
-            for d in list(c._queue.waiting):
-                d.cancel()
+            c.cancelReads()
         return channel
 
     async def _pump(self, source, sink, done):
