@@ -269,7 +269,8 @@ def causeText(cause: Union[int, None]) -> str:
 
 
 #: Samples per millisecond for the formats the core knows by name.
-SAMPLE_RATES = {"ulaw": 8000, "alaw": 8000, "slin": 8000, "slin16": 16000, "g722": 16000}
+SAMPLE_RATES = {"ulaw": 8000, "alaw": 8000, "slin": 8000, "slin16": 16000, "g722": 16000,
+                "opus": 48000}
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@ res_sdp_rtp: the audio SDP handler of SIP sessions, registered in chan_sip's
 C{sip.sdphandler} registry like any third-party handler would be.
 
 It answers an audio offer with the codecs both sides have, in the peer's
-preference order (ulaw, alaw, g722 when offered), plus telephone-event
+preference order (ulaw, alaw, g722 and opus when offered; the last two are
+relayed as they come, never decoded), plus telephone-event
 (RFC 4733) when offered; refuses (port 0) what it cannot take, and every
 audio stream after the first it took (one audio stream a call, as
 Asterisk); answers hold
@@ -28,6 +29,7 @@ from channels.sip.wire.sdp import (
     answerDirection,
     assignPayloadTypes,
     buildAudioMedia,
+    codecFmtp,
     codecForEncoding,
     directionOf,
     negotiateCodecs,
@@ -43,13 +45,13 @@ from pbxcore.media.securertp import SecureRTPSession
 from pbxcore.media.srtp import newMasterKey
 
 RTP_PROTOS = ("RTP/AVP", "RTP/AVPF")
-AUDIO_CODECS = ("ulaw", "alaw", "g722")
+AUDIO_CODECS = ("ulaw", "alaw", "g722", "opus")
 DTMF_PAYLOAD = 101
 #: What an RTP session can packetise (and transcode between) itself.
 SENDABLE_CODECS = ("ulaw", "alaw")
 #: Relayed as they come (no transcoding here): sent when both sides put them first,
 #: so a call between two such legs is relayed natively.
-NATIVE_CODECS = ("g722",)
+NATIVE_CODECS = ("g722", "opus")
 
 
 def _encryptionFailed(session, reason):
@@ -72,7 +74,7 @@ def _rtpTimedOut(session, cause):
 
 @implementer(ISDPHandler)
 class AudioSDPHandler:
-    """The audio handler: RTP/AVP with ulaw, alaw, g722 and telephone-event."""
+    """The audio handler: RTP/AVP with ulaw, alaw, g722, opus and telephone-event."""
 
     log = Logger()
     mediaType = "audio"
@@ -168,7 +170,8 @@ class AudioSDPHandler:
         stream.state["plan"] = plan
         endpoint.dtmfPayload = dtmf
         direction = answerDirection(directionOf(offer, media))
-        answer = buildAudioMedia(endpoint.localPort, codecs, dtmf, direction, proto=media.proto)
+        answer = buildAudioMedia(endpoint.localPort, codecs, dtmf, direction, proto=media.proto,
+                                 fmtp=codecFmtp(media, codecs))
         if plan.secure or plan.ice or plan.rtcpMux:
             extra = self._secureAttributes(session, endpoint, plan)
             answer = dataclasses.replace(answer, attributes=tuple(extra) + answer.attributes)
@@ -208,7 +211,8 @@ class AudioSDPHandler:
         stream.state["offered"] = codecs
         endpoint.dtmfPayload = DTMF_PAYLOAD
         direction = "sendonly" if session.held else "sendrecv"
-        media = buildAudioMedia(endpoint.localPort, codecs, DTMF_PAYLOAD, direction, proto=plan.proto)
+        media = buildAudioMedia(endpoint.localPort, codecs, DTMF_PAYLOAD, direction, proto=plan.proto,
+                                fmtp=codecFmtp(None, codecs))
         if plan.secure or plan.ice or plan.rtcpMux:
             extra = self._secureAttributes(session, endpoint, plan, offer=True)
             media = dataclasses.replace(media, attributes=tuple(extra) + media.attributes)

@@ -59,6 +59,7 @@ from pbxcore.config import isTrue, parseFile
 from pbxcore.frame import Frame, FrameKind, HangupCause, SAMPLE_RATES
 from pbxcore.media import g711, rtcp
 from pbxcore.media.dtmf import DTMFReceiver, DTMFSender
+from pbxcore.media.opus import opusSamples
 from pbxcore.media.rtp import (
     FIXED_HEADER, OutgoingStream, ReceiverStats, RTPError, RTPPacket, parseRTP,
 )
@@ -66,6 +67,16 @@ from pbxcore.media.rtp import (
 __all__ = ["RTPSettings", "RTPEngine", "RTPSession", "PortRangeExhausted"]
 
 _TRANSCODABLE = ("ulaw", "alaw", "slin")
+#: Formats whose RTP timestamp advances by one a payload byte (G.722's clock is 8000, RFC 3551).
+_ONE_BYTE_A_SAMPLE = ("ulaw", "alaw", "g722")
+
+
+def _samplesOf(fmt, payload, size=None):
+    """The RTP timestamp units a payload of C{fmt} spans (Opus: from its TOC byte)."""
+    if fmt == "opus":
+        return opusSamples(payload)
+    size = len(payload) if size is None else size
+    return size // 2 if fmt == "slin" else size
 
 
 class PortRangeExhausted(CannotListenError):
@@ -459,8 +470,8 @@ class RTPRelaying:
             self.transcoded += 1
             packet = RTPPacket(packet.payloadType, packet.sequence, packet.timestamp,
                                packet.ssrc, payload, packet.marker)
-        samples = len(payload) // (2 if target == "slin" else 1)
-        self._send(self.outgoing.relay(packet, samples, now, self.sendPayloadType))
+        self._send(self.outgoing.relay(packet, _samplesOf(target, payload), now,
+                                       self.sendPayloadType))
 
     def relayDatagram(self, data, timestamp, ssrc, marker, size, now):
         """
@@ -468,8 +479,9 @@ class RTPRelaying:
         datagram goes out again with this leg's payload type, SSRC,
         sequence number and timestamp patched into a copy of its header.
         """
-        seq, timestamp, marker = self.outgoing.relayHeader(
-            ssrc, timestamp, marker, size // 2 if self.sendFormat == "slin" else size, size, now)
+        fmt = self.sendFormat
+        samples = size if fmt in _ONE_BYTE_A_SAMPLE else _samplesOf(fmt, data[12:14], size)
+        seq, timestamp, marker = self.outgoing.relayHeader(ssrc, timestamp, marker, samples, size, now)
         if not self._ports or self.remote is None or not self.sending:
             return
         out = bytearray(data)
@@ -856,7 +868,7 @@ class RTPSession(RTPRelaying, RTCPReporting):
                 target.relayVoice(packet or parseRTP(data), fmt, now)
             return
         payload = data[12:] if packet is None else packet.payload
-        samples = size if fmt != "slin" else size // 2
+        samples = size if fmt in _ONE_BYTE_A_SAMPLE else _samplesOf(fmt, payload)
         self.voiceFrames += 1
         self._deliver(Frame(FrameKind.VOICE, fmt, payload, samples,
                             samples * 1000 // SAMPLE_RATES.get(fmt, 8000), timestamp))
@@ -928,9 +940,13 @@ class RTPSession(RTPRelaying, RTCPReporting):
                 return
             data = g711.transcode(fmt, target, data)
             self.transcoded += 1
+        now = self.reactor.seconds()
+        if target == "opus":
+            # One Opus frame is one packet (it cannot be cut; it is never decoded here).
+            self._send(self.outgoing.packet(self.sendPayloadType, data, opusSamples(data), now))
+            return
         width = 2 if target == "slin" else 1
         step = self.ptime * 8 * width
-        now = self.reactor.seconds()
         for offset in range(0, len(data), step):
             chunk = data[offset:offset + step]
             self._send(self.outgoing.packet(self.sendPayloadType, chunk, len(chunk) // width, now))

@@ -32,7 +32,20 @@ from pbxcore.pickupgroups import NO_GROUPS, Groups
 
 __all__ = ["SIPTechnology", "SIPDriver", "parseDialString"]
 
-SUPPORTED_CODECS = ("ulaw", "alaw", "g722")
+SUPPORTED_CODECS = ("ulaw", "alaw", "g722", "opus")
+#: Codecs the PBX cannot decode or make (no Opus codec here): offered on an outgoing
+#: call only when the calling leg has them first, so the call is relayed natively.
+RELAY_ONLY_CODECS = ("opus",)
+
+
+def offerableCodecs(codecs, calling):
+    """
+    C{codecs} (a peer's, in its order) less the relay-only ones the calling
+    leg does not have first (C{calling}: its formats in order, or none): such
+    a codec offered to this leg could only be transcoded, which the PBX cannot.
+    """
+    first = str(calling[0]).lower() if calling else None
+    return [c for c in codecs if c not in RELAY_ONLY_CODECS or c == first]
 
 _DIALSTATUS_CAUSES = {
     "BUSY": HangupCause.USER_BUSY,
@@ -406,6 +419,8 @@ class SIPTechnology:
         if formats:
             wanted = {f.lower() for f in formats}
             codecs = [c for c in codecs if c in wanted]
+        # Dial() names no formats: the calling channel's (negotiated, in order) decide.
+        codecs = offerableCodecs(codecs, formats or getattr(requestor, "nativeFormats", None))
         if not codecs:
             raise ChannelUnavailable(HangupCause.BEARERCAPABILITY_NOTAVAIL,
                                      f"no common format with SIP/{peer.name}")

@@ -19,7 +19,7 @@ __all__ = [
     "SDPError", "Origin", "RTPMap", "Media", "SessionDescription", "parseSDP",
     "STATIC_PAYLOADS", "codecForEncoding", "encodingForCodec", "offeredCodecs",
     "negotiateCodecs", "answerDirection", "buildAudioMedia", "refuseMedia",
-    "directionOf", "DIRECTIONS", "telephoneEventPayload", "assignPayloadTypes", "rtpmapLine",
+    "directionOf", "DIRECTIONS", "codecFmtp", "DEFAULT_FMTP", "telephoneEventPayload", "assignPayloadTypes", "rtpmapLine",
     "Candidate", "Crypto", "Fingerprint", "RTCPFeedback", "iceCredentials", "mediaOrSession",
     "SETUP_ROLES", "SECURE_PROFILES", "DTLS_PROFILES",
 ]
@@ -39,6 +39,10 @@ _CODEC_ENCODINGS = {
     "ilbc": ("iLBC", 8000), "speex": ("speex", 8000), "speex16": ("speex", 16000),
     "opus": ("opus", 48000), "slin": ("L16", 8000), "slin16": ("L16", 16000),
 }
+#: Channels written in the rtpmap (RFC 7587: opus is always "opus/48000/2").
+_CODEC_CHANNELS = {"opus": 2}
+#: The a=fmtp parameters offered with a codec (RFC 7587 section 6.1).
+DEFAULT_FMTP = {"opus": "useinbandfec=1"}
 _STATIC_FOR_CODEC = {"ulaw": 0, "gsm": 3, "g723": 4, "alaw": 8, "g722": 9, "g729": 18}
 _DYNAMIC_START = 96
 
@@ -404,19 +408,42 @@ def negotiateCodecs(media: Media, preferences: Iterable[str]) -> list[tuple[int,
 
 def rtpmapLine(pt: int, codec: str) -> str:
     encoding, rate = _CODEC_ENCODINGS[codec]
-    return f"{pt} {encoding}/{rate}"
+    channels = _CODEC_CHANNELS.get(codec)
+    return f"{pt} {encoding}/{rate}" + (f"/{channels}" if channels else "")
+
+
+def codecFmtp(media: Media | None, codecs: Iterable[tuple[int, str]]) -> dict[str, str]:
+    """
+    The a=fmtp parameters to send with C{codecs}: for an answer (C{media} the
+    offer) those the offer gave with each codec's payload type, kept as they
+    came (the stream is relayed between two endpoints of that codec, never
+    decoded here); otherwise, and for what the offer left out, L{DEFAULT_FMTP}.
+    """
+    out = {}
+    for pt, codec in codecs:
+        given = media.fmtp(pt) if media is not None else None
+        if given:
+            out[codec] = given
+        elif codec in DEFAULT_FMTP:
+            out[codec] = DEFAULT_FMTP[codec]
+    return out
 
 
 def buildAudioMedia(port: int, codecs: Iterable[tuple[int, str]], dtmfPayload: int | None = None,
                     direction: str = "sendrecv", ptime: int = 20, address: str | None = None,
-                    proto: str = "RTP/AVP") -> Media:
-    """An audio m= section: the codecs (pt, name) in order, then telephone-event."""
+                    proto: str = "RTP/AVP", fmtp: dict[str, str] | None = None) -> Media:
+    """
+    An audio m= section: the codecs (pt, name) in order, then telephone-event;
+    C{fmtp} {codec: parameters} adds an a=fmtp line after a codec's rtpmap.
+    """
     codecs = list(codecs)
     formats = [str(pt) for pt, _ in codecs]
     attributes: list[tuple[str, str | None]] = []
     for pt, codec in codecs:
         if codec in _CODEC_ENCODINGS:
             attributes.append(("rtpmap", rtpmapLine(pt, codec)))
+            if fmtp and fmtp.get(codec):
+                attributes.append(("fmtp", f"{pt} {fmtp[codec]}"))
     if dtmfPayload is not None:
         formats.append(str(dtmfPayload))
         attributes.append(("rtpmap", f"{dtmfPayload} telephone-event/8000"))

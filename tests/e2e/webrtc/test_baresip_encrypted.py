@@ -26,6 +26,8 @@ from array import array
 from twisted.internet import defer
 from twisted.trial import unittest
 
+from pbxcore.media.opus import opusSamples
+from pbxcore.media.rtpsession import RTPSession
 from pbxcore.media.securertp import SecureRTPSession
 from pbxcore.media.sounds import tone
 from pbxcore.media.wav import writeWav
@@ -127,11 +129,12 @@ class EncryptedCallTests(unittest.TestCase):
         return alice, bob
 
     def assertHeard(self, phone, expected):
-        """The tone the phone decoded (8 kHz for G.711, 16 kHz for G.722)."""
+        """The tone the phone decoded (8 kHz for G.711, 16 kHz for G.722, 48 kHz stereo for Opus)."""
         (decoded,) = glob.glob(os.path.join(phone.dump, "*-dec.wav"))
         with wave.open(decoded, "rb") as f:
-            rate = f.getframerate()
-            samples = array("h", f.readframes(f.getnframes()))
+            rate, channels = f.getframerate(), f.getnchannels()
+            # The first channel (baresip decodes Opus in stereo).
+            samples = array("h", f.readframes(f.getnframes()))[::channels]
         self.assertGreater(len(samples), rate * 1.5, f"{phone.name} heard less than 1.5 s")
         loud = [i for i, s in enumerate(samples) if abs(s) > 2000]
         self.assertTrue(loud, f"{phone.name}'s recording is silent")
@@ -204,6 +207,61 @@ class EncryptedCallTests(unittest.TestCase):
         yield self.callAndListen(alice, bob, "AES_CM_128_HMAC_SHA1_80", self.sipPort)
         self.assertEqual([s.sendFormat for s in sessions], ["g722", "g722"])
         self.assertEqual([s.transcoded for s in sessions], [0, 0])
+
+    def recordPayloads(self):
+        """
+        Each PBX RTP session's RTP payloads as received (after SRTP decryption)
+        and as sent (before encryption), by session: recorded on the real
+        sessions' own receive and send paths, for the Opus test.
+        """
+        received, sent = {}, {}
+        receive, send = RTPSession.rtpDatagram, SecureRTPSession._sendBytes
+
+        def rtpDatagram(session, data, addr):
+            if len(data) > 12:
+                received.setdefault(session, []).append(bytes(data[12:]))
+            return receive(session, data, addr)
+
+        def sendBytes(session, data):
+            if len(data) > 12:
+                sent.setdefault(session, []).append(bytes(data[12:]))
+            return send(session, data)
+        self.patch(RTPSession, "rtpDatagram", rtpDatagram)
+        self.patch(SecureRTPSession, "_sendBytes", sendBytes)
+        return received, sent
+
+    @defer.inlineCallbacks
+    def test_opusRelayedNativelyBetweenEncryptedLegs(self):
+        """
+        Both legs Opus (RFC 7587; both peers put it first): every Opus packet
+        one phone sends leaves the PBX towards the other with the same payload
+        (decrypted and encrypted again per leg, never decoded: the PBX has no
+        Opus codec), both ways; each phone decodes the other's tone.
+        """
+        yield self.startPBX(DTLS + "disallow = all\nallow = opus\nallow = ulaw\n")
+        received, sent = self.recordPayloads()
+        alice, bob = self.phones("udp", self.sipPort, "mediaenc=dtls_srtp;medianat=ice",
+                                 ("srtp.so", "dtls_srtp.so", "ice.so", "opus.so"), codec="opus")
+        sessions = []
+        original = self._bothFlowing
+
+        def flowing():
+            ok = original()
+            if ok:
+                sessions[:] = list(self.pbx.rtpEngine.sessions)
+            return ok
+        self._bothFlowing = flowing
+        yield self.callAndListen(alice, bob, "AES_CM_128_HMAC_SHA1_80", self.sipPort)
+        self.assertEqual([s.sendFormat for s in sessions], ["opus", "opus"])
+        self.assertEqual([s.transcoded for s in sessions], [0, 0])
+        first, second = sessions
+        for source, target in ((first, second), (second, first)):
+            relayed = sent.get(target, [])
+            self.assertGreater(len(relayed), 100)
+            # Packet for packet: what went out on one leg is what came in on the other.
+            self.assertEqual(set(relayed) - set(received.get(source, [])), set())
+            self.assertTrue(all(opusSamples(p) == 960 for p in relayed[10:-10]),
+                            "not 20 ms Opus packets")
 
     @defer.inlineCallbacks
     def test_plainOfferToEncryptedPeerGets488(self):
