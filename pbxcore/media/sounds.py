@@ -98,6 +98,8 @@ def catalogue():
         "busy.wav": ("ulaw", _cadence((480, 620), 500, 500, 3)),
         "congestion.wav": ("ulaw", _cadence((480, 620), 250, 250, 4)),
         "silence/1.wav": ("ulaw", silence(1000)),
+        "en/confbridge-join.wav": ("ulaw", tone((587,), 120, 8000) + tone((880,), 160, 8000)),
+        "en/confbridge-leave.wav": ("ulaw", tone((880,), 120, 8000) + tone((587,), 160, 8000)),
         "en/hello-world.wav": ("ulaw", _melody(["C5", "E5", "G4:2"], 150)),
         "en/invalid.wav": ("ulaw", tone((480,), 300, 8000) + tone((320,), 450, 8000)),
         "en/goodbye.wav": ("ulaw", _melody(["G4", "E4", "C4:2"], 150)),

@@ -65,6 +65,8 @@ PURE = (
     "plugins.res_ari_mixer",        # two-leg audio mixing
     "plugins.res_parking_config",   # res_parking.conf, slot choice
     "plugins.app_mixmonitor_options",  # MixMonitor options, volume
+    "plugins.app_confbridge_mix",   # conference mixing (numpy), talker detection
+    "plugins.app_confbridge_config",  # confbridge.conf
 )
 
 #: The SIP driver's layers, lowest first; a module may import its own layer

@@ -89,6 +89,9 @@ app_directed_pickup = M("app_directed_pickup", "plugins.app_directed_pickup.Dire
                         "Directed Call Pickup Application", DEFAULT)
 app_mixmonitor = M("app_mixmonitor", "plugins.app_mixmonitor.MixMonitorModule",
                    "Mixed Audio Monitoring Application", DEFAULT)
+app_confbridge = M("app_confbridge", "plugins.app_confbridge.ConfBridgeModule",
+                   "Conference Bridge Application (confbridge.conf)", DEFAULT,
+                   validators=(("confbridge.conf", "plugins.app_confbridge_config.parseConfBridge"),))
 res_musiconhold = M("res_musiconhold", "plugins.res_musiconhold.MusicOnHoldModule",
                     "Music On Hold Resource", CHANNEL_DEPEND)
 res_sip_subscriptions = M("res_sip_subscriptions",
