@@ -67,6 +67,9 @@ PURE = (
     "plugins.app_mixmonitor_options",  # MixMonitor options, volume
     "plugins.app_confbridge_mix",   # conference mixing (numpy), talker detection
     "plugins.app_confbridge_config",  # confbridge.conf
+    "plugins.app_queue_config",     # queues.conf
+    "plugins.app_queue_strategy",   # queue members and ring strategies
+    "plugins.app_queue_log",        # queue_log lines
 )
 
 #: The SIP driver's layers, lowest first; a module may import its own layer

@@ -92,6 +92,10 @@ app_mixmonitor = M("app_mixmonitor", "plugins.app_mixmonitor.MixMonitorModule",
 app_confbridge = M("app_confbridge", "plugins.app_confbridge.ConfBridgeModule",
                    "Conference Bridge Application (confbridge.conf)", DEFAULT,
                    validators=(("confbridge.conf", "plugins.app_confbridge_config.parseConfBridge"),))
+app_queue = M("app_queue", "plugins.app_queue.QueueModule",
+              "True Call Queueing (queues.conf)", DEFAULT,
+              optional=("res_musiconhold", "app_dial"),
+              validators=(("queues.conf", "plugins.app_queue_config.parseQueues"),))
 res_musiconhold = M("res_musiconhold", "plugins.res_musiconhold.MusicOnHoldModule",
                     "Music On Hold Resource", CHANNEL_DEPEND)
 res_sip_subscriptions = M("res_sip_subscriptions",
