@@ -58,6 +58,7 @@ from pbxcore.interfaces import (
     IDialplanFunction,
     IHTTPURI,
     IManagerAction,
+    IMetric,
     IModule,
     IModuleDescriptor,
     IPBX,
@@ -66,12 +67,15 @@ from pbxcore.interfaces import (
     Module,
 )
 from pbxcore.manager.actions import Action, required
+from pbxcore.metrics import MetricCollector, MetricCounter, MetricGauge
 from pbxcore.manager.responses import CommandOutput, ListResponse, Success
 
 __all__ = [
     # bases and helpers to build what modules register
     "Module", "ChannelDriver", "FunctionApplication", "ReadOnly", "Action", "required",
     "Success", "ListResponse", "CommandOutput",
+    # metrics on /metrics (registrar.register("metric", ...))
+    "MetricCounter", "MetricGauge", "MetricCollector",
     # configuration (the Asterisk .conf dialect)
     "ConfigError", "parseFile", "parseText", "isTrue", "isFalse",
     # dialplan helpers
@@ -86,5 +90,5 @@ __all__ = [
     "ManagerError", "ModuleDeclined", "ReadOnlyFunction",
     # interfaces
     "IModule", "IModuleDescriptor", "IApplication", "IDialplanFunction", "IManagerAction",
-    "ICLICommand", "IChannelTechnology", "IChannelDriver", "IHTTPURI", "IPBX", "IRegistrar",
+    "ICLICommand", "IChannelTechnology", "IChannelDriver", "IHTTPURI", "IMetric", "IPBX", "IRegistrar",
 ]

@@ -179,6 +179,9 @@ class Channel:
         if requestor is not None:
             self.inheritVariablesFrom(requestor)
         if channels is not None:
+            channels.created += 1
+            if self.linkedid == self.uniqueid:
+                channels.calls += 1
             channels.add(self)
         self._emit("Newchannel", None, "call")
 
@@ -516,6 +519,8 @@ class Channel:
         self._emit("Hangup", [("Cause", str(causeNum)), ("Cause-txt", causeText(causeNum))], "call")
         channels = getattr(self.pbx, "channels", None)
         if channels is not None:
+            causes = channels.hangupCauses
+            causes[causeNum] = causes.get(causeNum, 0) + 1
             channels.remove(self)
         if self._registrar is not None:
             self._registrar.unref()
@@ -643,6 +648,11 @@ class ChannelList:
         self._assigned = None
         self._systemName = systemName
         self._epoch = int(time.time())
+        #: Counts read by /metrics: channels made, calls started (channels
+        #: that are their own linkedid), hangups by Q.850 cause.
+        self.created = 0
+        self.calls = 0
+        self.hangupCauses = {}
 
     def nextSequence(self):
         """The next 8-hex-digit suffix for a channel name."""

@@ -306,6 +306,19 @@ class IHTTPURI(Interface):
     description = Attribute("One line for 'http show status'.")
 
 
+class IMetric(Interface):
+    """
+    Metrics a module publishes on /metrics (res_prometheus), registered as
+    kind 'metric': C{registrar.register("metric", MetricCounter(...))}.
+    Read at scrape time only; unloading the module withdraws them.
+    """
+
+    name = Attribute("The metric family's name (unique in the PBX).")
+
+    def collect():
+        """Zero or more prometheus_client metric families, read now."""
+
+
 # -- no-op bases for module authors ---------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from pbxcore.interfaces import (
     IDialplanFunction,
     IHTTPURI,
     IManagerAction,
+    IMetric,
     IRegistry,
 )
 
@@ -27,6 +28,7 @@ CORE_KINDS = {
     "manageraction": IManagerAction,
     "clicommand": ICLICommand,
     "http.uri": IHTTPURI,
+    "metric": IMetric,
 }
 
 

@@ -37,12 +37,13 @@ from channels.sip.wire.sdp import (
     refuseMedia,
     telephoneEventPayload,
 )
-from pbxcore.api import Module
+from pbxcore.api import MetricCollector, Module
 from pbxcore.frame import FrameKind
 from pbxcore.media.dtls import DTLSCertificate, DTLSError
 from pbxcore.media.rtpsession import RTPEngine
 from pbxcore.media.securertp import SecureRTPSession
 from pbxcore.media.srtp import newMasterKey
+from pbxcore.metrics import rtpMetrics
 
 RTP_PROTOS = ("RTP/AVP", "RTP/AVPF")
 AUDIO_CODECS = ("ulaw", "alaw", "g722", "opus")
@@ -320,3 +321,4 @@ class SDPRTPModule(Module):
         registrar.register("sip.sdphandler", AudioSDPHandler(reactor=pbx.reactor, engine=engine))
         # The pooled RTP socket pairs close with the module.
         registrar.addCleanup(engine.closeSpare)
+        registrar.register("metric", MetricCollector("asterisk_rtp", lambda: rtpMetrics(engine)))

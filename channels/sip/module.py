@@ -22,6 +22,7 @@ from twisted.internet import defer
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
+from channels.sip.admin.metrics import sipMetrics
 from channels.sip.driver.config import SIPGeneral, parseGeneral
 from channels.sip.net.localaddress import LocalAddresses
 from channels.sip.net.transport import SIPTransportLayer
@@ -30,6 +31,7 @@ from pbxcore.config import parseFile
 from pbxcore.errors import ModuleDeclined, cannotListen
 from pbxcore.interfaces import Module
 from pbxcore.loader import StartupError
+from pbxcore.metrics import MetricCollector
 
 
 def makeTimers(general: SIPGeneral):
@@ -143,6 +145,8 @@ class ChanSIPModule(Module):
 
             installCalls(pbx, stack, registrar)
             self._mountWebSocket(pbx, registrar, stack)
+            registrar.register("metric", MetricCollector(
+                "asterisk_sip", lambda: sipMetrics(stack, self.peers)))
         except Exception:
             stack.stop()
             raise

@@ -20,6 +20,7 @@ from pbxcore.manager.configactions import configActions
 from pbxcore.manager.sessionactions import sessionActions
 from pbxcore.manager.config import formatClasses, loadManagerConf
 from pbxcore.manager.protocol import ManagerFactory
+from pbxcore.metrics import MetricGauge
 
 
 class ManagerListener(Service):
@@ -94,6 +95,14 @@ class ManagerListener(Service):
         return defer.gatherResults(ds) if ds else None
 
 
+def _sessionCounts(factory):
+    """{'yes': logged in, 'no': not yet} for /metrics."""
+    counts = {"yes": 0, "no": 0}
+    for session in factory.sessions:
+        counts["yes" if session.authenticated else "no"] += 1
+    return counts
+
+
 class ManagerModule(Module):
     """The manager interface as a loadable module."""
 
@@ -139,6 +148,9 @@ class ManagerModule(Module):
             registrar.register("manageraction", action)
         for command in managerCommands(self):
             registrar.register("clicommand", command)
+        registrar.register("metric", MetricGauge(
+            "asterisk_manager_sessions", "AMI connections, by whether they logged in",
+            lambda: _sessionCounts(factory), ("authenticated",)))
         self.listener = ManagerListener(self.factory, settings, reactor)
         if getattr(pbx, "running", False):
             # Bound before the service is attached, so a port that cannot be

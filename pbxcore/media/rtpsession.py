@@ -286,6 +286,9 @@ class RTPEngine:
                        if sharedReader and _SharedReader.usable(reactor) else None)
         self.settings = settings or RTPSettings()
         self.sessions = set()
+        #: Packet counts of the sessions already closed (/metrics adds the
+        #: live ones at scrape time).
+        self.retired = {"txPackets": 0, "rxPackets": 0, "rxLost": 0}
         self.random = random.SystemRandom()
         self.randbits = randbits or self.random.getrandbits
         span = (self.settings.rtpend - self.settings.rtpstart) // 2
@@ -1038,6 +1041,10 @@ class RTPSession(RTPRelaying, RTCPReporting):
         if ports and self.engine.reader is not None:
             self.engine.reader.remove(ports[0])
         self.engine.sessions.discard(self)
+        retired = self.engine.retired
+        retired["txPackets"] += self.outgoing.packets
+        retired["rxPackets"] += self.incoming.received
+        retired["rxLost"] += max(0, self.incoming.lost)
         self._changed()
         self.observers = []
         return self.engine.release(ports, self.localAddress)

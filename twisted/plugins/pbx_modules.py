@@ -27,6 +27,9 @@ chan_sip = M("chan_sip", "channels.sip.module.ChanSIPModule",
 res_sdp_rtp = M("res_sdp_rtp", "plugins.res_sdp_rtp.SDPRTPModule",
                 "SIP audio SDP handler (RTP/AVP offer/answer)", CHANNEL_DRIVER + 1,
                 requires=("chan_sip",))
+res_prometheus = M("res_prometheus", "plugins.res_prometheus.PrometheusModule",
+                   "Prometheus metrics at /metrics of the HTTP server (prometheus.conf)", DEFAULT,
+                   validators=(("prometheus.conf", "plugins.res_prometheus.fromConfig"),))
 res_webphone = M("res_webphone", "plugins.res_webphone.WebPhoneModule",
                  "The web phone at /phone/ (WebRTC over the SIP WebSocket)", DEFAULT)
 app_message = M("app_message", "plugins.app_message.AppMessageModule",

@@ -43,6 +43,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from channels.sip.net.address import RELIABLE
+from channels.sip.net.stats import SIPCounters
 from channels.sip.wire.message import SIPParseError, makeResponse, newTag
 from channels.sip.wire.parser import parseMessage
 from channels.sip.machines.transaction import (
@@ -226,6 +227,7 @@ class TransactionTimers:
 
     def _resend(self, data: bytes, source: Any) -> None:
         """Answer a retransmission absorbed after the transaction completed."""
+        self.counters.retransmissions += 1
         response = parseMessage(data, validate=False)
         sendBytes = self._sendResponseBytes
         try:
@@ -350,6 +352,8 @@ class TransactionManager(TransactionTimers):
         # A transport that sends bytes serialised here lets a final response
         # be serialised once for the wire and for Timer J.
         self._sendResponseBytes = getattr(transport, "sendResponseBytes", None)
+        #: What /metrics reads; the transport's own when it counts.
+        self.counters = getattr(transport, "counters", None) or SIPCounters()
 
     # --- inspection ---------------------------------------------------------
 
@@ -386,6 +390,7 @@ class TransactionManager(TransactionTimers):
                     source=str(source),
                 )
                 return
+            self.counters.received(message)
             if message.isRequest:
                 self._requestReceived(message, source)
             else:
@@ -446,6 +451,7 @@ class TransactionManager(TransactionTimers):
             machine = NonInviteServerTransaction(request, source, now, self.timers)
         handle = ServerTransaction(self, machine, key)
         self._servers[key] = handle
+        self.counters.serverTransactions += 1
         self._run(handle, machine.start(now))
 
     def _cancelReceived(self, cancel: Any, source: Any, key: Any) -> None:
@@ -504,6 +510,7 @@ class TransactionManager(TransactionTimers):
             machine = NonInviteClientTransaction(request, destination, now, self.timers)
         handle = ClientTransaction(self, machine, key, onResponse)
         self._clients[key] = handle
+        self.counters.clientTransactions += 1
         self._run(handle, machine.start(now))
         return handle
 
@@ -579,6 +586,8 @@ class TransactionManager(TransactionTimers):
         queue = list(effects)
         while queue:
             effect = queue.pop(0)
+            if getattr(effect, "retransmission", False):
+                self.counters.retransmissions += 1
             if isinstance(effect, SendRequest):
                 queue.extend(self._send(handle, self._transport.send, effect.request, effect.destination))
                 if (

@@ -36,6 +36,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from channels.sip.wire import parser as sipparser
+from channels.sip.net.stats import SIPCounters
 from channels.sip.net.address import Address
 from channels.sip.wire.message import SIPParseError, makeResponse, newTag
 from channels.sip.net.transactions import TransportError
@@ -229,6 +230,8 @@ class SIPTransportLayer:
         self._streams: set[SIPStreamProtocol] = set()
         #: Datagrams lost to a full socket send buffer.
         self.udpSendDrops = 0
+        #: Messages sent, by method and status (read by /metrics).
+        self.counters = SIPCounters()
         #: Called with the peer Address of every stream connection that
         #: closes (the registrar drops WebSocket bindings made over it).
         self.closedObservers: list = []
@@ -475,6 +478,7 @@ class SIPTransportLayer:
         """
         transport = destination.transport.upper()
         data = message.toBytes()
+        self.counters.sent(message)
         if transport == "UDP" and len(data) > UDP_SIZE_LIMIT and message.isRequest:
             return self._sendLargeRequest(message, data, destination)
         return self._sendTo(data, transport, destination)
@@ -525,6 +529,7 @@ class SIPTransportLayer:
         L{sendResponse} for a caller that already serialised C{response} as
         C{data} (and keeps those bytes, e.g. to answer retransmissions).
         """
+        self.counters.sent(response)
         conn = source.connection
         if conn is not None and source.reliable and getattr(conn, "connected", False):
             conn.write(data)
