@@ -122,7 +122,8 @@ class PBXService(MultiService):
         from pbxcore.channel import ChannelList
         from pbxcore.dialplan.engine import DialplanEngine
 
-        self.channels = ChannelList()
+        # Asterisk prefixes uniqueids with pbx.conf's systemname.
+        self.channels = ChannelList(self.settings.systemname or "")
         self.engine = DialplanEngine(self)
 
     def requestChannel(self, tech, dest, formats=None, requestor=None):

@@ -34,25 +34,29 @@ class OutgoingEvent:
     fields: tuple
     category: str
     timestamp: float
+    #: pbx.conf's systemname: Asterisk adds C{SystemName:} to every event when set.
+    systemName: str = ""
     _plain: bytes | None = field(default=None, repr=False)
     _stamped: bytes | None = field(default=None, repr=False)
     _text: str | None = field(default=None, repr=False)
 
     @classmethod
-    def fromEvent(cls, event) -> "OutgoingEvent":
+    def fromEvent(cls, event, systemName: str = "") -> "OutgoingEvent":
         name = WIRE_NAMES.get(event.name, event.name)
-        return cls(name, tuple(event.fields), event.category, event.timestamp)
+        return cls(name, tuple(event.fields), event.category, event.timestamp, systemName)
 
     def data(self, timestamped: bool) -> bytes:
         if timestamped:
             if self._stamped is None:
                 self._stamped = formatEvent(self.name, self.fields,
                                             privilege=privilegeOf(self.category),
-                                            timestamp=self.timestamp)
+                                            timestamp=self.timestamp,
+                                            systemName=self.systemName)
             return self._stamped
         if self._plain is None:
             self._plain = formatEvent(self.name, self.fields,
-                                      privilege=privilegeOf(self.category))
+                                      privilege=privilegeOf(self.category),
+                                      systemName=self.systemName)
         return self._plain
 
     def text(self) -> str:

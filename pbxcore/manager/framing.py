@@ -174,10 +174,12 @@ def formatResponse(response: str, actionID: str | None = None,
 
 def formatEvent(name: str, fields: Iterable[tuple[str, object]] = (),
                 actionID: str | None = None, privilege: str | None = None,
-                timestamp: float | None = None) -> bytes:
+                timestamp: float | None = None, systemName: str | None = None) -> bytes:
     """
     C{Event:} first; then C{ActionID:} for list items, C{Privilege:} for
-    broadcast events and C{Timestamp:} when the session asked for it.
+    broadcast events, C{Timestamp:} when the session asked for it and
+    C{SystemName:} (pbx.conf systemname) on broadcast events when it is set,
+    in Asterisk's order.
     """
     head: list[tuple[str, object]] = [("Event", name)]
     if actionID is not None:
@@ -186,6 +188,8 @@ def formatEvent(name: str, fields: Iterable[tuple[str, object]] = (),
         head.append(("Privilege", privilege))
     if timestamp is not None:
         head.append(("Timestamp", f"{timestamp:.6f}"))
+    if systemName:
+        head.append(("SystemName", systemName))
     return formatMessage(head + list(fields))
 
 

@@ -527,6 +527,8 @@ class ManagerFactory(ServerFactory):
             from twisted.internet import reactor
         self.pbx = pbx
         self.settings = settings
+        pbxSettings = getattr(pbx, "settings", None)
+        self.systemName = (pbxSettings.get("systemname") if pbxSettings is not None else "") or ""
         self.reactor = reactor
         self.sessions: list[ManagerProtocol] = []
         #: Sessions logged in and reading at least one class of events.
@@ -552,6 +554,6 @@ class ManagerFactory(ServerFactory):
         """The pbx.events subscriber: hand C{event} to every session."""
         if not self.sessions:
             return
-        outgoing = OutgoingEvent.fromEvent(event)
+        outgoing = OutgoingEvent.fromEvent(event, self.systemName)
         for session in list(self.sessions):
             session.deliver(outgoing)

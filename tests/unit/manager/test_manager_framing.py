@@ -137,3 +137,17 @@ def test_roundtrip_any_chunking(fields, chunk):
         out.extend(parser.feed(data[i:i + chunk]))
     assert [m.fields for m in out] == [tuple(fields)] * 2
     assert isinstance(out[0], Message)
+
+
+def test_system_name_follows_privilege_and_timestamp_as_asterisk_writes_it():
+    from pbxcore.events import Event
+    from pbxcore.manager.events import OutgoingEvent
+
+    outgoing = OutgoingEvent.fromEvent(
+        Event("Newchannel", (("Channel", "SIP/1001-00000001"),), "call", 12.5), "node1")
+    assert outgoing.data(True) == (b"Event: Newchannel\r\nPrivilege: call,all\r\n"
+                                   b"Timestamp: 12.500000\r\nSystemName: node1\r\n"
+                                   b"Channel: SIP/1001-00000001\r\n\r\n")
+    assert b"SystemName: node1\r\nChannel:" in outgoing.data(False)
+    unnamed = OutgoingEvent.fromEvent(Event("Newchannel", (), "call", 12.5))
+    assert b"SystemName" not in unnamed.data(True)
