@@ -275,8 +275,25 @@ def checkDialplan(configDir):
     return 1 if problems else 0
 
 
+def dbMain(argv):
+    """C{pbx db init -c DIR}."""
+    parser = argparse.ArgumentParser(
+        prog="pbx db", description="Create the PostgreSQL tables the configuration maps "
+        "(extconfig.conf with res_pgsql.conf, cdr_pgsql.conf).")
+    parser.add_argument("command", choices=["init"])
+    parser.add_argument("-c", metavar="DIR", default="etc",
+                        help="configuration directory of the PBX (default: etc)")
+    options = parser.parse_args(argv)
+    from pbxcore.console.dbinit import dbInit
+
+    return dbInit(options.c)
+
+
 def main(argv=None):
     """Entry point of the C{pbx} console script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["db"]:
+        return dbMain(argv[1:])
     parser = argparse.ArgumentParser(
         prog="pbx", description="Connect to a running txpbx's console, or check "
         "its dialplan (--check).")

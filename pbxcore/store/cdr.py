@@ -527,6 +527,9 @@ class CDREngine:
         self._writer = None
         self._unsubscribe = None
         self.written = 0
+        #: Callables given each finished record's row (cdr_pgsql); a module
+        #: adds one at load (C{addBackend}) and its registrar removes it.
+        self.backends = []
 
     @classmethod
     def fromConfig(cls, pbx):
@@ -635,9 +638,19 @@ class CDREngine:
         for record in self.builder.feed(event, self._now()):
             self._post(record)
 
+    def addBackend(self, backend):
+        """Give C{backend(row)} every finished record; returns a function removing it."""
+        self.backends.append(backend)
+        return lambda: self.backends.remove(backend) if backend in self.backends else None
+
     def _post(self, record):
         row = record.row()
         if self._writer is not None:
             self._writer.execute(_INSERT, [row[c] for c in _COLUMNS])
             self.written += 1
+        for backend in list(self.backends):
+            try:
+                backend(row)
+            except Exception:
+                self.log.failure("CDR backend {backend!r} failed", backend=backend)
         self.pbx.emitEvent("Cdr", record.managerFields(), "cdr")

@@ -58,6 +58,9 @@ PURE = (
     "pbxcore.pickupgroups",         # call and pickup groups
     "pbxcore.http.config",          # http.conf
     "pbxcore.http.uri",             # HTTPURI, what modules mount
+    "pbxcore.metrics",              # /metrics' model, read at scrape time
+    "pbxcore.store.realtime",       # extconfig.conf, res_pgsql.conf, the schemas
+    "channels.sip.net.stats",       # SIP message counters
     "plugins.res_ari_config",       # ari.conf
     "plugins.res_ari_spec",         # the ARI operation table, routing, parameters
     "plugins.res_ari_schema",       # the Swagger models

@@ -27,6 +27,8 @@ chan_sip = M("chan_sip", "channels.sip.module.ChanSIPModule",
 res_sdp_rtp = M("res_sdp_rtp", "plugins.res_sdp_rtp.SDPRTPModule",
                 "SIP audio SDP handler (RTP/AVP offer/answer)", CHANNEL_DRIVER + 1,
                 requires=("chan_sip",))
+cdr_pgsql = M("cdr_pgsql", "plugins.cdr_pgsql.CdrPgsqlModule",
+              "CDRs in PostgreSQL (cdr_pgsql.conf, or extconfig.conf cdr => pgsql)", DEFAULT)
 res_prometheus = M("res_prometheus", "plugins.res_prometheus.PrometheusModule",
                    "Prometheus metrics at /metrics of the HTTP server (prometheus.conf)", DEFAULT,
                    validators=(("prometheus.conf", "plugins.res_prometheus.fromConfig"),))

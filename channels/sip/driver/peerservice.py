@@ -82,6 +82,9 @@ class PeerService(Service):
             storePath = os.path.join(dataDir, STORE_FILENAME) if dataDir else None
         self.store = BindingStore(storePath, reactor)
         self.location = LocationService(self.store)
+        #: Where realtime sippeers rows come from: the SQLite store, or
+        #: PostgreSQL (L{channels.sip.driver.pgpeers.PgPeers}).
+        self.rows = self.store
         self.security = SecurityLog(self.emit, self._localAddressText())
         self.auth = Authenticator(self, self.security)
         self.registrar = Registrar(self)
@@ -154,7 +157,28 @@ class PeerService(Service):
         for function in functions.functions(self):
             registrar.register("function", function)
         registrar.addService(self)
+        self._installRealtime(registrar)
         return self
+
+    def _installRealtime(self, registrar):
+        """sippeers from PostgreSQL when extconfig.conf maps it (res_pgsql.conf)."""
+        from pbxcore.store.realtime import loadRealtime
+
+        configDir = getattr(self.pbx, "configDir", None)
+        realtime = loadRealtime(configDir) if configDir else None
+        mapping = realtime.mapping("sippeers") if realtime else None
+        if mapping is None:
+            return
+        from channels.sip.driver.pgpeers import PgPeers
+        from pbxcore.store.pgsql import PgDatabase
+
+        database = PgDatabase(realtime.connectionFor("sippeers"), reactor=self.reactor)
+        self.rows = PgPeers(database, mapping.table, onChange=self._realtimeCache.clear)
+        registrar.addCleanup(database.close)
+        registrar.addCleanup(self.rows.stop)
+        self.rows.start()
+        self.log.info("realtime sippeers from PostgreSQL {where} (table {table})",
+                      where=database.where(), table=mapping.table)
 
     def _options(self, request, st):
         """
@@ -275,7 +299,7 @@ class PeerService(Service):
             return peer
         if key in self._realtimeCache:
             return self._realtimeCache[key]
-        row = self.store.realtimePeer(name)
+        row = self.rows.realtimePeer(name)
         if row is None:
             return None
         try:
