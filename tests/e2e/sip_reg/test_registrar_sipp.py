@@ -154,7 +154,7 @@ def test_sighup_reload_keeps_bindings():
             ok(sipp(query, port, "1001", "newpw", localPort=phonePort))
             # A bad file is refused with file:line and the running configuration stays.
             with open(os.path.join(etc, "sip.conf"), "w") as f:
-                f.write(shipped + "\n[1003]\ntype = friend\ndtmfmode = smoke\n")
+                f.write(shipped + "\n[badpeer]\ntype = friend\ndtmfmode = smoke\n")
             pbx.process.send_signal(signal.SIGHUP)
             pbx.waitFor(r"old configuration kept: .*sip\.conf:\d+: dtmfmode")
             ok(sipp("register_auth.xml", port, "1001", "newpw", localPort=phonePort))
