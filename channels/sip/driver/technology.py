@@ -21,7 +21,7 @@ from __future__ import annotations
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from channels.sip.driver import mediasecurity
+from channels.sip.driver import mediasecurity, transfer
 from channels.sip.wire.grammar import parseNameAddr, replacesOf
 from channels.sip.driver.session import causeForStatus, remoteIdentity
 from pbxcore.channel import CallerID, Channel
@@ -603,9 +603,9 @@ class SIPTechnology:
             session.respond(request, 400, "Bad Refer-To", st=st)
             return True
         uri = target.uri
-        if getattr(uri, "hasParam", None) and any(k.lower() == "replaces" for k, _ in getattr(uri, "headers", ()) or ()):
-            session.respond(request, 501, "Attended Transfer Not Supported", st=st)
-            return True
+        replaces = transfer.replacesOfURI(uri)
+        if replaces is not None:
+            return transfer.attendedTransfer(self, driver, session, request, st, replaces)
         exten = getattr(uri, "user", None) or ""
         bridge = getattr(channel, "bridge", None) if channel is not None else None
         others = [c for c in (bridge.channels if bridge is not None else []) if c is not channel]
