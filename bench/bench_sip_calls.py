@@ -119,7 +119,7 @@ def startTxpbx(base, port, uasPort, verbose=0, profile=None):
     os.makedirs(etc)
     for name, text in (("sip.conf", SIP_CONF.format(port=port, uasPort=uasPort)),
                        ("extensions.conf", EXTENSIONS), ("modules.conf", MODULES),
-                       ("pbx.conf", f"[options]\nverbose = {verbose}\n")):
+                       ("pbx.conf", f"[options]\nverbose = {verbose}\n" + os.environ.get("PBXCONF_EXTRA", ""))):
         with open(os.path.join(etc, name), "w") as f:
             f.write(text)
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))

@@ -184,6 +184,7 @@ class Bridge:
         self._pair = None
         self._watched = []
         self._done = None
+        self._reads = {}  # channel -> its pending read, given up when the bridge ends
 
     @property
     def currentTechnology(self):
@@ -279,6 +280,9 @@ class Bridge:
         finally:
             self._pair = None
             self._stopNative()
+            for channel, read in list(self._reads.items()):
+                channel.abandonRead(read)
+            self._reads.clear()
             for pump in pumps:
                 pump.cancel()
             self._leave(first)
@@ -378,8 +382,10 @@ class Bridge:
     async def _pump(self, source, sink, done):
         try:
             while not done.called:
-                frame = await source.readFrame()
-                if done.called:
+                read = self._reads[source] = source.readFrame()
+                frame = await read
+                self._reads.pop(source, None)
+                if done.called or frame is None:
                     return
                 kind = frame.kind
                 if kind is FrameKind.CONTROL:

@@ -334,6 +334,17 @@ class Channel:
             d.addTimeout(timeout, self.reactor, onTimeoutCancel=_timedOut)
         return d
 
+    def abandonRead(self, d):
+        """
+        Give up a read from L{readFrame} that has not fired: it fires with
+        None and no frame is lost. Unlike cancelling it, this makes no
+        failure (whose traceback would keep the reader's frames alive).
+        """
+        waiting = self._queue.waiting
+        if not d.called and d in waiting:
+            waiting.remove(d)
+            d.callback(None)
+
     def pendingFrames(self):
         """How many frames wait to be read."""
         return len(self._queue.pending)

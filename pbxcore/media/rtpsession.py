@@ -335,6 +335,11 @@ class RTPEngine:
                 port.protocol.session = None
             self._spare.append((self.reactor.seconds(), interface) + tuple(ports))
             return defer.succeed(None)
+        for port in ports:
+            # The protocol points back at the closed session: cut that cycle
+            # so the session is freed at once (no cyclic garbage per call).
+            if isinstance(getattr(port, "protocol", None), (_RTPProtocol, _RTCPProtocol)):
+                port.protocol.session = None
         return _stopAll(ports)
 
     def _takeSpare(self, interface):

@@ -328,7 +328,19 @@ class InviteSession(SessionMedia, InDialogRequests):
             elif kind is Progress:
                 self._tellOwner("sessionProgress", effect.response)
         self._rearm()
+        if self._finished:
+            self._release()
         return last
+
+    def _release(self):
+        """
+        Once ended and its owner told: the owner lets go of this session
+        (C{releaseSession}) and the machine of its decorator, so that the
+        call's objects are freed by reference counting instead of waiting
+        for the cyclic garbage collector.
+        """
+        self.machine.decorate = None
+        self._tellOwner("releaseSession")
 
     def _rearm(self):
         deadline = self.machine.nextDeadline()

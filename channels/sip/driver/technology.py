@@ -91,6 +91,17 @@ class SIPDriver(ChannelDriver):
         name, number = self.peer.callerid
         return CallerID(name, number or self.peer.name)
 
+    def attach(self, channel):
+        """Drive C{channel}; the reference back is dropped at its final hangup."""
+        self.channel = channel
+        channel.notifyOnHangup(self._detach)
+
+    def _detach(self, channel):
+        # Channel and driver point at each other: cut the cycle once the
+        # channel is gone so that both are freed by reference counting.
+        if self.channel is channel:
+            self.channel = None
+
     # -- core to driver --------------------------------------------------------
 
     def call(self, channel, dest, timeout):
@@ -295,6 +306,11 @@ class SIPDriver(ChannelDriver):
                 channel.hangupCause = asCause(cause)
             channel.hungUp(cause)
 
+    def releaseSession(self, session):
+        # The session is over and points at this driver: let go of it.
+        if self.session is session:
+            self.session = None
+
     def sessionHold(self, session, held):
         if self.channel is not None:
             self.channel.controlReceived(Control.HOLD if held else Control.UNHOLD)
@@ -431,7 +447,7 @@ class SIPTechnology:
         channel = Channel(pbx, pbx.channels.makeName("SIP", peer.name), self, driver,
                           requestor=requestor, nativeFormats=tuple(codecs),
                           context=peer.context, exten=exten or "s")
-        driver.channel = channel
+        driver.attach(channel)
         self._track(peer, channel)
         channel.groups = peerGroups(peer)
         return channel
@@ -515,7 +531,7 @@ class SIPTechnology:
                           accountcode=peer.accountcode if peer is not None else "")
         channel.setVariable("SIPCALLID", request.callId)
         channel.groups = peerGroups(peer)
-        driver.channel = channel
+        driver.attach(channel)
         driver.session = session
         session.owner = driver
         session.channelName = channel.name
@@ -655,7 +671,7 @@ class SIPTechnology:
         for name, value in channel.variables.items():
             new.variables.setdefault(name, value)
         channel.driver = None
-        driver.channel = new
+        driver.attach(new)
         self._track(driver.peer, new)
         channel.softHangup(HangupCause.NORMAL_CLEARING, "transfer")
         d = self.pbx.runDialplan(new)

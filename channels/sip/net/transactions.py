@@ -75,6 +75,10 @@ def _viaIsReliable(request: Any) -> bool:
     return via is not None and via.transport.upper() in RELIABLE
 
 
+def _ignore(*args: Any) -> None:
+    """The response callback of a forgotten client transaction."""
+
+
 class TransportError(Exception):
     """
     A transport could not send a message (no route, connection refused or
@@ -688,6 +692,12 @@ class TransactionManager(TransactionTimers):
         table = self._clients if isinstance(handle, ClientTransaction) else self._servers
         if table.get(handle.key) is handle:
             del table[handle.key]
+        if isinstance(handle, ClientTransaction):
+            # The callbacks are usually bound methods of a session that
+            # holds this handle: dropping them lets reference counting free
+            # the pair as soon as the call is over (no cyclic garbage).
+            handle.onResponse = _ignore
+            handle._onCancelResponse = None
 
     def _callback(self, function: Callable, *args: Any) -> bool:
         try:
