@@ -344,7 +344,47 @@ class Reload(_Command):
         return "Reloading SIP configuration\n"
 
 
+class ShowBlocked(_Command):
+    name = "sip show blocked"
+    summary = "List addresses blocked after failed authentications"
+    usage = "Usage: sip show blocked"
+
+    def run(self, args):
+        guard = self.peers.auth.guard
+        now = self.peers.now()
+        blocks = guard.blocks(now)
+        settings = guard.settings
+        lines = [f"{'Address':<39} {'Seconds left':>12} {'Block':>5}  Accounts tried"]
+        for block in blocks:
+            lines.append(f"{block.host:<39} {int(block.until - now + 0.999):>12} {block.level:>5}  "
+                         f"{','.join(block.accounts) or '-'}")
+        state = (f"after {settings.failures} failures in {settings.window:g}s, "
+                 f"{settings.blockTime:g}s doubling up to {settings.maxBlockTime:g}s"
+                 if settings.failures else "protection off (authfailures = 0)")
+        lines.append(f"{len(blocks)} blocked address{'es' if len(blocks) != 1 else ''} ({state})")
+        return "\n".join(lines) + "\n"
+
+
+class Unblock(_Command):
+    name = "sip unblock"
+    summary = "Lift the block of an address (or of all)"
+    usage = "Usage: sip unblock <address|all>"
+    minArgs = 1
+    maxArgs = 1
+
+    def run(self, args):
+        guard = self.peers.auth.guard
+        target = args[0]
+        if target.lower() == "all":
+            count = guard.unblock(None)
+            return f"Unblocked {count} address{'es' if count != 1 else ''}\n"
+        if guard.unblock(target.strip("[]")):
+            return f"Unblocked {target}\n"
+        return f"{target} is not blocked\n"
+
+
 def commands(peers):
     """The C{sip ...} commands bound to C{peers}."""
     return [cls(peers) for cls in (ShowPeers, ShowPeer, ShowUsers, ShowRegistry, ShowChannels,
-                                   ShowSubscriptions, ShowSettings, QualifyPeer, Reload)]
+                                   ShowSubscriptions, ShowSettings, QualifyPeer, Reload,
+                                   ShowBlocked, Unblock)]

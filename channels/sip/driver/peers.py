@@ -23,6 +23,7 @@ from typing import Iterable
 from channels.sip.driver.config import SIPGeneral, parseGeneral
 from channels.sip.driver.security import ACL, parseACLRule
 from pbxcore.config import ConfigError, Entry, isFalse, isTrue
+from pbxcore.guard import GUARD_KEYS, GuardSettings, parseGuardKey
 
 __all__ = [
     "Peer", "Registration", "RegistrarSettings", "SIPConfig", "parseSIPConf",
@@ -129,6 +130,9 @@ class RegistrarSettings:
     # order (RFC 8760). MD5 alone by default, as Asterisk: many phones
     # (baresip, SIPp, older desk phones) give up on a SHA-256 challenge.
     authAlgorithms: tuple[str, ...] = ("MD5",)
+    # Brute-force protection (authfailures, authfailurewindow, authblocktime,
+    # authblockmax, authpermit): see pbxcore.guard.
+    guard: GuardSettings = GuardSettings()
 
 
 @dataclass
@@ -586,6 +590,7 @@ def _parseSettings(section, general, warnings: list[str], defaults: Peer) -> tup
     values: dict = {}
     registrations: list[Registration] = []
     rules: list = []
+    guardValues: dict = {}
     for entry in general.rest:
         key = entry.key.strip().lower()
         value = entry.value.strip()
@@ -619,6 +624,11 @@ def _parseSettings(section, general, warnings: list[str], defaults: Peer) -> tup
             defaults.removeExisting = _bool(entry)
         elif key == "noncelifetime":
             values["nonceLifetime"] = _int(entry, 1)
+        elif key in GUARD_KEYS:
+            try:
+                parseGuardKey(guardValues, key, value)
+            except ValueError as e:
+                raise _error(entry, str(e)) from None
         elif key == "register":
             registrations.append(parseRegisterLine(entry))
         elif key in ("permit", "deny"):
@@ -644,6 +654,8 @@ def _parseSettings(section, general, warnings: list[str], defaults: Peer) -> tup
             warnings.append(f"{entry.filename}:{entry.line}: unknown key {entry.key!r} in [general] ignored")
     if rules:
         values["acl"] = ACL(tuple(rules))
+    if guardValues:
+        values["guard"] = GuardSettings(**guardValues)
     settings = RegistrarSettings(**values)
     if settings.minexpiry > settings.maxexpiry:
         where = section.entry("minexpiry") or section.entry("maxexpiry")

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from twisted.logger import Logger
 
+from pbxcore.guard import AuthGuard
 from channels.sip.wire.digest import (
     ALGORITHMS, Challenge, NonceCheck, NonceManager, computeHA1, computeResponse,
     credentialsFromParams, formatChallenge, parseDigest,
@@ -168,6 +169,7 @@ class SecurityLog:
         "ChallengeResponseFailed": "Error",
         "FailedACL": "Error",
         "RequestNotAllowed": "Error",
+        "SourceBlocked": "Error",
     }
 
     def __init__(self, emit=None, localAddress: str = "", service: str = "SIP"):
@@ -239,6 +241,29 @@ class Authenticator:
         self.nonces = NonceManager(key or os.urandom(32), lifetime=peers.config.settings.nonceLifetime)
         # (realm, algorithms, stale) -> [(text before the nonce, text after)]
         self._challengeTemplates: dict[tuple, list[tuple[str, str]]] = {}
+        self.guard = AuthGuard(peers.config.settings.guard)
+
+    def _failed(self, host: str, account: str | None, source, callId) -> None:
+        """Count a failed authentication; block the source after too many."""
+        block = self.guard.failed(host, account, self.peers.now())
+        if block is not None:
+            self.security.event("SourceBlocked", account, source, callId,
+                                BlockedFor=str(int(block.until - block.since)), BlockCount=str(block.level),
+                                Reason=f"{self.guard.settings.failures} failed authentications")
+
+    def _blocked(self, request, st, account: str | None, peerHint) -> bool:
+        """
+        While its source is blocked a request gets exactly what a wrong
+        password gets (a 401 with a fresh challenge), whatever it carries.
+        """
+        guard = self.guard
+        guard.settings = self.peers.config.settings.guard  # follows sip reload
+        if not guard.isBlocked(getattr(st.source, "host", ""), self.peers.now()):
+            return False
+        self.security.event("RequestNotAllowed", account, st.source, request.callId,
+                            RequestType=request.method, Reason="source blocked after failed authentications")
+        self.challenge(request, st, account, peer=peerHint)
+        return True
 
     @property
     def realm(self) -> str:
@@ -341,6 +366,8 @@ class Authenticator:
             self.security.event("SuccessfulAuth", peerHint.name, source, callId, UsingPassword="0")
             return peerHint
         creds, malformed = self._credentials(request)
+        if self._blocked(request, st, creds.username if creds is not None else expectedUser, peerHint):
+            return None
         if creds is None:
             if malformed:
                 self.security.event("ChallengeResponseFailed", expectedUser, source, callId, Reason="malformed credentials")
@@ -359,6 +386,7 @@ class Authenticator:
         if peer is None or not peer.hasSecret() or not peer.acceptsCalls and request.method != "REGISTER":
             computeHA1(creds.algorithm, creds.username, self.realm, "")  # the same work as a real check
             self.security.event("InvalidAccountID", creds.username, source, callId)
+            self._failed(host, creds.username, source, callId)
             if settings.alwaysauthreject:
                 self.challenge(request, st, creds.username)
             else:
@@ -376,6 +404,7 @@ class Authenticator:
         if not self._digestMatches(request, peer, creds):
             self.security.event("InvalidPassword", creds.username, source, callId,
                                 Challenge=creds.nonce, ReceivedChallenge=creds.nonce, ReceivedHash=creds.response)
+            self._failed(host, creds.username, source, callId)
             self.challenge(request, st, creds.username, peer=peer)
             return None
         if nonceState is NonceCheck.STALE:
@@ -387,6 +416,7 @@ class Authenticator:
             self.challenge(request, st, creds.username, peer=peer)
             return None
         self.nonces.accept(creds.nonce, creds.nc, now)
+        self.guard.succeeded(host, creds.username, now)
         self.security.event("SuccessfulAuth", peer.name, source, callId, UsingPassword="1")
         return peer
 
