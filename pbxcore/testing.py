@@ -152,6 +152,21 @@ class FakePBX:
         name = name or type(module).__name__
         return module.load(self, self.registrar(name))
 
+    def hangupAll(self, rounds=50):
+        """
+        Soft-hang-up every channel and advance the clock until the dialplan
+        tasks have finished with them: a test's calls end inside the test, not
+        later when their coroutines are collected (into another test's run).
+        """
+        for _ in range(rounds):
+            live = list(self.channels)
+            if not live:
+                return
+            for channel in live:
+                channel.softHangup()
+            if hasattr(self.reactor, "advance"):
+                self.reactor.advance(1)
+
     def eventsNamed(self, name):
         """Recorded events called C{name}, oldest first."""
         return [e for e in self.eventLog if e.name == name]

@@ -57,7 +57,8 @@ def env(tmp_path):
     pbx.reload = lambda name=None: pbx.loader.reload(name)
     client = Client(module)
     client.login()
-    return pbx, module, tech, client
+    yield pbx, module, tech, client
+    pbx.hangupAll()
 
 
 def call(client, **fields):

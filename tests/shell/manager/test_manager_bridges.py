@@ -39,7 +39,8 @@ def env(tmp_path):
     tech = ScriptedTechnology.install(pbx)
     client = Client(module)
     client.login()
-    return pbx, tech, client
+    yield pbx, tech, client
+    pbx.hangupAll()
 
 
 def call(client, **fields):

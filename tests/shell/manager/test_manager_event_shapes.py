@@ -46,7 +46,8 @@ def env(tmp_path):
     pbx.loadModule(AppDialModule(), "app_dial")
     pbx.loadModule(LocalChannelModule(), "chan_local")
     tech = ScriptedTechnology.install(pbx)
-    return pbx, module, tech
+    yield pbx, module, tech
+    pbx.hangupAll()
 
 
 def keys(message):
