@@ -38,7 +38,6 @@ from pbxcore.frame import (
     causeText,
     controlFrame,
 )
-from pbxcore.pickupgroups import NO_GROUPS
 
 #: Voice frames kept unread before the oldest are dropped.
 DEFAULT_QUEUE_SIZE = 100
@@ -107,10 +106,8 @@ def _stripInherit(name):
 
 
 class Channel:
-    """
-    One call leg. Created by a channel technology; registers itself in
-    C{pbx.channels} and announces itself with Newchannel.
-    """
+    """One call leg. Created by a channel technology; registers itself in
+    C{pbx.channels} and announces itself with Newchannel."""
 
     log = Logger()
 
@@ -141,8 +138,6 @@ class Channel:
         self.language = language
         self.accountcode = accountcode
         self.amaflags = "DOCUMENTATION"
-        #: Call and pickup groups (pbxcore.pickupgroups.Groups); drivers set them.
-        self.groups = NO_GROUPS
         self.appl = ""
         self.data = ""
         self.nativeFormats = tuple(nativeFormats)

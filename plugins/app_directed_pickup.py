@@ -30,6 +30,7 @@ from pbxcore.api import (
     splitArgs,
 )
 from pbxcore.bridge import masquerade
+from pbxcore.pickupgroups import NO_GROUPS
 
 log = Logger(namespace="plugins.app_directed_pickup")
 
@@ -46,7 +47,10 @@ def _oldest(channels):
 
 def findGroupTarget(pbx, picker):
     """The longest-ringing channel the picker's groups may pick up."""
-    return _oldest([c for c in _ringing(pbx, picker) if picker.groups.canPickUp(c.groups)])
+    # Drivers set a channel's groups (SIP: sip.conf callgroup, pickupgroup...).
+    groups = getattr(picker, "groups", NO_GROUPS)
+    return _oldest([c for c in _ringing(pbx, picker)
+                    if groups.canPickUp(getattr(c, "groups", NO_GROUPS))])
 
 
 def findExtensionTarget(pbx, picker, spec):
