@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tests.e2e.http.support import PATIENCE, shippedEtc
+from tests.e2e.http.support import PATIENCE, rewrite, shippedEtc
 from tests.e2e.sip_reg.sipp import sipp
 from tests.pbxprocess import ROOT, PBXProcess, cleanup
 
@@ -71,6 +71,8 @@ def node(pg):
             f.write(pg.resPgsqlConf())
         with open(os.path.join(etc, "extconfig.conf"), "w") as f:
             f.write("[settings]\nsippeers => pgsql,general\ncdr => pgsql,general\n")
+        # The sample keeps cdr_pgsql off (it needs a server); here it has one.
+        rewrite(etc, "modules.conf", r"(?m)^noload => cdr_pgsql\n", "")
 
     etc = shippedEtc(realtime)
     init = pbxCommand("db", "init", "-c", etc)
