@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from pbxcore import config as conffile
+from pbxcore.guard import GUARD_KEYS, GuardSettings, parseGuardKey
 
 #: The manager classes, Asterisk's names, in Asterisk's order.
 CLASSES = (
@@ -305,6 +306,9 @@ class ManagerSettings:
     timestampEvents: bool = False
     commandFormat: str = "classic"
     users: dict = field(default_factory=dict)
+    # Brute-force protection of Login (authfailures, authfailurewindow,
+    # authblocktime, authblockmax, authpermit): see pbxcore.guard.
+    guard: GuardSettings = GuardSettings()
 
     def user(self, name: str | None) -> ManagerUser | None:
         """The user named C{name}, case-insensitively, or None."""
@@ -380,6 +384,13 @@ def _general(section, values: dict) -> None:
             values["displayConnects"] = _bool(entry)
         elif key == "timestampevents":
             values["timestampEvents"] = _bool(entry)
+        elif key in GUARD_KEYS:
+            guardValues = dict(values.get("_guard", {}))
+            try:
+                parseGuardKey(guardValues, key, entry.value)
+            except ValueError as e:
+                raise _error(entry, str(e)) from None
+            values["_guard"] = guardValues
         elif key == "commandformat":
             fmt = entry.value.strip().lower()
             if fmt not in ("classic", "output"):
@@ -437,6 +448,9 @@ def fromConfig(cfg) -> ManagerSettings:
         else:
             user = _user(section)
             users.setdefault(user.username.lower(), user)
+    guardValues = values.pop("_guard", None)
+    if guardValues:
+        values["guard"] = GuardSettings(**guardValues)
     return ManagerSettings(users=users, **values)
 
 

@@ -24,6 +24,7 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from pbxcore.guard import AuthGuard
 from pbxcore.errors import ManagerError
 from pbxcore.interfaces import IManagerSession
 from pbxcore.manager.config import ALL_CLASSES, ManagerSettings, parseClasses
@@ -443,7 +444,14 @@ class ManagerProtocol(Protocol):
         user = settings.user(username)
         authType = (request.get("AuthType") or "").strip().lower()
         failure = None
-        if user is None:
+        guard = self.factory.guard
+        guard.settings = settings.guard  # follows a manager.conf reload
+        host = self.peerAddress or ""
+        if guard.isBlocked(host, self.reactor.seconds()):
+            # Whatever the secret, the answer of a wrong one.
+            failure = ("RequestNotAllowed", [("RequestType", "Login"),
+                                              ("Reason", "source blocked after failed logins")])
+        elif user is None:
             failure = ("InvalidAccountID", [])
         elif not user.acl.allows(self.peerAddress):
             failure = ("FailedACL", [("ACLName", "manager")])
@@ -466,8 +474,15 @@ class ManagerProtocol(Protocol):
             self._securityEvent(name, "Error", extra)
             self.log.info("manager: {peer} failed to authenticate as '{user}' ({why})",
                           peer=self.peerAddress, user=username, why=name)
+            if name != "RequestNotAllowed":
+                block = guard.failed(host, username, self.reactor.seconds())
+                if block is not None:
+                    self._securityEvent("SourceBlocked", "Error", [
+                        ("BlockedFor", str(int(block.until - block.since))),
+                        ("BlockCount", str(block.level))])
             return deferLater(self.reactor, self.factory.authFailureDelay,
                               lambda: Failure("Authentication failed", close=True))
+        guard.succeeded(host, username, self.reactor.seconds())
         # Announced before this session counts as logged in, so that its
         # own SuccessfulAuth does not overtake the Login response.
         self.username = user.username
@@ -535,6 +550,7 @@ class ManagerFactory(ServerFactory):
         self.listeners = 0
         self.unauthenticated = 0
         self.failedLogins = 0
+        self.guard = AuthGuard(settings.guard)
         self.slowDisconnects = 0
         self.sessionIDs = itertools.count(1)
         self.startTime = reactor.seconds()
