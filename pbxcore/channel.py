@@ -330,14 +330,9 @@ class Channel:
         return d
 
     def abandonRead(self, d):
-        """
-        Give up a read from L{readFrame} that has not fired: it fires with
-        None and no frame is lost. Unlike cancelling it, this makes no
-        failure (whose traceback would keep the reader's frames alive).
-        """
-        waiting = self._queue.waiting
-        if not d.called and d in waiting:
-            waiting.remove(d)
+        """Fire a pending L{readFrame} with None (no frame lost; no failure, unlike cancel)."""
+        if not d.called and d in self._queue.waiting:
+            self._queue.waiting.remove(d)
             d.callback(None)
 
     def pendingFrames(self):

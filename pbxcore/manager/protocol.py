@@ -431,6 +431,27 @@ class ManagerProtocol(Protocol):
         except Exception:
             self.log.failure("manager: could not emit {name}", name=name)
 
+    def _checkLogin(self, user, request, authType):
+        """Why Login fails for C{user} (a security event name and fields), or None."""
+        if user is None:
+            return ("InvalidAccountID", [])
+        elif not user.acl.allows(self.peerAddress):
+            return ("FailedACL", [("ACLName", "manager")])
+        elif authType == "md5":
+            key = (request.get("Key") or "").strip().lower()
+            expected = None
+            if self.challenge is not None and user.secret is not None:
+                expected = hashlib.md5(
+                    (self.challenge + user.secret).encode("utf-8")).hexdigest()
+            if expected is None or key != expected:
+                return ("ChallengeResponseFailed",
+                        [("Challenge", self.challenge or ""),
+                         ("ReceivedChallenge", self.challenge or ""),
+                         ("ReceivedHash", key)])
+        elif user.secret is None or request.get("Secret") != user.secret:
+            return ("InvalidPassword", [])
+        return None
+
     def login(self, request):
         """
         The Login action: ACL first, then MD5 key or plain secret. Every
@@ -451,23 +472,8 @@ class ManagerProtocol(Protocol):
             # Whatever the secret, the answer of a wrong one.
             failure = ("RequestNotAllowed", [("RequestType", "Login"),
                                               ("Reason", "source blocked after failed logins")])
-        elif user is None:
-            failure = ("InvalidAccountID", [])
-        elif not user.acl.allows(self.peerAddress):
-            failure = ("FailedACL", [("ACLName", "manager")])
-        elif authType == "md5":
-            key = (request.get("Key") or "").strip().lower()
-            expected = None
-            if self.challenge is not None and user.secret is not None:
-                expected = hashlib.md5(
-                    (self.challenge + user.secret).encode("utf-8")).hexdigest()
-            if expected is None or key != expected:
-                failure = ("ChallengeResponseFailed",
-                           [("Challenge", self.challenge or ""),
-                            ("ReceivedChallenge", self.challenge or ""),
-                            ("ReceivedHash", key)])
-        elif user.secret is None or request.get("Secret") != user.secret:
-            failure = ("InvalidPassword", [])
+        else:
+            failure = self._checkLogin(user, request, authType)
         if failure is not None:
             self.factory.failedLogins += 1
             name, extra = failure
