@@ -63,6 +63,9 @@ CALL_EXTENSIONS = """[general]
 static = yes
 
 [bench]
+; the anchors' caller dials "service"; any number works too
+exten => service,1,Dial(SIP/uas)
+ same => n,Hangup()
 exten => _X.,1,Dial(SIP/uas)
  same => n,Hangup()
 """
