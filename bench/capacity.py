@@ -103,7 +103,8 @@ KINDS = {
     }, ["anchor-kamailio-registrar", "auth"], "kamailio-register-auth"),
     "options": ("options", {
         "sip.conf": OPTIONS_SIP,
-        "extensions.conf": "[general]\nstatic = yes\n\n[bench]\n",
+        # The anchors' OPTIONS ask for "ping": an extension, or the answer is 404 as Asterisk's.
+        "extensions.conf": "[general]\nstatic = yes\n\n[bench]\nexten => ping,1,Hangup()\n",
         "modules.conf": modulesConf("pbx_config", "chan_sip"),
     }, ["anchor-twisted-udp", "sip"], "twisted-sip-options"),
 }
