@@ -147,7 +147,9 @@ def summary(folder):
 def run(cmd, env, log):
     print("$", " ".join(cmd), flush=True)
     with open(log, "a") as f:
-        return subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT).returncode
+        # SIPp writes its error logs into the working folder: keep them with the results.
+        return subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT,
+                              cwd=os.path.dirname(log)).returncode
 
 
 def describe(s):
