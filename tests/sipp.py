@@ -36,6 +36,30 @@ def freePort(kind=socket.SOCK_DGRAM) -> int:
         return s.getsockname()[1]
 
 
+def _bindable(port, kind):
+    with socket.socket(socket.AF_INET, kind) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def baresipPorts(attempts=50):
+    """
+    (sip_listen port, ctrl_tcp port) for a baresip phone: baresip binds
+    UDP and TCP on the SIP port and TLS on the next one, so all three must
+    be free, and its control port must be none of them.
+    """
+    for _ in range(attempts):
+        sip = freePort()
+        if sip < 65535 and _bindable(sip, socket.SOCK_STREAM) and _bindable(sip + 1, socket.SOCK_STREAM):
+            ctrl = freePort(socket.SOCK_STREAM)
+            if ctrl not in (sip, sip + 1):
+                return sip, ctrl
+    raise RuntimeError("no free port triple for baresip on 127.0.0.1")
+
+
 def sippArgs(scenario, target=None, *, service=None, transport="u1", localPort=0, calls=1,
              timeout=20, mediaPort=True, extra=()):
     """

@@ -30,8 +30,8 @@ from pbxcore.media.sounds import tone
 from pbxcore.media.wav import writeWav
 from tests import inprocess
 from tests.e2e.media.support import dominantFrequency, waitFor
-from tests.e2e.sip_calls.support import freePort
 from tests.sample import sampleForTest
+from tests.sipp import baresipPorts
 
 BARESIP_CONFIG = """poll_method epoll
 net_interface 127.0.0.1
@@ -109,8 +109,7 @@ class Softphone:
         self.folder = os.path.join(base, folder or name)
         self.dump = os.path.join(self.folder, "dump")
         os.makedirs(self.dump)
-        self.ctrlPort = freePort()
-        self.sipPort = freePort()
+        self.sipPort, self.ctrlPort = baresipPorts()
         with open(os.path.join(self.folder, "config"), "w") as f:
             f.write(BARESIP_CONFIG.format(sipPort=self.sipPort, name=name, source=source,
                                           rtpStart=rtpRange[0], rtpEnd=rtpRange[1],

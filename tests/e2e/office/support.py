@@ -21,9 +21,9 @@ from array import array
 from pbxcore.media.sounds import tone
 from pbxcore.media.wav import writeWav
 from tests.ami import PATIENCE
+from tests.sipp import baresipPorts
 from tests.e2e.media.support import dominantFrequency
 from tests.e2e.media.test_softphones import BARESIP_CONFIG, baresipPath
-from tests.e2e.sip_calls.support import freePort
 from tests.pbxprocess import PBXProcess, cleanup
 from tests.sample import copySample
 
@@ -45,10 +45,10 @@ class Phone:
         source = os.path.join(self.folder, "tone.wav")
         with open(source, "wb") as f:
             f.write(writeWav("slin", tone((self.frequency,), 8000, 8000)))
-        self.ctrlPort = freePort()
+        sipPort, self.ctrlPort = baresipPorts()
         with open(os.path.join(self.folder, "config"), "w") as f:
             f.write(BARESIP_CONFIG.format(
-                sipPort=freePort(), name=name, source=f"aufile,{source}",
+                sipPort=sipPort, name=name, source=f"aufile,{source}",
                 rtpStart=rtpRange[0], rtpEnd=rtpRange[1], ctrlPort=self.ctrlPort,
                 dump=self.dump))
         auth = f";auth_pass={secret}" if secret else ""
