@@ -151,6 +151,7 @@ class RegistrarTests(TestCase):
         self.assertEqual(r.status, 401)
 
     def test_general_authalgorithms_offered_in_order_written(self):
+        # Tests the authalgorithms option itself; real clients run on the shipped MD5 default.
         h = Harness(text=SIP_CONF.replace("realm = txpbx.test", "realm = txpbx.test\nauthalgorithms = sha-256, md5"))
         self.addCleanup(h.stop)
         r = h.register()

@@ -117,6 +117,7 @@ class RegistrarWritesTests(TestCase):
         self.assertTrue(later.endswith("GMT"))
 
     def test_challenges_carry_fresh_nonces_in_fixed_text(self):
+        # Two algorithms on purpose (not the shipped MD5 alone): both challenges must carry fresh nonces.
         h = Harness(text=SIP_CONF.replace("realm = txpbx.test", "realm = txpbx.test\nauthalgorithms = sha-256,md5"))
         self.addCleanup(h.stop)
         one = h.register().headers.rawValues("WWW-Authenticate")
